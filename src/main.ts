@@ -1,0 +1,47 @@
+// `npm start` / `core-api serve`: read the config, start the server, stop gracefully.
+import { ConfigError, loadConfig } from './platform/config/index.ts'
+import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
+import { createServer } from './server.ts'
+
+export async function serve(): Promise<void> {
+  const config = loadConfig()
+  const app = await createServer(config)
+  if (app.generatedMasterKey) {
+    // Printed once, straight to the terminal (never through the logger): only its hash is kept.
+    process.stdout.write(
+      '\n  No CORE_API_MASTER_KEY was set, so one was generated. It is shown only this once:\n\n' +
+        `    ${app.generatedMasterKey}\n\n` +
+        '  Keep it secret; set CORE_API_MASTER_KEY to choose your own.\n\n',
+    )
+  }
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    const force = setTimeout(() => process.exit(1), 15_000)
+    force.unref()
+    try {
+      await app.close()
+      process.exit(0)
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  await app.listen({ port: config.port, host: config.host })
+}
+
+/** Prints a start-up failure the operator can act on, then exits. */
+export function exitWithError(error: unknown): never {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+    process.stderr.write(`core-api: ${error.message}\n`)
+  } else {
+    process.stderr.write(`core-api: ${(error as Error)?.stack ?? String(error)}\n`)
+  }
+  process.exit(1)
+}
+
+if (import.meta.main) serve().catch(exitWithError)

@@ -1,0 +1,32 @@
+// API keys module (seed 004 "API Keys"): issue, list, rotate and revoke keys, and resolve a
+// presented key to its principal for the auth platform.
+import type { FastifyInstance } from 'fastify'
+import type { CredentialSource } from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import { findWorkspaceForAuth } from '../workspaces/index.ts'
+import { apiKeyRoutes } from './routes.ts'
+import { ApiKeyService, UsageRecorder } from './service.ts'
+
+export function createApiKeyService(deps: Deps, onError: (error: unknown) => void): ApiKeyService {
+  return new ApiKeyService(deps, new UsageRecorder(deps, onError))
+}
+
+/** What the auth platform needs from this module. */
+export function credentialSource(service: ApiKeyService, deps: Deps): CredentialSource {
+  return {
+    findApiKey: (hash) => service.principalFor(hash),
+    recordUse: (keyId, at) => service.usage.record(keyId, at),
+    findWorkspace: (id) => findWorkspaceForAuth(deps.db, id),
+  }
+}
+
+export async function apiKeysModule(
+  app: FastifyInstance,
+  deps: Deps & { apiKeys: ApiKeyService },
+): Promise<void> {
+  apiKeyRoutes(app, deps.apiKeys, deps.config.publicUrl)
+}
+
+export { generateKey } from './service.ts'
+export { apiKeys } from './tables.ts'
+export type { ApiKeyService }

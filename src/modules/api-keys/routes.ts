@@ -1,0 +1,122 @@
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
+import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import {
+  ApiKeyCreate,
+  ApiKeyCreated,
+  ApiKeyOut,
+  ApiKeyParams,
+  ApiKeyRotate,
+  ApiKeyRotated,
+  apiKeyList,
+} from './schemas.ts'
+import type { ApiKeyService } from './service.ts'
+
+const tags = ['API Keys']
+const IncludeQuery = Type.Object(
+  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: user' })) },
+  { additionalProperties: false },
+)
+
+export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
+  app.get(
+    '/api/v1/api-keys',
+    {
+      schema: {
+        tags,
+        summary: 'List API keys',
+        description: 'Keys of the workspace, newest first. Only the prefix of each key is shown.',
+        querystring: listQuerySchema(apiKeyList),
+        response: { 200: pageSchema(Type.Partial(ApiKeyOut)), ...errorResponses() },
+      },
+      config: { auth: { scope: 'api-keys:read', workspace: true } },
+    },
+    (req) =>
+      service.list(
+        req.workspace!,
+        parseListQuery(req.query as Record<string, unknown>, apiKeyList),
+        absoluteUrl(publicUrl, req.url),
+      ),
+  )
+
+  app.get(
+    '/api/v1/api-keys/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get an API key',
+        params: ApiKeyParams,
+        querystring: IncludeQuery,
+        response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
+      },
+      config: { auth: { scope: 'api-keys:read', workspace: true } },
+    },
+    async (req) => {
+      const { id } = req.params as { id: number }
+      const include = parseListQuery(req.query as Record<string, unknown>, apiKeyList).include
+      return { data: await service.get(req.workspace!, id, include) }
+    },
+  )
+
+  app.post(
+    '/api/v1/api-keys',
+    {
+      schema: {
+        tags,
+        summary: 'Create an API key',
+        description:
+          'The `key` is returned only in this response. Scopes default to `["read", "write"]` and cannot ' +
+          "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier.",
+        body: ApiKeyCreate,
+        response: { 201: messageDataSchema(ApiKeyCreated), ...errorResponses() },
+      },
+      config: { auth: { scope: 'api-keys:write', workspace: true } },
+    },
+    async (req, reply) => {
+      const data = await service.create(req.principal!, req.workspace!, req.body as never)
+      return reply.code(201).send({ message: 'API key created successfully.', data })
+    },
+  )
+
+  app.post(
+    '/api/v1/api-keys/:id/rotate',
+    {
+      schema: {
+        tags,
+        summary: 'Rotate an API key',
+        description:
+          'Issues a new key (new id) with the same name, scopes and tier. The old key keeps working ' +
+          'until `grace_period_ends_at` (`grace_period_hours`, default 24, 0 revokes it at once).',
+        params: ApiKeyParams,
+        body: Type.Union([ApiKeyRotate, Type.Null()]),
+        response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },
+      },
+      config: { auth: { scope: 'api-keys:write', workspace: true } },
+    },
+    async (req) => {
+      const { id } = req.params as { id: number }
+      const data = await service.rotate(req.workspace!, id, (req.body ?? {}) as never)
+      return { message: 'API key rotated successfully.', data }
+    },
+  )
+
+  app.delete(
+    '/api/v1/api-keys/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke an API key',
+        description: 'The key stops working at once, on every instance.',
+        params: ApiKeyParams,
+        response: { 204: Type.Null(), ...errorResponses(404) },
+      },
+      config: { auth: { scope: 'api-keys:delete', workspace: true } },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: number }
+      await service.revoke(req.workspace!, id)
+      return reply.code(204).send()
+    },
+  )
+}

@@ -1,0 +1,295 @@
+// API keys: `sk_live_`/`sk_test_` + 40 base62 characters (~238 bits). Only the SHA-256 is
+// stored; the key is shown once. A key cannot grant more than its creator holds, nor a
+// rate-limit tier above its workspace's. Rotation issues a new key and lets the old one work
+// until the end of the grace period; revocation is immediate on every instance.
+import { and, eq, isNull } from 'drizzle-orm'
+import type { Static } from 'typebox'
+import {
+  expandScopes,
+  isTier,
+  isValidScope,
+  missingScope,
+  type Principal,
+  type PrincipalWorkspace,
+  type Tier,
+  tierRank,
+} from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
+import { isoSeconds } from '../../platform/lib/clock.ts'
+import { sha256Hex } from '../../platform/lib/hash.ts'
+import { randomBase62 } from '../../platform/lib/random.ts'
+import type { ApiKeyCreate, ApiKeyRotate } from './schemas.ts'
+import { type ApiKeyRow, findKey, findKeyForAuth, listKeys, usersById, writeLastUsed } from './store.ts'
+import { apiKeys } from './tables.ts'
+
+export const DEFAULT_SCOPES = ['read', 'write'] as const
+const SECRET_LENGTH = 40
+const PREFIX_LENGTH = 4 // random characters kept visible after `sk_live_`
+const HOUR = 3_600_000
+
+export type Environment = 'live' | 'test'
+
+/** A new secret and what is stored of it. */
+export function generateKey(environment: Environment) {
+  const key = `sk_${environment}_${randomBase62(SECRET_LENGTH)}`
+  return { key, hash: sha256Hex(key), prefix: key.slice(0, 8 + PREFIX_LENGTH) }
+}
+
+function environmentOf(row: ApiKeyRow): Environment {
+  return row.prefix.startsWith('sk_test_') ? 'test' : 'live'
+}
+
+/** Buffers `last_used_at` in memory and writes it in batches, off the request path. */
+export class UsageRecorder {
+  private pending = new Map<number, number>()
+  private readonly latest = new Map<number, number>()
+  private timer: NodeJS.Timeout | null = null
+
+  private readonly deps: Deps
+  private readonly onError: (error: unknown) => void
+
+  constructor(deps: Deps, onError: (error: unknown) => void) {
+    this.deps = deps
+    this.onError = onError
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.deps.config.lastUsedFlushSeconds * 1000)
+    this.timer.unref()
+  }
+
+  record(keyId: number, at: number): void {
+    this.pending.set(keyId, at)
+    this.latest.set(keyId, at)
+  }
+
+  /** The newest use this instance has seen, written or not. */
+  lastUsed(keyId: number): number | undefined {
+    return this.latest.get(keyId)
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return
+    const batch = this.pending
+    this.pending = new Map()
+    try {
+      await writeLastUsed(this.deps.db, batch)
+      for (const [id, at] of batch) if (this.latest.get(id) === at) this.latest.delete(id)
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at)
+      this.onError(error)
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    await this.flush()
+  }
+}
+
+export class ApiKeyService {
+  private readonly deps: Deps
+  readonly usage: UsageRecorder
+
+  constructor(deps: Deps, usage: UsageRecorder) {
+    this.deps = deps
+    this.usage = usage
+  }
+
+  private toOut(row: ApiKeyRow) {
+    const used = Math.max(row.lastUsedAt?.getTime() ?? 0, this.usage.lastUsed(row.id) ?? 0)
+    const expired = row.expiresAt !== null && row.expiresAt.getTime() <= this.deps.clock.now()
+    return {
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      environment: environmentOf(row),
+      scopes: row.scopes,
+      rate_limit_tier: row.rateLimitTier,
+      status: expired ? ('expired' as const) : ('active' as const),
+      last_used_at: used > 0 ? isoSeconds(used) : null,
+      expires_at: isoSeconds(row.expiresAt),
+      created_at: isoSeconds(row.createdAt)!,
+    }
+  }
+
+  async list(
+    workspace: PrincipalWorkspace,
+    query: ListQuery,
+    url: URL,
+  ): Promise<Page<Record<string, unknown>>> {
+    const { db, clock } = this.deps
+    const { rows, total } = await listKeys(db, workspace.id, query, new Date(clock.now()))
+    const people = query.include.has('user')
+      ? await usersById(
+          db,
+          rows.map((r) => r.userId),
+        )
+      : null
+    const items = rows.map((row) => {
+      const out: Record<string, unknown> = this.toOut(row)
+      if (people) out.user = row.userId === null ? null : (people.get(row.userId) ?? null)
+      return selectFields(out, query.fields)
+    })
+    return toPage(items, total, query, url)
+  }
+
+  async get(workspace: PrincipalWorkspace, id: number, include: ReadonlySet<string>) {
+    const row = await findKey(this.deps.db, workspace.id, id)
+    if (!row) throw ApiError.notFound('API key')
+    const out: Record<string, unknown> = this.toOut(row)
+    if (include.has('user')) {
+      out.user =
+        row.userId === null ? null : ((await usersById(this.deps.db, [row.userId])).get(row.userId) ?? null)
+    }
+    return out
+  }
+
+  async create(principal: Principal, workspace: PrincipalWorkspace, body: Static<typeof ApiKeyCreate>) {
+    const { db, clock } = this.deps
+    const scopes = body.scopes ?? [...DEFAULT_SCOPES]
+    const invalid = scopes.filter((s) => !isValidScope(s))
+    if (invalid.length > 0) {
+      throw new ApiError('validation_failed', undefined, {
+        errors: {
+          scopes: invalid.map((s) => `Unknown scope "${s}". Use resource:action, such as posts:read.`),
+        },
+      })
+    }
+    const beyond = missingScope(scopes, principal.granted)
+    if (beyond) {
+      throw new ApiError(
+        'access_denied',
+        `Insufficient permissions. A key cannot grant a scope its creator lacks: ${beyond}`,
+      )
+    }
+    const tier = body.rate_limit_tier ?? null
+    if (tier !== null && principal.type !== 'master_key' && tierRank(tier) > tierRank(workspace.tier)) {
+      throw ApiError.invalid(
+        'rate_limit_tier',
+        `The rate_limit_tier field must not exceed the workspace tier (${workspace.tier}).`,
+      )
+    }
+    let expiresAt: Date | null = null
+    if (body.expires_at) {
+      expiresAt = new Date(body.expires_at)
+      if (expiresAt.getTime() <= clock.now())
+        throw ApiError.invalid('expires_at', 'The expires_at field must be in the future.')
+    }
+    const secret = generateKey(body.environment ?? 'live')
+    const now = new Date(clock.now())
+    const [row] = await db
+      .insert(apiKeys)
+      .values({
+        workspaceId: workspace.id,
+        userId: principal.user?.id ?? null,
+        name: body.name.trim(),
+        prefix: secret.prefix,
+        keyHash: secret.hash,
+        scopes,
+        rateLimitTier: tier,
+        expiresAt,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+    return this.created(row!, secret.key)
+  }
+
+  private created(row: ApiKeyRow, key: string) {
+    const { status: _status, last_used_at: _used, ...out } = this.toOut(row)
+    return { ...out, key }
+  }
+
+  async rotate(workspace: PrincipalWorkspace, id: number, body: Static<typeof ApiKeyRotate>) {
+    const { db, clock, credentials } = this.deps
+    const graceHours = body.grace_period_hours ?? 24
+    const now = clock.now()
+    const result = await db.transaction(async (tx) => {
+      const [old] = await tx
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
+        .for('update')
+      if (!old) throw ApiError.notFound('API key')
+      if (old.expiresAt !== null && old.expiresAt.getTime() <= now) {
+        throw new ApiError('conflict', 'This API key has expired and cannot be rotated; create a new key.')
+      }
+      const [successor] = await tx
+        .select({ id: apiKeys.id })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.rotatedFromId, old.id), isNull(apiKeys.revokedAt)))
+      if (successor) {
+        throw new ApiError(
+          'conflict',
+          `This API key was already rotated; rotate its replacement (id ${successor.id}).`,
+        )
+      }
+      const graceEnd = now + graceHours * HOUR
+      const secret = generateKey(environmentOf(old))
+      const [fresh] = await tx
+        .insert(apiKeys)
+        .values({
+          workspaceId: old.workspaceId,
+          userId: old.userId,
+          name: old.name,
+          prefix: secret.prefix,
+          keyHash: secret.hash,
+          scopes: old.scopes,
+          rateLimitTier: old.rateLimitTier,
+          expiresAt: old.expiresAt,
+          rotatedFromId: old.id,
+          createdAt: new Date(now),
+          updatedAt: new Date(now),
+        })
+        .returning()
+      const oldEnds = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt.getTime(), graceEnd)
+      await tx
+        .update(apiKeys)
+        .set(
+          graceHours === 0
+            ? { revokedAt: new Date(now), updatedAt: new Date(now) }
+            : { expiresAt: new Date(oldEnds), updatedAt: new Date(now) },
+        )
+        .where(eq(apiKeys.id, old.id))
+      return { fresh: fresh!, key: secret.key, oldEnds: graceHours === 0 ? now : oldEnds }
+    })
+    await credentials.invalidateKey(id) // every instance reloads the old key's new expiry
+    return {
+      ...this.created(result.fresh, result.key),
+      rotated_from_id: id,
+      grace_period_ends_at: isoSeconds(result.oldEnds)!,
+    }
+  }
+
+  async revoke(workspace: PrincipalWorkspace, id: number): Promise<void> {
+    const { db, clock, credentials } = this.deps
+    const [row] = await db
+      .update(apiKeys)
+      .set({ revokedAt: new Date(clock.now()), updatedAt: new Date(clock.now()) })
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id })
+    if (!row) throw ApiError.notFound('API key')
+    await credentials.invalidateKey(id)
+  }
+
+  /** The principal of a live key, for the auth platform. */
+  async principalFor(hash: string): Promise<Principal | null> {
+    const found = await findKeyForAuth(this.deps.db, hash)
+    if (!found) return null
+    const { key, workspace, user } = found
+    const tier = key.rateLimitTier
+    return {
+      type: 'api_key',
+      user,
+      workspace: { ...workspace, tier: workspace.tier as Tier },
+      key: { id: key.id, name: key.name, prefix: key.prefix },
+      scopes: key.scopes,
+      granted: expandScopes(key.scopes),
+      rateLimitTier: isTier(tier) ? tier : null,
+      expiresAt: key.expiresAt?.getTime() ?? null,
+    }
+  }
+}

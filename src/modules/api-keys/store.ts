@@ -1,0 +1,88 @@
+// Queries on API keys. Every query names the workspace, and revoked keys are never returned.
+import { and, count, eq, gt, ilike, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+import type { Database } from '../../platform/db/index.ts'
+import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import type { ListQuery } from '../../platform/http/list.ts'
+import { userColumns } from '../users/store.ts'
+import { users } from '../users/tables.ts'
+import { workspaces } from '../workspaces/tables.ts'
+import { apiKeys } from './tables.ts'
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect
+
+const sortColumns = {
+  id: apiKeys.id,
+  name: apiKeys.name,
+  created_at: apiKeys.createdAt,
+  updated_at: apiKeys.updatedAt,
+  last_used_at: apiKeys.lastUsedAt,
+  expires_at: apiKeys.expiresAt,
+}
+
+const live = isNull(apiKeys.revokedAt)
+
+export async function listKeys(db: Database, workspaceId: number, query: ListQuery, now: Date) {
+  const conditions: Array<SQL | undefined> = [
+    eq(apiKeys.workspaceId, workspaceId),
+    live,
+    ...dateFilters(query, apiKeys),
+  ]
+  if (query.status === 'active') conditions.push(or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))
+  if (query.status === 'expired') conditions.push(lte(apiKeys.expiresAt, now))
+  if (query.search) conditions.push(ilike(apiKeys.name, containsPattern(query.search)))
+  const where = and(...conditions)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(apiKeys)
+      .where(where)
+      .orderBy(...orderBy(query, sortColumns))
+      .limit(query.perPage)
+      .offset(query.offset),
+    db.select({ n: count() }).from(apiKeys).where(where),
+  ])
+  return { rows, total: total?.n ?? 0 }
+}
+
+export async function findKey(db: Database, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), live))
+  return row ?? null
+}
+
+export async function usersById(db: Database, ids: Array<number | null>) {
+  const wanted = [...new Set(ids.filter((id): id is number => id !== null))]
+  if (wanted.length === 0) return new Map()
+  const rows = await db.select(userColumns).from(users).where(inArray(users.id, wanted))
+  return new Map(rows.map((row) => [row.id, row]))
+}
+
+/** The live key with this hash, with its workspace and user, for authentication. */
+export async function findKeyForAuth(db: Database, hash: string) {
+  const [row] = await db
+    .select({
+      key: apiKeys,
+      workspace: { id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier },
+      user: { id: users.id, email: users.email, name: users.name },
+    })
+    .from(apiKeys)
+    .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
+    .leftJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.keyHash, hash), live))
+  return row ?? null
+}
+
+/** Writes buffered last-used times in one statement; never moves a time backwards. */
+export async function writeLastUsed(db: Database, times: Map<number, number>): Promise<void> {
+  if (times.size === 0) return
+  const values = sql.join(
+    [...times].map(([id, at]) => sql`(${id}::integer, ${new Date(at).toISOString()}::timestamptz)`),
+    sql`, `,
+  )
+  await db.execute(sql`
+    update ${apiKeys} set last_used_at = v.at
+    from (values ${values}) as v(id, at)
+    where ${apiKeys.id} = v.id and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < v.at)`)
+}

@@ -1,0 +1,27 @@
+import { eq, sql } from 'drizzle-orm'
+import type { PrincipalUser } from '../../platform/auth/index.ts'
+import type { Database } from '../../platform/db/index.ts'
+import { users } from './tables.ts'
+
+export const userColumns = { id: users.id, email: users.email, name: users.name }
+
+export async function findUser(db: Database, id: number): Promise<PrincipalUser | null> {
+  const [row] = await db.select(userColumns).from(users).where(eq(users.id, id))
+  return row ?? null
+}
+
+/** The user with this email, created (without a password) when there is none. */
+export async function findOrCreateUser(
+  db: Database,
+  email: string,
+  name: string | null = null,
+): Promise<PrincipalUser> {
+  const normalized = email.trim().toLowerCase()
+  await db.insert(users).values({ email: normalized, name }).onConflictDoNothing()
+  const [row] = await db
+    .select(userColumns)
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, normalized))
+  if (!row) throw new Error('user vanished after insert')
+  return row
+}

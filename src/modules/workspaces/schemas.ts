@@ -1,0 +1,80 @@
+import { Type } from 'typebox'
+import { TIERS } from '../../platform/auth/index.ts'
+import type { ListSpec } from '../../platform/http/list.ts'
+
+export const Tier = Type.Enum([...TIERS], {
+  description: 'Subscription tier: drives rate limits and entitlements',
+})
+
+const Settings = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+  maxProperties: 50,
+  description: 'Free-form settings such as `timezone` and `locale`',
+})
+
+export const UserRef = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const WorkspaceOut = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  slug: Type.String(),
+  tier: Type.String(),
+  settings: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+  owner: Type.Optional(Type.Union([UserRef, Type.Null()], { description: 'With `include=owner`' })),
+})
+
+const Slug = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$',
+  description: 'Lowercase letters, digits and single hyphens; unique',
+})
+const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })
+
+export const WorkspaceCreate = Type.Object(
+  {
+    name: Name,
+    slug: Type.Optional(Slug),
+    tier: Type.Optional(Tier),
+    settings: Type.Optional(Settings),
+    owner_email: Type.Optional(
+      Type.String({
+        format: 'email',
+        maxLength: 254,
+        description: 'Master key only: the user who owns the workspace (created if unknown)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const WorkspaceUpdate = Type.Object(
+  {
+    name: Type.Optional(Name),
+    slug: Type.Optional(Slug),
+    tier: Type.Optional(Tier),
+    settings: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+        maxProperties: 50,
+        description: 'Merged into the current settings; a key set to null is removed',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const WorkspaceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
+
+export const workspaceList: ListSpec = {
+  sortable: ['id', 'name', 'slug', 'tier', 'created_at', 'updated_at'],
+  defaultSort: '-created_at',
+  fields: ['name', 'slug', 'tier', 'settings', 'created_at', 'updated_at'],
+  includes: ['owner'],
+  search: true,
+  filters: { tier: Tier },
+}

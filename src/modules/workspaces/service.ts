@@ -1,0 +1,186 @@
+// Workspaces: the tenants. Creating one makes the calling user (or `owner_email`, for the
+// master key) its owner; the slug is derived from the name when not given and is unique.
+import { eq } from 'drizzle-orm'
+import type { Static } from 'typebox'
+import type { Principal } from '../../platform/auth/index.ts'
+import { isUniqueViolation } from '../../platform/db/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
+import { isoSeconds } from '../../platform/lib/clock.ts'
+import { randomBase62 } from '../../platform/lib/random.ts'
+import { findOrCreateUser } from '../users/store.ts'
+import type { WorkspaceCreate, WorkspaceUpdate } from './schemas.ts'
+import { findVisibleWorkspace, listWorkspaces, type Owner, ownersOf, type WorkspaceRow } from './store.ts'
+import { memberships, workspaces } from './tables.ts'
+
+const MAX_SETTINGS_BYTES = 16_384
+
+export type WorkspaceOut = {
+  id: number
+  name: string
+  slug: string
+  tier: string
+  settings: Record<string, unknown>
+  created_at: string
+  updated_at: string
+  owner?: Owner | null
+}
+
+function toOut(row: WorkspaceRow, owner?: Owner | null): WorkspaceOut {
+  const out: WorkspaceOut = {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    tier: row.tier,
+    settings: row.settings,
+    created_at: isoSeconds(row.createdAt)!,
+    updated_at: isoSeconds(row.updatedAt)!,
+  }
+  if (owner !== undefined) out.owner = owner
+  return out
+}
+
+/** `Acme Corp.` → `acme-corp` (letters beyond ASCII lose their accents). */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '')
+  return slug || 'workspace'
+}
+
+function checkSettingsSize(settings: Record<string, unknown>): void {
+  if (JSON.stringify(settings).length > MAX_SETTINGS_BYTES) {
+    throw ApiError.invalid(
+      'settings',
+      `The settings field must not be larger than ${MAX_SETTINGS_BYTES} bytes.`,
+    )
+  }
+}
+
+export class WorkspaceService {
+  private readonly deps: Deps
+
+  constructor(deps: Deps) {
+    this.deps = deps
+  }
+
+  async list(principal: Principal, query: ListQuery, url: URL): Promise<Page<Partial<WorkspaceOut>>> {
+    const { db } = this.deps
+    const { rows, total } = await listWorkspaces(db, principal, query)
+    const owners = query.include.has('owner')
+      ? await ownersOf(
+          db,
+          rows.map((r) => r.id),
+        )
+      : null
+    const items = rows.map((row) =>
+      selectFields(toOut(row, owners ? (owners.get(row.id) ?? null) : undefined), query.fields),
+    )
+    return toPage(items, total, query, url)
+  }
+
+  async get(principal: Principal, id: number, include: ReadonlySet<string>): Promise<WorkspaceOut> {
+    const row = await findVisibleWorkspace(this.deps.db, principal, id)
+    if (!row) throw ApiError.notFound('Workspace')
+    const owner = include.has('owner') ? ((await ownersOf(this.deps.db, [id])).get(id) ?? null) : undefined
+    return toOut(row, owner)
+  }
+
+  async create(principal: Principal, body: Static<typeof WorkspaceCreate>): Promise<WorkspaceOut> {
+    const { db } = this.deps
+    if (body.owner_email !== undefined && principal.type !== 'master_key') {
+      throw ApiError.invalid(
+        'owner_email',
+        'Only the master key may name an owner; the workspace is owned by the caller.',
+      )
+    }
+    if (body.settings) checkSettingsSize(body.settings)
+    const owner = body.owner_email ? await findOrCreateUser(db, body.owner_email) : principal.user
+    const base = body.slug ?? slugify(body.name)
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const slug = attempt === 0 ? base : `${base}-${randomBase62(6).toLowerCase()}`
+      try {
+        const row = await db.transaction(async (tx) => {
+          const [created] = await tx
+            .insert(workspaces)
+            .values({
+              name: body.name.trim(),
+              slug,
+              tier: body.tier ?? 'free',
+              settings: body.settings ?? {},
+            })
+            .returning()
+          if (owner)
+            await tx.insert(memberships).values({ workspaceId: created!.id, userId: owner.id, role: 'owner' })
+          return created!
+        })
+        return toOut(row)
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error
+        if (body.slug !== undefined) {
+          throw new ApiError('conflict', `The slug "${body.slug}" is already taken.`, {
+            errors: { slug: ['The slug has already been taken.'] },
+          })
+        }
+      }
+    }
+    throw new ApiError('conflict', 'Could not find a free slug; pass one explicitly.')
+  }
+
+  async update(
+    principal: Principal,
+    id: number,
+    body: Static<typeof WorkspaceUpdate>,
+  ): Promise<WorkspaceOut> {
+    const { db, credentials, clock } = this.deps
+    const current = await findVisibleWorkspace(db, principal, id)
+    if (!current) throw ApiError.notFound('Workspace')
+    let settings = current.settings
+    if (body.settings) {
+      settings = { ...current.settings }
+      for (const [key, value] of Object.entries(body.settings)) {
+        if (value === null) delete settings[key]
+        else settings[key] = value
+      }
+      checkSettingsSize(settings)
+    }
+    let row: WorkspaceRow
+    try {
+      const [updated] = await db
+        .update(workspaces)
+        .set({
+          ...(body.name !== undefined && { name: body.name.trim() }),
+          ...(body.slug !== undefined && { slug: body.slug }),
+          ...(body.tier !== undefined && { tier: body.tier }),
+          settings,
+          updatedAt: new Date(clock.now()),
+        })
+        .where(eq(workspaces.id, id))
+        .returning()
+      if (!updated) throw ApiError.notFound('Workspace')
+      row = updated
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error
+      throw new ApiError('conflict', `The slug "${body.slug}" is already taken.`, {
+        errors: { slug: ['The slug has already been taken.'] },
+      })
+    }
+    await credentials.invalidateWorkspace(id) // cached principals carry the name and tier
+    return toOut(row)
+  }
+
+  async remove(principal: Principal, id: number): Promise<void> {
+    const { db, credentials } = this.deps
+    const current = await findVisibleWorkspace(db, principal, id)
+    if (!current) throw ApiError.notFound('Workspace')
+    // Keys and memberships go with it (ON DELETE CASCADE); every instance forgets its keys.
+    await db.delete(workspaces).where(eq(workspaces.id, id))
+    await credentials.invalidateWorkspace(id)
+  }
+}

@@ -1,0 +1,83 @@
+// Queries on workspaces and memberships. Every read takes the caller's visibility condition,
+// so no query can reach a workspace the caller may not see.
+import { and, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
+import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
+import type { Database } from '../../platform/db/index.ts'
+import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import type { ListQuery } from '../../platform/http/list.ts'
+import { users } from '../users/tables.ts'
+import { memberships, workspaces } from './tables.ts'
+
+export type WorkspaceRow = typeof workspaces.$inferSelect
+export type Owner = { id: number; email: string; name: string | null }
+
+const sortColumns = {
+  id: workspaces.id,
+  name: workspaces.name,
+  slug: workspaces.slug,
+  tier: workspaces.tier,
+  created_at: workspaces.createdAt,
+  updated_at: workspaces.updatedAt,
+}
+
+/** The workspaces `principal` can see: all for the master key, its own for a key, memberships for users. */
+export function visibleTo(principal: Principal): SQL | undefined {
+  if (principal.type === 'master_key') return undefined
+  if (principal.workspace) return eq(workspaces.id, principal.workspace.id)
+  if (principal.user) {
+    const mine = sql`select ${memberships.workspaceId} from ${memberships} where ${memberships.userId} = ${principal.user.id}`
+    return inArray(workspaces.id, mine)
+  }
+  return sql`false`
+}
+
+export async function listWorkspaces(db: Database, principal: Principal, query: ListQuery) {
+  const conditions = [visibleTo(principal), ...dateFilters(query, workspaces)]
+  if (query.search) {
+    const pattern = containsPattern(query.search)
+    conditions.push(or(ilike(workspaces.name, pattern), ilike(workspaces.slug, pattern)))
+  }
+  if (typeof query.filters.tier === 'string') conditions.push(eq(workspaces.tier, query.filters.tier))
+  const where = and(...conditions)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(workspaces)
+      .where(where)
+      .orderBy(...orderBy(query, sortColumns))
+      .limit(query.perPage)
+      .offset(query.offset),
+    db.select({ n: count() }).from(workspaces).where(where),
+  ])
+  return { rows, total: total?.n ?? 0 }
+}
+
+export async function findVisibleWorkspace(db: Database, principal: Principal, id: number) {
+  const [row] = await db
+    .select()
+    .from(workspaces)
+    .where(and(eq(workspaces.id, id), visibleTo(principal)))
+  return row ?? null
+}
+
+/** The owners of the given workspaces (the earliest owner when there are several). */
+export async function ownersOf(db: Database, ids: number[]): Promise<Map<number, Owner>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db
+    .select({ workspaceId: memberships.workspaceId, id: users.id, email: users.email, name: users.name })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(inArray(memberships.workspaceId, ids), eq(memberships.role, 'owner')))
+    .orderBy(memberships.createdAt)
+  const out = new Map<number, Owner>()
+  for (const { workspaceId, ...owner } of rows) if (!out.has(workspaceId)) out.set(workspaceId, owner)
+  return out
+}
+
+export async function findWorkspaceForAuth(db: Database, id: number): Promise<PrincipalWorkspace | null> {
+  const [row] = await db
+    .select({ id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier })
+    .from(workspaces)
+    .where(eq(workspaces.id, id))
+  return row ? { ...row, tier: row.tier as Tier } : null
+}

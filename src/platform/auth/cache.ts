@@ -1,0 +1,111 @@
+// In-process cache of resolved credentials, keyed by the SHA-256 of the secret. Entries are
+// dropped when any instance announces a change (revoke, rotate, workspace update or delete)
+// and, as a safety net, after `ttlMs`. A load that overlaps an announcement is not cached, so
+// a revoke can never be undone by a slow lookup that read the row just before it.
+
+import type { PubSub } from '../kv/index.ts'
+import type { Clock } from '../lib/clock.ts'
+import type { Principal, PrincipalWorkspace } from './principal.ts'
+
+const CHANNEL = 'credentials'
+const MAX_ENTRIES = 50_000
+
+type Entry<T> = { value: T; loadedAt: number }
+
+export class CredentialCache {
+  private readonly principals = new Map<string, Entry<Principal>>()
+  private readonly workspaces = new Map<number, Entry<PrincipalWorkspace>>()
+  private readonly inflight = new Map<string, Promise<Principal | null>>()
+  private generation = 0
+
+  private readonly pubsub: PubSub
+  private readonly clock: Clock
+  private readonly ttlMs: number
+
+  constructor(pubsub: PubSub, clock: Clock, ttlMs: number) {
+    this.pubsub = pubsub
+    this.clock = clock
+    this.ttlMs = ttlMs
+  }
+
+  async start(): Promise<void> {
+    await this.pubsub.subscribe(CHANNEL, (message) => this.apply(message))
+    // Messages sent while the connection was down are lost: forget everything.
+    this.pubsub.onReconnect(() => this.apply('all'))
+  }
+
+  /** The cached principal for `hash`, loading it once however many requests ask at once. */
+  async principal(hash: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
+    const hit = this.principals.get(hash)
+    if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
+    const pending = this.inflight.get(hash)
+    if (pending) return pending
+    const generation = this.generation
+    const promise = load()
+      .then((principal) => {
+        if (principal && generation === this.generation && this.ttlMs > 0) {
+          this.store(this.principals, hash, principal)
+        }
+        return principal
+      })
+      .finally(() => this.inflight.delete(hash))
+    this.inflight.set(hash, promise)
+    return promise
+  }
+
+  async workspace(
+    id: number,
+    load: () => Promise<PrincipalWorkspace | null>,
+  ): Promise<PrincipalWorkspace | null> {
+    const hit = this.workspaces.get(id)
+    if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
+    const generation = this.generation
+    const workspace = await load()
+    if (workspace && generation === this.generation && this.ttlMs > 0) {
+      this.store(this.workspaces, id, workspace)
+    }
+    return workspace
+  }
+
+  /** Tells every instance (this one included) that a key changed. */
+  invalidateKey(keyId: number): Promise<void> {
+    return this.announce(`key:${keyId}`)
+  }
+
+  /** Tells every instance that a workspace changed (tier, name, deletion). */
+  invalidateWorkspace(workspaceId: number): Promise<void> {
+    return this.announce(`workspace:${workspaceId}`)
+  }
+
+  private async announce(message: string): Promise<void> {
+    this.apply(message) // at once here, whatever happens to the broadcast
+    await this.pubsub.publish(CHANNEL, message)
+  }
+
+  private store<K, T>(map: Map<K, Entry<T>>, key: K, value: T): void {
+    if (map.size >= MAX_ENTRIES) {
+      const oldest = map.keys().next().value
+      if (oldest !== undefined) map.delete(oldest)
+    }
+    map.set(key, { value, loadedAt: this.clock.now() })
+  }
+
+  private apply(message: string): void {
+    this.generation++
+    this.inflight.clear() // later callers must not join a load that may predate the change
+    const [kind, raw] = message.split(':')
+    const id = Number(raw)
+    if (kind === 'key') {
+      for (const [hash, entry] of this.principals)
+        if (entry.value.key?.id === id) this.principals.delete(hash)
+    } else if (kind === 'workspace') {
+      this.workspaces.delete(id)
+      for (const [hash, entry] of this.principals) {
+        if (entry.value.workspace?.id === id) this.principals.delete(hash)
+      }
+    } else {
+      this.principals.clear()
+      this.workspaces.clear()
+    }
+  }
+}

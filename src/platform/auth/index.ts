@@ -1,0 +1,140 @@
+// Authentication and authorization, run for every route that declares `config.auth`:
+//   1. authenticate: `Authorization: Bearer <secret>` → a principal (cached by secret hash);
+//   2. authorize: the route's scope must be granted (403 names the missing scope);
+//   3. resolve the workspace the request acts in (the key's own, or X-Workspace-ID).
+// Routes without `config.auth` (health, docs, public pixel endpoints) skip all three.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ApiError } from '../http/errors.ts'
+import type { Clock } from '../lib/clock.ts'
+import { secretsEqual, sha256Hex } from '../lib/hash.ts'
+import type { CredentialCache } from './cache.ts'
+import type { Principal, PrincipalWorkspace } from './principal.ts'
+import { expandScopes, type Scope } from './scopes.ts'
+
+export type RouteAuth = {
+  /** The scope the route needs; null for routes any valid credential may call (`/me`). */
+  scope: Scope | null
+  /**
+   * True when the route acts inside one workspace (everything but /workspaces and /me);
+   * 'optional' resolves X-Workspace-ID when given and leaves `req.workspace` null otherwise.
+   */
+  workspace: boolean | 'optional'
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+    /** The workspace the request acts in, for routes with `auth.workspace`. */
+    workspace: PrincipalWorkspace | null
+  }
+}
+
+/** What the identity modules provide to the platform; the platform never reads their tables. */
+export interface CredentialSource {
+  /** The principal of the live (not revoked) API key with this secret hash. */
+  findApiKey(hash: string): Promise<Principal | null>
+  /** Notes that a key was used (persisted in batches, never on the request path). */
+  recordUse(keyId: number, at: number): void
+  findWorkspace(id: number): Promise<PrincipalWorkspace | null>
+}
+
+export type AuthOptions = {
+  source: CredentialSource
+  cache: CredentialCache
+  clock: Clock
+  /** SHA-256 of the platform master key. */
+  masterKeyHash: string
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]{16,256}=*)$/
+
+const MASTER_SCOPES = ['*'] as const
+/** The principal of the master key (also used by the CLI, which acts as the operator). */
+export function masterPrincipal(): Principal {
+  return {
+    type: 'master_key',
+    user: null,
+    workspace: null,
+    key: null,
+    scopes: MASTER_SCOPES,
+    granted: expandScopes(MASTER_SCOPES),
+    rateLimitTier: null,
+    expiresAt: null,
+  }
+}
+
+function unauthorized(message = 'Invalid or missing API key.'): ApiError {
+  return new ApiError('unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="core-api"' })
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<void> {
+  const { source, cache, clock, masterKeyHash } = options
+  const master = masterPrincipal()
+
+  app.decorateRequest('principal', null)
+  app.decorateRequest('workspace', null)
+
+  async function principalFor(secret: string): Promise<Principal | null> {
+    const hash = sha256Hex(secret)
+    if (secretsEqual(hash, masterKeyHash)) return master
+    return cache.principal(hash, () => source.findApiKey(hash))
+  }
+
+  async function authenticate(req: FastifyRequest): Promise<void> {
+    const auth = req.routeOptions.config.auth
+    if (!auth) return
+    const header = req.headers.authorization
+    if (!header) throw unauthorized()
+    const match = BEARER.exec(header)
+    if (!match) throw unauthorized('Use the Bearer scheme: "Authorization: Bearer <key>".')
+    const principal = await principalFor(match[1]!)
+    if (!principal) throw unauthorized()
+    const now = clock.now()
+    if (principal.expiresAt !== null && principal.expiresAt <= now)
+      throw unauthorized('This API key has expired.')
+    if (principal.key) source.recordUse(principal.key.id, now)
+    req.principal = principal
+
+    if (auth.scope !== null && !principal.granted.has(auth.scope)) {
+      throw new ApiError('access_denied', `Insufficient permissions. Required scope: ${auth.scope}`)
+    }
+    if (auth.workspace) req.workspace = await resolveWorkspace(req, principal, auth.workspace === 'optional')
+  }
+
+  async function resolveWorkspace(
+    req: FastifyRequest,
+    principal: Principal,
+    optional: boolean,
+  ): Promise<PrincipalWorkspace | null> {
+    const raw = req.headers['x-workspace-id']
+    const requested = typeof raw === 'string' && raw !== '' ? raw : null
+    if (principal.workspace) {
+      if (requested !== null && requested !== String(principal.workspace.id)) {
+        throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
+      }
+      return principal.workspace
+    }
+    if (requested === null) {
+      if (optional) return null
+      throw new ApiError('workspace_required')
+    }
+    const id = /^[1-9][0-9]{0,9}$/.test(requested) ? Number(requested) : 0
+    const workspace =
+      id > 0 && id <= 2_147_483_647 ? await cache.workspace(id, () => source.findWorkspace(id)) : null
+    if (!workspace)
+      throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
+    return workspace
+  }
+
+  app.addHook('onRequest', authenticate)
+}
+
+export const auth = fp(authPlugin, { name: 'core-api-auth' })
+export { CredentialCache } from './cache.ts'
+export type { Principal, PrincipalUser, PrincipalWorkspace, Tier } from './principal.ts'
+export { isTier, TIERS, tierRank } from './principal.ts'
+export { expandScopes, isValidScope, missingScope, type Scope } from './scopes.ts'

@@ -1,0 +1,35 @@
+// The principal is who is calling: the credential type, the user and workspace behind it and
+// what it may do. It is built once per credential and cached, so a request only reads it.
+import type { Scope } from './scopes.ts'
+
+export type CredentialType = 'api_key' | 'oauth_token' | 'session' | 'master_key'
+
+export const TIERS = ['free', 'starter', 'pro', 'agency', 'enterprise'] as const
+export type Tier = (typeof TIERS)[number]
+
+export type PrincipalUser = { id: number; email: string; name: string | null }
+export type PrincipalWorkspace = { id: number; name: string; slug: string; tier: Tier }
+
+export interface Principal {
+  readonly type: CredentialType
+  readonly user: PrincipalUser | null
+  /** The workspace a key belongs to; null for user-level credentials and the master key. */
+  readonly workspace: PrincipalWorkspace | null
+  readonly key: { id: number; name: string; prefix: string } | null
+  /** The scopes as granted, for display. */
+  readonly scopes: readonly string[]
+  /** Every concrete scope the credential grants. */
+  readonly granted: ReadonlySet<Scope>
+  /** The key's own rate-limit tier; null inherits the workspace's. */
+  readonly rateLimitTier: Tier | null
+  /** Epoch ms after which the credential stops working (expiry or end of a rotation grace). */
+  readonly expiresAt: number | null
+}
+
+export function isTier(value: unknown): value is Tier {
+  return typeof value === 'string' && (TIERS as readonly string[]).includes(value)
+}
+
+export function tierRank(tier: Tier): number {
+  return TIERS.indexOf(tier)
+}

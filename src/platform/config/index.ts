@@ -1,0 +1,107 @@
+// Every setting core-api reads, defined once: its environment variable, its default and
+// why it exists. `loadConfig()` parses the environment once at start and freezes the result;
+// nothing else in the codebase reads `process.env`. `docs/configuration.md` mirrors this table.
+
+export type Config = Readonly<{
+  /** TCP port of the HTTP server. */
+  port: number
+  /** Interface the HTTP server binds to. */
+  host: string
+  /** Folder of the embedded PostgreSQL (PGlite) database; unused when `databaseUrl` is set. */
+  dataDir: string
+  /** PostgreSQL connection string; wins over `dataDir`. */
+  databaseUrl: string | null
+  /** Most connections one instance opens to PostgreSQL. */
+  databasePoolSize: number
+  /** Redis connection string: shared rate limits, idempotency locks and cache invalidation. */
+  redisUrl: string | null
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  redisPrefix: string
+  /** External base URL, used in pagination links and as the OAuth issuer. */
+  publicUrl: string
+  /** Platform admin credential (all scopes, any workspace). Generated at first start when unset. */
+  masterKey: string | null
+  /** Accept http:// and private-network webhook URLs (development and tests only). */
+  webhookAllowInsecureUrls: boolean
+  /** Per-IP request budget per hour; 0 turns the per-IP bucket off. */
+  rateLimitIpPerHour: number
+  /** Per-IP budget of `POST /api/v1/pixel/track` per minute. */
+  rateLimitPixelPerMinute: number
+  /** Path of an `mcpServers` JSON file in the format MCP clients use. */
+  mcpConfig: string | null
+  /** pino log level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number
+  /** How long a resolved credential stays in the in-process cache, in seconds (revocations invalidate at once). */
+  credentialCacheSeconds: number
+  /** How often buffered `last_used_at` timestamps of API keys are written, in seconds. */
+  lastUsedFlushSeconds: number
+}>
+
+type Env = Record<string, string | undefined>
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name]
+  return value === undefined || value === '' ? fallback : value
+}
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name]
+  return value === undefined || value === '' ? null : value
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`)
+  }
+  return value
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase()
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true
+  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`)
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const host = text(env, 'HOST', '127.0.0.1')
+  const publicUrl = text(env, 'PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`)
+  try {
+    new URL(publicUrl)
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute URL, got "${publicUrl}"`)
+  }
+  const masterKey = optional(env, 'CORE_API_MASTER_KEY')
+  if (masterKey !== null && !/^[A-Za-z0-9_\-.~+/]{32,256}$/.test(masterKey)) {
+    throw new ConfigError('CORE_API_MASTER_KEY must be 32 to 256 characters of A-Z, a-z, 0-9 and _-.~+/')
+  }
+  return Object.freeze({
+    port,
+    host,
+    dataDir: text(env, 'DATA_DIR', './data'),
+    databaseUrl: optional(env, 'DATABASE_URL'),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    redisUrl: optional(env, 'REDIS_URL'),
+    redisPrefix: text(env, 'REDIS_PREFIX', 'core-api:'),
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    masterKey,
+    webhookAllowInsecureUrls: flag(env, 'WEBHOOK_ALLOW_INSECURE_URLS'),
+    rateLimitIpPerHour: integer(env, 'RATE_LIMIT_IP_PER_HOUR', 10_000, 0, 1_000_000_000),
+    rateLimitPixelPerMinute: integer(env, 'RATE_LIMIT_PIXEL_PER_MINUTE', 300, 0, 1_000_000_000),
+    mcpConfig: optional(env, 'MCP_CONFIG'),
+    logLevel: text(env, 'LOG_LEVEL', 'info'),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0, 86_400),
+    lastUsedFlushSeconds: integer(env, 'LAST_USED_FLUSH_SECONDS', 10, 1, 3600),
+  })
+}

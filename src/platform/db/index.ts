@@ -1,0 +1,102 @@
+// One database API over two engines: PGlite (embedded PostgreSQL in WebAssembly, the
+// zero-setup default) and PostgreSQL (DATABASE_URL). Both speak the same SQL, share one
+// Drizzle schema and one migration set in drizzle/.
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import { sql } from 'drizzle-orm'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import pg from 'pg'
+import { lockDataDir } from './data-dir-lock.ts'
+
+export type Database = PgDatabase<PgQueryResultHKT>
+
+export interface DatabaseHandle {
+  readonly db: Database
+  readonly engine: 'pglite' | 'postgres'
+  /** Applies pending migrations; safe when several instances start at once. */
+  migrate(): Promise<void>
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export type DatabaseOptions = { databaseUrl: string; poolSize?: number } | { dataDir: string } // a folder, or 'memory://' for a throwaway in-memory database
+
+const MIGRATIONS = fileURLToPath(new URL('../../../drizzle', import.meta.url))
+// Any constant works; it only has to be the same in every instance.
+const MIGRATION_LOCK_ID = 7_243_810
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if ('databaseUrl' in options) return openPostgres(options.databaseUrl, options.poolSize ?? 10)
+  return openPglite(options.dataDir)
+}
+
+async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  const inMemory = dataDir.startsWith('memory://')
+  const release = inMemory ? () => {} : lockDataDir(dataDir)
+  let client: PGlite
+  try {
+    client = inMemory ? new PGlite() : new PGlite(dataDir)
+    await client.waitReady
+  } catch (error) {
+    release()
+    throw error
+  }
+  const db = drizzlePglite(client) as unknown as Database
+  return {
+    db,
+    engine: 'pglite',
+    migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS }),
+    ping: async () => {
+      await client.query('select 1')
+    },
+    close: async () => {
+      try {
+        await client.close()
+      } finally {
+        release()
+      }
+    },
+  }
+}
+
+async function openPostgres(connectionString: string, poolSize: number): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString, max: poolSize })
+  // An idle connection that dies (database restart) must not crash the process.
+  pool.on('error', () => {})
+  const db = drizzlePg(pool) as unknown as Database
+  return {
+    db,
+    engine: 'postgres',
+    migrate: async () => {
+      // A session-level advisory lock serialises concurrent starts: the first applies the
+      // migrations, the others wait and then find nothing left to do.
+      const client = new pg.Client({ connectionString })
+      await client.connect()
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
+        await migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS })
+      } finally {
+        await client.end()
+      }
+    },
+    ping: async () => {
+      await db.execute(sql`select 1`)
+    },
+    close: () => pool.end(),
+  }
+}
+
+/** True when a database error is a unique-constraint violation (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if ((current as { code?: string }).code === '23505') return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}
