@@ -48,7 +48,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
 
   registerOperations(app, database)
-  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/api/openapi.json' } })
+  await app.register(scalar, {
+    routePrefix: '/docs',
+    configuration: { url: '/api/openapi.json', withDefaultFonts: false },
+  })
 
   app.addHook('onReady', async () => {
     await credentials.start()

@@ -24,7 +24,7 @@ const USAGE = `Usage: core-api <command>
   workspaces create --name NAME [--slug SLUG] [--tier TIER] [--owner-email EMAIL]
   keys create --workspace ID --name NAME [--scopes a,b] [--tier TIER] [--expires-at ISO] [--environment live|test]
 
-Configuration comes from the environment (see docs/configuration.md).`
+Configuration comes from the environment (see the README).`
 
 function validate<T>(schema: TSchema, value: unknown): T {
   const check = validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as {

@@ -26,6 +26,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth
   }
+  interface FastifyInstance {
+    /** Every route that declares `config.auth`, for documentation and the shared security tests. */
+    authenticatedRoutes: ReadonlyArray<{ method: string; url: string; auth: RouteAuth }>
+  }
   interface FastifyRequest {
     principal: Principal | null
     /** The workspace the request acts in, for routes with `auth.workspace`. */
@@ -77,6 +81,15 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
 
   app.decorateRequest('principal', null)
   app.decorateRequest('workspace', null)
+
+  const routes: Array<{ method: string; url: string; auth: RouteAuth }> = []
+  app.decorate('authenticatedRoutes', routes)
+  app.addHook('onRoute', (route) => {
+    const auth = route.config?.auth
+    if (!auth) return
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: route.url, auth })
+  })
 
   async function principalFor(secret: string): Promise<Principal | null> {
     const hash = sha256Hex(secret)

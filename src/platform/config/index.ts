@@ -1,6 +1,6 @@
 // Every setting core-api reads, defined once: its environment variable, its default and
 // why it exists. `loadConfig()` parses the environment once at start and freezes the result;
-// nothing else in the codebase reads `process.env`. `docs/configuration.md` mirrors this table.
+// nothing else in the codebase reads `process.env`. The README's configuration table mirrors it.
 
 export type Config = Readonly<{
   /** TCP port of the HTTP server. */

@@ -1,0 +1,168 @@
+// The shared security suite: every route that declares `config.auth` is found on the built app
+// and checked for the same guarantees — no credential, a wrong scheme, a revoked or expired key
+// → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
+// a workspace the key cannot act in → 403. A new route fails this suite until it has a fixture
+// below, so no route can ship without these checks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RESOURCES } from '../platform/auth/scopes.ts'
+import type { ManualClock } from '../platform/lib/clock.ts'
+import { buildTestApp, type TestApp } from './harness.ts'
+
+type Fixture = {
+  /** A body that passes validation, so the check reaches the guard under test. */
+  body?: Record<string, unknown>
+  /** Creates the route's resource in `workspaceId` and returns the id for the path. */
+  resource?: (t: TestApp, workspaceId: number) => Promise<number>
+}
+
+const createKey = async (t: TestApp, workspaceId: number) => (await t.key(workspaceId)).id
+
+const FIXTURES: Record<string, Fixture> = {
+  'GET /api/v1/me': {},
+  'GET /api/v1/workspaces': {},
+  'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
+  'GET /api/v1/workspaces/:id': { resource: async (_t, id) => id },
+  'PATCH /api/v1/workspaces/:id': { body: { name: 'Renamed' }, resource: async (_t, id) => id },
+  'DELETE /api/v1/workspaces/:id': { resource: async (_t, id) => id },
+  'GET /api/v1/api-keys': {},
+  'POST /api/v1/api-keys': { body: { name: 'k' } },
+  'GET /api/v1/api-keys/:id': { resource: createKey },
+  'POST /api/v1/api-keys/:id/rotate': { body: {}, resource: createKey },
+  'DELETE /api/v1/api-keys/:id': { resource: createKey },
+}
+
+let t: TestApp
+let routes: TestApp['app']['authenticatedRoutes']
+let home: number
+let other: number
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  routes = t.app.authenticatedRoutes
+  // Enterprise: no plan limit gets in the way of the many keys this suite makes.
+  home = (await t.workspace({ tier: 'enterprise' })).id
+  other = (await t.workspace({ tier: 'enterprise' })).id
+})
+afterAll(() => t.close())
+
+function call(
+  key: string | null,
+  method: string,
+  url: string,
+  fixture: Fixture,
+  headers: Record<string, string> = {},
+) {
+  return t.call(key, {
+    method: method as 'GET',
+    url,
+    headers,
+    ...(fixture.body !== undefined && { payload: fixture.body }),
+  })
+}
+
+async function pathFor(url: string, fixture: Fixture, workspaceId: number): Promise<string> {
+  if (!url.includes(':')) return url
+  const id = await fixture.resource!(t, workspaceId)
+  return url.replace(/:[a-z_]+/, String(id))
+}
+
+function expectUnauthorized(res: Awaited<ReturnType<typeof call>>, label: string) {
+  expect(res.statusCode, label).toBe(401)
+  expect(res.json().error, label).toBe('unauthorized')
+  expect(res.headers['www-authenticate'], label).toMatch(/^Bearer/)
+}
+
+describe('shared security suite', () => {
+  it('has a fixture for every authenticated route, and only for those', () => {
+    const registered = routes.map((r) => `${r.method} ${r.url}`).sort()
+    expect(registered).toEqual(Object.keys(FIXTURES).sort())
+    for (const route of routes) {
+      if (route.url.includes(':'))
+        expect(FIXTURES[`${route.method} ${route.url}`]?.resource, route.url).toBeDefined()
+    }
+  })
+
+  it('answers 401 without a credential or with another scheme', async () => {
+    for (const route of routes) {
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
+      const url = route.url.replace(/:[a-z_]+/, '1')
+      expectUnauthorized(await call(null, route.method, url, fixture), `${route.method} ${route.url} (none)`)
+      expectUnauthorized(
+        await call(null, route.method, url, fixture, { authorization: `Basic ${btoa('user:pass')}` }),
+        `${route.method} ${route.url} (basic)`,
+      )
+      expectUnauthorized(
+        await call(null, route.method, url, fixture, {
+          authorization: 'Bearer sk_live_notARealKeyAtAllxxxxxxxxxxxxxxxxxxxxxxxxx',
+        }),
+        `${route.method} ${route.url} (unknown)`,
+      )
+    }
+  })
+
+  it('answers 401 to a revoked key and to an expired key', async () => {
+    const revoked = await t.key(home, { scopes: ['*'] })
+    await t.call(t.masterKey, { method: 'DELETE', url: `/api/v1/api-keys/${revoked.id}`, workspace: home })
+    const clock = t.clock as ManualClock
+    const expiring = await t.key(home, {
+      scopes: ['*'],
+      expires_at: new Date(clock.now() + 60_000).toISOString(),
+    })
+    clock.advance(61_000)
+    for (const route of routes) {
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
+      const url = route.url.replace(/:[a-z_]+/, '1')
+      expectUnauthorized(
+        await call(revoked.key, route.method, url, fixture),
+        `${route.method} ${route.url} (revoked)`,
+      )
+      expectUnauthorized(
+        await call(expiring.key, route.method, url, fixture),
+        `${route.method} ${route.url} (expired)`,
+      )
+    }
+  })
+
+  it('answers 403 naming the scope when the key lacks it', async () => {
+    for (const route of routes) {
+      const scope = route.auth.scope
+      if (scope === null) continue
+      const resource = scope.split(':')[0]
+      // Everything on every other resource, and nothing of the route's own action.
+      const others = RESOURCES.filter((r) => r !== resource).map((r) => `${r}:*`)
+      const sameResourceOtherActions = ['read', 'write', 'delete']
+        .filter((a) => `${resource}:${a}` !== scope && !(scope.endsWith(':read') && a === 'write'))
+        .map((a) => `${resource}:${a}`)
+      const { key } = await t.key(home, { scopes: [...others, ...sameResourceOtherActions] })
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
+      const res = await call(key, route.method, await pathFor(route.url, fixture, home), fixture)
+      expect(res.statusCode, `${route.method} ${route.url}`).toBe(403)
+      expect(res.json()).toMatchObject({
+        error: 'access_denied',
+        message: `Insufficient permissions. Required scope: ${scope}`,
+      })
+    }
+  })
+
+  it("answers 404 for another tenant's resource and 403 for acting in another workspace", async () => {
+    for (const route of routes) {
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
+      const { key } = await t.key(home, { scopes: ['*'] })
+      if (route.url.includes(':')) {
+        const res = await call(key, route.method, await pathFor(route.url, fixture, other), fixture)
+        expect(res.statusCode, `${route.method} ${route.url}`).toBe(404)
+        expect(res.json().error).toBe('not_found')
+      }
+      if (route.auth.workspace === true) {
+        const res = await call(key, route.method, await pathFor(route.url, fixture, home), fixture, {
+          'x-workspace-id': String(other),
+        })
+        expect(res.statusCode, `${route.method} ${route.url} (X-Workspace-ID)`).toBe(403)
+        expect(res.json().error).toBe('access_denied')
+      }
+    }
+    // The other tenant's data is intact.
+    const res = await t.call(t.masterKey, { method: 'GET', url: `/api/v1/workspaces/${other}` })
+    expect(res.statusCode).toBe(200)
+  })
+})
