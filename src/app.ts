@@ -1,9 +1,12 @@
 // buildApp(deps): the HTTP application — the platform plugins, then every module. It never
-// listens and never creates infrastructure: main.ts (and the test harness) do that.
+// listens and never creates infrastructure: server.ts (for main.ts and the tests) does that.
 import swagger from '@fastify/swagger'
 import scalar from '@scalar/fastify-api-reference'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Redis } from 'ioredis'
 import { apiKeysModule, createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
+import { idempotencyModule } from './modules/idempotency/index.ts'
+import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
 import { usersModule } from './modules/users/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
 import { auth, CredentialCache } from './platform/auth/index.ts'
@@ -14,11 +17,14 @@ import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index
 import { openApiDocument } from './platform/http/openapi.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
+import { createMetrics, type Metrics } from './platform/metrics.ts'
 
 export type AppDeps = {
   config: Config
   database: DatabaseHandle
   pubsub: PubSub
+  /** Commands connection to Redis (rate limits, idempotency), or null without REDIS_URL. */
+  redis: Redis | null
   clock: Clock
   masterKeyHash: string
   logger: FastifyServerOptions['logger']
@@ -26,13 +32,27 @@ export type AppDeps = {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, pubsub, clock } = deps
-  const app = Fastify({ ...httpServerOptions(config.bodyLimitBytes), logger: deps.logger })
+  const app = Fastify({
+    ...httpServerOptions(config.bodyLimitBytes),
+    // A hop count is supported at runtime though missing from the type.
+    trustProxy: config.trustProxy as boolean | string,
+    logger: deps.logger,
+  })
+  const metrics = createMetrics()
 
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
   const shared: Deps = { config, db: database.db, clock, credentials }
   const apiKeys = createApiKeyService(shared, (error) =>
     app.log.warn({ err: error }, 'could not record key usage'),
   )
+  const rateLimits = {
+    config,
+    clock,
+    metrics,
+    redis: deps.redis,
+    warn: (msg: string, err: unknown) => app.log.warn({ err }, msg),
+  }
+  const limiter = createLimiter(rateLimits)
 
   await app.register(httpPlatform)
   await app.register(swagger, { openapi: openApiDocument(config.publicUrl) })
@@ -41,13 +61,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cache: credentials,
     clock,
     masterKeyHash: deps.masterKeyHash,
+    limiter: createRequestLimiter(rateLimits, limiter),
   })
+
+  await app.register(idempotencyModule, { config, db: database.db, clock })
 
   await app.register(async (scope) => usersModule(scope))
   await app.register(async (scope) => workspacesModule(scope, shared))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
 
-  registerOperations(app, database)
+  registerOperations(app, database, metrics)
   await app.register(scalar, {
     routePrefix: '/docs',
     configuration: { url: '/api/openapi.json', withDefaultFonts: false },
@@ -59,12 +82,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.addHook('onClose', async () => {
     await apiKeys.usage.stop()
+    await limiter.close()
   })
   return app
 }
 
-function registerOperations(app: FastifyInstance, database: DatabaseHandle): void {
+function registerOperations(app: FastifyInstance, database: DatabaseHandle, metrics: Metrics): void {
+  app.addHook('onResponse', async function observeRequest(req, reply) {
+    metrics.httpRequests.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    )
+  })
+
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger())
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type(metrics.registry.contentType)
+    return metrics.registry.metrics()
+  })
 
   app.get('/health', { schema: { tags: ['Operations'], summary: 'Liveness: the process answers' } }, () => ({
     status: 'ok',

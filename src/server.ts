@@ -4,7 +4,7 @@ import { type AppDeps, buildApp } from './app.ts'
 import { ensureMasterKey } from './platform/auth/master-key.ts'
 import type { Config } from './platform/config/index.ts'
 import { type DatabaseHandle, openDatabase } from './platform/db/index.ts'
-import { MemoryPubSub, type PubSub, RedisPubSub } from './platform/kv/index.ts'
+import { connectRedis, MemoryPubSub, type PubSub, RedisPubSub } from './platform/kv/index.ts'
 import { type Clock, systemClock } from './platform/lib/clock.ts'
 import { loggerOptions } from './platform/logging.ts'
 
@@ -27,25 +27,31 @@ export async function createServer(
 ): Promise<Server> {
   const database = options.database ?? (await openConfiguredDatabase(config))
   let pubsub: PubSub | null = null
+  let redis: ReturnType<typeof connectRedis> | null = null
   try {
     await database.migrate()
     const master = await ensureMasterKey(database.db, config.masterKey)
     pubsub = connectPubSub(config)
+    redis = config.redisUrl ? connectRedis(config.redisUrl, { failFast: true, commandTimeoutMs: 250 }) : null
     const app = await buildApp({
       config,
       database,
       pubsub,
+      redis,
       clock: options.clock ?? systemClock,
       masterKeyHash: master.hash,
       logger: options.logger === undefined ? loggerOptions(config.logLevel) : options.logger,
     })
     const ownedPubsub = pubsub
+    const ownedRedis = redis
     app.addHook('onClose', async () => {
       await ownedPubsub.close()
+      ownedRedis?.disconnect()
       await database.close()
     })
     return Object.assign(app, { generatedMasterKey: master.generated })
   } catch (error) {
+    redis?.disconnect()
     await pubsub?.close()
     await database.close()
     throw error

@@ -17,7 +17,7 @@ export type TestApp = {
   database: DatabaseHandle
   /** Sends a request with `Authorization: Bearer <key>` (and JSON body, when given). */
   call(key: string | null, options: InjectOptions & { workspace?: number }): Promise<LightMyRequestResponse>
-  /** A new workspace (through the API, as the master key). */
+  /** A new workspace (through the API, as the master key); enterprise tier unless `tier` is given. */
   workspace(body?: Record<string, unknown>): Promise<{ id: number; slug: string; tier: string }>
   /** A new key in a workspace (through the API, as the master key); returns its secret and id. */
   key(workspaceId: number, body?: Record<string, unknown>): Promise<{ id: number; key: string }>
@@ -65,6 +65,9 @@ export async function buildTestApp(
     REDIS_URL: process.env.REDIS_URL,
     REDIS_PREFIX: `core-api-test:${randomBase62(8)}:`,
     LOG_LEVEL: 'silent',
+    // Every injected request comes from 127.0.0.1: per-IP budgets are off unless a test sets them.
+    RATE_LIMIT_IP_PER_HOUR: '0',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
     ...options.env,
   })
   const db = await testDatabase()
@@ -93,7 +96,7 @@ export async function buildTestApp(
       const res = await call(masterKey, {
         method: 'POST',
         url: '/api/v1/workspaces',
-        payload: { name: `Workspace ${counter}`, ...body },
+        payload: { name: `Workspace ${counter}`, tier: 'enterprise', ...body },
       })
       if (res.statusCode !== 201) throw new Error(`workspace: ${res.statusCode} ${res.body}`)
       return res.json().data

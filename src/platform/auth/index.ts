@@ -1,9 +1,12 @@
-// Authentication and authorization, run for every route that declares `config.auth`:
+// The request guards, run first for every request (one `onRequest` hook, `guardRequest`):
 //   1. authenticate: `Authorization: Bearer <secret>` → a principal (cached by secret hash);
-//   2. authorize: the route's scope must be granted (403 names the missing scope);
-//   3. resolve the workspace the request acts in (the key's own, or X-Workspace-ID).
-// Routes without `config.auth` (health, docs, public pixel endpoints) skip all three.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+//   2. authorize: the route's scope must be granted (403 names the missing scope), and the
+//      workspace the request acts in is resolved (the key's own, or X-Workspace-ID);
+//   3. rate-limit (the injected `limiter`), knowing whether 1–2 refused the request, so a
+//      refused request only spends the caller's per-IP budget, never a victim's quota;
+//   4. answer the refusal of 1–2, if any.
+// Routes without `config.auth` (health, docs, public pixel endpoints) skip 1 and 2.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError } from '../http/errors.ts'
 import type { Clock } from '../lib/clock.ts'
@@ -46,7 +49,15 @@ export interface CredentialSource {
   findWorkspace(id: number): Promise<PrincipalWorkspace | null>
 }
 
+/** Applies rate limits to a request; throws the 429. `refusal` is the 401/403 about to be sent. */
+export type RequestLimiter = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  refusal: ApiError | null,
+) => Promise<void>
+
 export type AuthOptions = {
+  limiter?: RequestLimiter
   source: CredentialSource
   cache: CredentialCache
   clock: Clock
@@ -97,9 +108,22 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     return cache.principal(hash, () => source.findApiKey(hash))
   }
 
-  async function authenticate(req: FastifyRequest): Promise<void> {
+  async function guardRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const auth = req.routeOptions.config.auth
-    if (!auth) return
+    let refusal: ApiError | null = null
+    if (auth) {
+      try {
+        await authenticate(req, auth)
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error
+        refusal = error
+      }
+    }
+    if (options.limiter) await options.limiter(req, reply, refusal)
+    if (refusal) throw refusal
+  }
+
+  async function authenticate(req: FastifyRequest, auth: RouteAuth): Promise<void> {
     const header = req.headers.authorization
     if (!header) throw unauthorized()
     const match = BEARER.exec(header)
@@ -143,7 +167,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     return workspace
   }
 
-  app.addHook('onRequest', authenticate)
+  app.addHook('onRequest', guardRequest)
 }
 
 export const auth = fp(authPlugin, { name: 'core-api-auth' })

@@ -27,8 +27,18 @@ export type Config = Readonly<{
   rateLimitIpPerHour: number
   /** Per-IP budget of `POST /api/v1/pixel/track` per minute. */
   rateLimitPixelPerMinute: number
+  /** Per-IP budget of the OAuth endpoints (`/oauth2/*`) per 5 minutes. */
+  rateLimitOauthPer5Minutes: number
+  /** Failed authentications allowed per IP per minute before further ones are 429. */
+  rateLimitAuthFailuresPerMinute: number
+  /** Trust X-Forwarded-For from proxies: `false`, `true`, a hop count or a list of CIDRs. */
+  trustProxy: boolean | number | string
   /** Path of an `mcpServers` JSON file in the format MCP clients use. */
   mcpConfig: string | null
+  /** How long a response is replayed for a repeated Idempotency-Key, in hours. */
+  idempotencyTtlHours: number
+  /** How long a running request holds its Idempotency-Key before a retry may take over (crash recovery), in seconds. */
+  idempotencyLockSeconds: number
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string
   /** Largest accepted request body, in bytes. */
@@ -68,6 +78,13 @@ function flag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`)
 }
 
+function proxySetting(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false
+  if (raw === 'true') return true
+  if (/^[1-9][0-9]?$/.test(raw)) return Number(raw)
+  return raw // a comma-separated list of addresses or CIDRs
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -98,7 +115,12 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowInsecureUrls: flag(env, 'WEBHOOK_ALLOW_INSECURE_URLS'),
     rateLimitIpPerHour: integer(env, 'RATE_LIMIT_IP_PER_HOUR', 10_000, 0, 1_000_000_000),
     rateLimitPixelPerMinute: integer(env, 'RATE_LIMIT_PIXEL_PER_MINUTE', 300, 0, 1_000_000_000),
+    rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),
+    rateLimitAuthFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000_000),
+    trustProxy: proxySetting(env.TRUST_PROXY),
     mcpConfig: optional(env, 'MCP_CONFIG'),
+    idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
+    idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
     logLevel: text(env, 'LOG_LEVEL', 'info'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0, 86_400),

@@ -13,6 +13,13 @@ import { newRequestId } from '../lib/random.ts'
 import { ApiError, type FieldErrors } from './errors.ts'
 import { toFieldErrors, validatorCompiler } from './validation.ts'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body as received, for fingerprinting (idempotency). */
+    rawBody?: string
+  }
+}
+
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Keeps a sane inbound X-Request-ID, otherwise makes `req_…`. */
@@ -95,6 +102,7 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body !== 'string' || body.trim() === '') return done(null, undefined)
+    req.rawBody = body
     parseJson(req, body, (error, value) => done(error ? new ApiError('invalid_json') : null, value))
   })
 

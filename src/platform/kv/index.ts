@@ -13,4 +13,4 @@ export interface PubSub {
 }
 
 export { MemoryPubSub } from './memory.ts'
-export { RedisPubSub } from './redis.ts'
+export { connectRedis, RedisPubSub } from './redis.ts'

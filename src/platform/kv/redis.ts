@@ -3,15 +3,24 @@
 import { Redis } from 'ioredis'
 import type { MessageHandler, PubSub } from './index.ts'
 
-export function connectRedis(url: string): Redis {
-  return new Redis(url, {
-    // Fail commands fast while Redis is down instead of queueing them without bound.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
+/**
+ * A Redis connection that reconnects forever. `failFast` makes commands fail at once while
+ * the connection is down and after `commandTimeoutMs` when Redis hangs, for callers that have
+ * a fallback (rate limits) and must never make a request wait on Redis.
+ */
+export function connectRedis(
+  url: string,
+  options: { failFast?: boolean; commandTimeoutMs?: number } = {},
+): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: options.failFast ? 0 : 1,
+    enableOfflineQueue: !options.failFast,
     connectTimeout: 2000,
+    ...(options.commandTimeoutMs !== undefined && { commandTimeout: options.commandTimeoutMs }),
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    lazyConnect: false,
   })
+  redis.on('error', () => {}) // reported by the callers' own failures; never crash the process
+  return redis
 }
 
 export class RedisPubSub implements PubSub {
@@ -27,8 +36,6 @@ export class RedisPubSub implements PubSub {
     this.prefix = prefix
     this.publisher = connectRedis(url)
     this.subscriber = connectRedis(url)
-    this.publisher.on('error', () => {})
-    this.subscriber.on('error', () => {})
     this.subscriber.on('message', (channel: string, message: string) => {
       for (const handler of this.handlers.get(channel) ?? []) handler(message)
     })

@@ -1,0 +1,111 @@
+// Idempotency module (seed 004 "Idempotency", seed 002: 5xx never replayed). A POST, PUT,
+// PATCH or DELETE with `Idempotency-Key` runs once per workspace, credential and key: the
+// first response (status < 500, not a guard's refusal) is stored for 24 h and replayed byte
+// for byte with `Idempotent-Replayed: true`. The same key with another request is 422; a twin
+// arriving while the first runs is 409 with Retry-After. Checked after authentication and rate
+// limiting, before validation.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../../platform/config/index.ts'
+import type { Database } from '../../platform/db/index.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import type { Clock } from '../../platform/lib/clock.ts'
+import { sha256Hex } from '../../platform/lib/hash.ts'
+import { claim, complete, purgeExpired, release } from './store.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when this request owns an Idempotency-Key and its response must be stored. */
+    idempotencyScope: string | null
+  }
+}
+
+const METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const KEY = /^[\x20-\x7e]{1,255}$/
+const REPLAYED_HEADERS = ['content-type', 'location']
+const PURGE_EVERY_MS = 10 * 60_000
+
+export type IdempotencyDeps = { config: Config; db: Database; clock: Clock }
+
+/** A response the guards produced (or a server failure): never stored, so a retry runs again. */
+function isNotReplayable(status: number, payload: unknown): boolean {
+  if (status >= 500 || status === 401 || status === 403 || status === 429) return true
+  return status === 409 && typeof payload === 'string' && payload.includes('"idempotency_in_progress"')
+}
+
+function credentialOf(req: FastifyRequest): string {
+  const p = req.principal!
+  if (p.key) return `key:${p.key.id}`
+  if (p.user) return `${p.type}:${p.user.id}`
+  return p.type
+}
+
+async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): Promise<void> {
+  const { db, clock, config } = deps
+  const ttlMs = config.idempotencyTtlHours * 3_600_000
+  const lockMs = config.idempotencyLockSeconds * 1000
+  app.decorateRequest('idempotencyScope', null)
+
+  app.addHook('preValidation', async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
+    const header = req.headers['idempotency-key']
+    if (header === undefined || !METHODS.has(req.method) || !req.principal) return
+    if (typeof header !== 'string' || !KEY.test(header)) {
+      throw ApiError.invalid(
+        'Idempotency-Key',
+        'The Idempotency-Key header must be 1 to 255 printable ASCII characters.',
+      )
+    }
+    const workspace = req.workspace?.id ?? req.principal.workspace?.id ?? 0
+    const scope = sha256Hex(`${workspace}\n${credentialOf(req)}\n${header}`)
+    const fingerprint = sha256Hex(`${req.method} ${req.url}\n${req.rawBody ?? ''}`)
+    const result = await claim(db, { scope, fingerprint, now: clock.now(), lockMs, ttlMs })
+    if (result.outcome === 'owner') {
+      req.idempotencyScope = scope
+      return
+    }
+    if (result.fingerprint !== fingerprint) throw new ApiError('idempotency_key_reused')
+    if (result.outcome === 'running') {
+      throw new ApiError('idempotency_in_progress', undefined, undefined, { 'retry-after': '1' })
+    }
+    const { status, headers, body } = result.response
+    reply.code(status).headers(headers).header('idempotent-replayed', 'true')
+    return reply.send(body ?? undefined)
+  })
+
+  app.addHook(
+    'onSend',
+    async function storeIdempotentResponse(req: FastifyRequest, reply: FastifyReply, payload) {
+      const scope = req.idempotencyScope
+      if (scope === null) return payload
+      req.idempotencyScope = null
+      if (isNotReplayable(reply.statusCode, payload)) {
+        await release(db, scope)
+        return payload
+      }
+      const headers: Record<string, string> = {}
+      for (const name of REPLAYED_HEADERS) {
+        const value = reply.getHeader(name)
+        if (value !== undefined) headers[name] = String(value)
+      }
+      const body =
+        typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null
+      await complete(db, scope, { status: reply.statusCode, headers, body })
+      return payload
+    },
+  )
+
+  let timer: NodeJS.Timeout | null = null
+  app.addHook('onReady', async () => {
+    const purge = () =>
+      purgeExpired(db, clock.now()).catch((error) => app.log.warn({ err: error }, 'idempotency purge failed'))
+    await purge()
+    timer = setInterval(purge, PURGE_EVERY_MS)
+    timer.unref()
+  })
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer)
+  })
+}
+
+/** Registered on the root instance, before the resource modules, so it covers every route. */
+export const idempotencyModule = fp(idempotencyPlugin, { name: 'core-api-idempotency' })

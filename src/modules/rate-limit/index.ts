@@ -1,0 +1,118 @@
+// Rate-limit module (seed 004 "Rate Limits", seed 002's three buckets, seed 000's OAuth
+// limits): token buckets per credential, workspace and client IP, plus per-route and
+// failed-authentication buckets. The strictest bucket decides and is described by the
+// headers; a refused request takes from none. Shared through Redis when REDIS_URL is set.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { RequestLimiter } from '../../platform/auth/index.ts'
+import type { Config } from '../../platform/config/index.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import type { Clock } from '../../platform/lib/clock.ts'
+import { isoSeconds } from '../../platform/lib/clock.ts'
+import type { Metrics } from '../../platform/metrics.ts'
+import { type BucketState, type Decision, strictest } from './bucket.ts'
+import { type Limiter, MemoryLimiter } from './memory-limiter.ts'
+import { Policies, type RouteLimit } from './policies.ts'
+import { RedisLimiter } from './redis-limiter.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A per-IP budget of the route's own, on top of the usual buckets. */
+    rateLimit?: RouteLimit
+  }
+}
+
+export type RateLimitDeps = {
+  config: Config
+  clock: Clock
+  metrics: Metrics
+  redis: Redis | null
+  warn: (message: string, error: unknown) => void
+}
+
+const WARN_EVERY_MS = 10_000
+
+export function createLimiter(deps: RateLimitDeps): Limiter {
+  if (!deps.redis) return new MemoryLimiter()
+  let lastWarning = 0
+  return new RedisLimiter(deps.redis, `${deps.config.redisPrefix}rl:`, (error) => {
+    deps.metrics.rateLimitFallbacks.inc()
+    const now = Date.now()
+    if (now - lastWarning > WARN_EVERY_MS) {
+      lastWarning = now
+      deps.warn('Redis did not answer: rate limits are applied per instance until it does', error)
+    }
+  })
+}
+
+function routeLimitOf(req: FastifyRequest): RouteLimit | null {
+  const own = req.routeOptions.config.rateLimit
+  if (own) return own
+  return req.url.startsWith('/oauth2/') ? 'oauth' : null
+}
+
+function isLimited(url: string): boolean {
+  return url.startsWith('/api/') || url.startsWith('/oauth2/')
+}
+
+function describe(bucket: BucketState): string {
+  const { name, limit, windowMs, burst } = bucket.policy
+  return `"${name}";q=${limit};w=${windowMs / 1000}${burst > 0 ? `;burst=${Math.floor(limit * burst)}` : ''}`
+}
+
+function setHeaders(reply: FastifyReply, decision: Decision, now: number): BucketState | null {
+  const top = strictest(decision)
+  if (!top) return null
+  const resetSeconds = Math.ceil(top.resetMs / 1000)
+  reply.header('x-ratelimit-limit', top.policy.limit)
+  reply.header('x-ratelimit-remaining', top.remaining)
+  reply.header('x-ratelimit-reset', Math.ceil((now + top.resetMs) / 1000))
+  reply.header('ratelimit-policy', decision.buckets.map(describe).join(', '))
+  reply.header('ratelimit', `"${top.policy.name}";r=${top.remaining};t=${resetSeconds}`)
+  return top
+}
+
+function tooManyRequests(decision: Decision, now: number): ApiError {
+  const empty = decision.buckets.filter((b) => b.remaining < 1)
+  const blocking = empty.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a), empty[0]!)
+  const retryAfter = Math.max(1, Math.ceil(blocking.retryAfterMs / 1000))
+  return new ApiError(
+    'rate_limit_exceeded',
+    `Too many requests. Please retry after ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+    {
+      retry_after: retryAfter,
+      limit: blocking.policy.limit,
+      remaining: 0,
+      reset_at: isoSeconds(now + blocking.resetMs),
+      policy: blocking.policy.name,
+    },
+    { 'retry-after': String(retryAfter) },
+  )
+}
+
+/** The guard the auth platform runs after authentication (see RequestLimiter). */
+export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): RequestLimiter {
+  const policies = new Policies(deps.config)
+  return async function applyRateLimits(req: FastifyRequest, reply: FastifyReply, refusal: ApiError | null) {
+    if (!isLimited(req.url)) return
+    const buckets = policies.bucketsFor({
+      ip: req.ip,
+      principal: req.principal,
+      workspace: req.workspace,
+      route: routeLimitOf(req),
+      refused: refusal === null ? null : refusal.code === 'unauthorized' ? 'unauthenticated' : 'forbidden',
+    })
+    if (buckets.length === 0) return
+    const now = deps.clock.now()
+    const decision = await limiter.take(buckets, now)
+    setHeaders(reply, decision, now)
+    if (!decision.allowed) {
+      const error = tooManyRequests(decision, now)
+      deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
+      throw error
+    }
+  }
+}
+
+export { TIER_LIMITS } from './policies.ts'
+export type { Limiter }

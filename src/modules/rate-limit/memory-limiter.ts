@@ -1,0 +1,54 @@
+// The limiter of a single instance, and the fallback of the Redis limiter while Redis is
+// unreachable. Check every bucket, then take from all or from none.
+import type { BucketRequest, Decision, Policy } from './bucket.ts'
+import { capacityOf, refill, stateOf } from './bucket.ts'
+
+export interface Limiter {
+  /** Takes one token from every bucket, or from none when any is empty. */
+  take(requests: readonly BucketRequest[], now: number): Promise<Decision>
+  close(): Promise<void>
+}
+
+type Entry = { tokens: number; updatedAt: number; fullAt: number }
+
+const SWEEP_EVERY = 10_000
+
+export class MemoryLimiter implements Limiter {
+  private readonly buckets = new Map<string, Entry>()
+  private calls = 0
+
+  async take(requests: readonly BucketRequest[], now: number): Promise<Decision> {
+    return this.takeSync(requests, now)
+  }
+
+  takeSync(requests: readonly BucketRequest[], now: number): Decision {
+    if (++this.calls % SWEEP_EVERY === 0) this.sweep(now)
+    const levels = requests.map(({ key, policy }) => this.level(key, policy, now))
+    const allowed = levels.every((tokens) => tokens >= 1)
+    const buckets = requests.map(({ key, policy }, i) => {
+      const tokens = allowed ? levels[i]! - 1 : levels[i]!
+      if (allowed) this.save(key, policy, tokens, now)
+      return stateOf(policy, tokens)
+    })
+    return { allowed, buckets }
+  }
+
+  async close(): Promise<void> {
+    this.buckets.clear()
+  }
+
+  private level(key: string, policy: Policy, now: number): number {
+    const entry = this.buckets.get(key)
+    return entry ? refill(policy, entry.tokens, entry.updatedAt, now) : capacityOf(policy)
+  }
+
+  private save(key: string, policy: Policy, tokens: number, now: number): void {
+    const fullAt = now + ((capacityOf(policy) - tokens) * policy.windowMs) / policy.limit
+    this.buckets.set(key, { tokens, updatedAt: now, fullAt })
+  }
+
+  /** Forgets buckets that have refilled completely: they hold no information. */
+  private sweep(now: number): void {
+    for (const [key, entry] of this.buckets) if (entry.fullAt <= now) this.buckets.delete(key)
+  }
+}

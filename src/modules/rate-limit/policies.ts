@@ -1,0 +1,79 @@
+// Which buckets a request draws from. The tier table is the reference's; the other budgets
+// come from the config. A request with a key draws from the key's bucket (the key's tier, or
+// its workspace's), the workspace's bucket (all its keys together, the workspace's tier) and
+// the client IP's; the master key only from the IP's. Some routes add a per-IP bucket of
+// their own, and failed authentications draw from one more.
+import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
+import type { Config } from '../../platform/config/index.ts'
+import type { BucketRequest, Policy } from './bucket.ts'
+
+const MINUTE = 60_000
+
+/** Requests per minute and burst allowance of each tier (seed 004 "Rate Limits"). */
+export const TIER_LIMITS: Readonly<Record<Tier, { perMinute: number; burst: number }>> = {
+  free: { perMinute: 60, burst: 0 },
+  starter: { perMinute: 1_000, burst: 0.2 },
+  pro: { perMinute: 5_000, burst: 0.3 },
+  agency: { perMinute: 20_000, burst: 0.5 },
+  enterprise: { perMinute: 100_000, burst: 1 },
+}
+
+function tierPolicy(name: string, tier: Tier): Policy {
+  const { perMinute, burst } = TIER_LIMITS[tier] ?? TIER_LIMITS.free
+  return { name, limit: perMinute, windowMs: MINUTE, burst }
+}
+
+export type RouteLimit = 'pixel' | 'oauth'
+
+export class Policies {
+  private readonly ip: Policy | null
+  private readonly pixel: Policy | null
+  private readonly oauth: Policy | null
+  private readonly authFailures: Policy | null
+  private readonly tiers = new Map<string, Policy>()
+
+  constructor(config: Config) {
+    const perIp = (name: string, limit: number, windowMs: number) =>
+      limit > 0 ? { name, limit, windowMs, burst: 0 } : null
+    this.ip = perIp('ip', config.rateLimitIpPerHour, 60 * MINUTE)
+    this.pixel = perIp('pixel', config.rateLimitPixelPerMinute, MINUTE)
+    this.oauth = perIp('oauth', config.rateLimitOauthPer5Minutes, 5 * MINUTE)
+    this.authFailures = perIp('auth-failures', config.rateLimitAuthFailuresPerMinute, MINUTE)
+  }
+
+  private tier(name: 'key' | 'workspace', tier: Tier): Policy {
+    const id = `${name}:${tier}`
+    let policy = this.tiers.get(id)
+    if (!policy) {
+      policy = tierPolicy(name, tier)
+      this.tiers.set(id, policy)
+    }
+    return policy
+  }
+
+  /** The buckets of a request; `refused` is true when authentication or authorization failed. */
+  bucketsFor(input: {
+    ip: string
+    principal: Principal | null
+    workspace: PrincipalWorkspace | null
+    route: RouteLimit | null
+    refused: 'unauthenticated' | 'forbidden' | null
+  }): BucketRequest[] {
+    const out: BucketRequest[] = []
+    if (this.ip) out.push({ key: `ip:${input.ip}`, policy: this.ip })
+    const route = input.route === 'pixel' ? this.pixel : input.route === 'oauth' ? this.oauth : null
+    if (route) out.push({ key: `${route.name}:${input.ip}`, policy: route })
+    if (input.refused === 'unauthenticated' && this.authFailures) {
+      out.push({ key: `auth-failures:${input.ip}`, policy: this.authFailures })
+    }
+    const { principal } = input
+    if (input.refused || !principal || principal.type === 'master_key') return out
+    const home = principal.workspace ?? input.workspace
+    if (principal.key && principal.workspace) {
+      const tier = principal.rateLimitTier ?? principal.workspace.tier
+      out.push({ key: `key:${principal.key.id}`, policy: this.tier('key', tier) })
+    }
+    if (home) out.push({ key: `workspace:${home.id}`, policy: this.tier('workspace', home.tier) })
+    return out
+  }
+}
