@@ -14,7 +14,7 @@ import type { Config } from './platform/config/index.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
 import type { Deps } from './platform/deps.ts'
 import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index.ts'
-import { openApiDocument } from './platform/http/openapi.ts'
+import { documentGuardHeaders, openApiDocument } from './platform/http/openapi.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
 import { createMetrics, type Metrics } from './platform/metrics.ts'
@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limiter = createLimiter(rateLimits)
 
   await app.register(httpPlatform)
-  await app.register(swagger, { openapi: openApiDocument(config.publicUrl) })
+  await app.register(swagger, { openapi: openApiDocument(config.publicUrl), transform: documentGuardHeaders })
   await app.register(auth, {
     source: credentialSource(apiKeys, shared),
     cache: credentials,

@@ -1,8 +1,39 @@
 // The OpenAPI 3.1 document's frame. The paths come from the route schemas, so the reference
 // at /docs and /api/openapi.json cannot drift from what the server does.
-import type { SwaggerOptions } from '@fastify/swagger'
+import type { SwaggerOptions, SwaggerTransform } from '@fastify/swagger'
+import { Type } from 'typebox'
 
 type OpenApi = NonNullable<Extract<SwaggerOptions, { openapi?: unknown }>['openapi']>
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Documents the headers the guards read, which no route schema declares (declaring them
+ * would make every route validate them): X-Workspace-ID and Idempotency-Key.
+ */
+export const documentGuardHeaders: SwaggerTransform = ({ schema, url, route }) => {
+  const auth = route.config?.auth
+  if (!auth) return { schema, url }
+  const methods = [route.method].flat()
+  const headers: Record<string, unknown> = {}
+  if (auth.workspace) {
+    headers['x-workspace-id'] = Type.Optional(
+      Type.String({
+        description: 'Workspace to act in (master key and user credentials); a key acts in its own',
+      }),
+    )
+  }
+  if (methods.some((m) => MUTATING.has(m))) {
+    headers['idempotency-key'] = Type.Optional(
+      Type.String({
+        maxLength: 255,
+        description: 'Makes retries safe: the first response is replayed for 24 h',
+      }),
+    )
+  }
+  if (Object.keys(headers).length === 0) return { schema, url }
+  return { schema: { ...schema, headers: Type.Object(headers as never) }, url }
+}
 
 export function openApiDocument(publicUrl: string): OpenApi {
   return {
