@@ -5,7 +5,9 @@ import scalar from '@scalar/fastify-api-reference'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Redis } from 'ioredis'
 import { apiKeysModule, createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
+import { createEntitlementService, entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
+import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
 import { usersModule } from './modules/users/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
@@ -42,7 +44,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
   const shared: Deps = { config, db: database.db, clock, credentials }
-  const apiKeys = createApiKeyService(shared, (error) =>
+  const entitlements = createEntitlementService(shared)
+  const apiKeys = createApiKeyService(shared, entitlements, (error) =>
     app.log.warn({ err: error }, 'could not record key usage'),
   )
   const rateLimits = {
@@ -69,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => usersModule(scope))
   await app.register(async (scope) => workspacesModule(scope, shared))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
+  await app.register(async (scope) => entitlementsModule(scope, entitlements))
+  await app.register(async (scope) => postsModule(scope, { ...shared, entitlements }))
 
   registerOperations(app, database, metrics)
   await app.register(scalar, {

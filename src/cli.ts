@@ -5,6 +5,7 @@ import type { TSchema } from 'typebox'
 import { exitWithError, serve } from './main.ts'
 import { createApiKeyService } from './modules/api-keys/index.ts'
 import { ApiKeyCreate } from './modules/api-keys/schemas.ts'
+import { createEntitlementService } from './modules/entitlements/index.ts'
 import { WorkspaceCreate } from './modules/workspaces/schemas.ts'
 import { WorkspaceService } from './modules/workspaces/service.ts'
 import { findWorkspaceForAuth } from './modules/workspaces/store.ts'
@@ -103,7 +104,8 @@ async function main(argv: string[]): Promise<void> {
     const created = await withDatabase(async (deps) => {
       const workspace = await findWorkspaceForAuth(deps.db, workspaceId)
       if (!workspace) throw ApiError.notFound('Workspace')
-      return createApiKeyService(deps, () => {}).create(masterPrincipal(), workspace, body)
+      const entitlements = createEntitlementService(deps)
+      return createApiKeyService(deps, entitlements, () => {}).create(masterPrincipal(), workspace, body)
     })
     process.stdout.write(`${JSON.stringify(created, null, 2)}\n`)
     process.stderr.write('The key is shown only once: store it securely.\n')

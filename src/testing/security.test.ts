@@ -16,6 +16,15 @@ type Fixture = {
 }
 
 const createKey = async (t: TestApp, workspaceId: number) => (await t.key(workspaceId)).id
+const createPost = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/posts',
+    workspace: workspaceId,
+    payload: { title: 'Security suite' },
+  })
+  return res.json().data.id as number
+}
 
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
@@ -29,6 +38,14 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/api-keys/:id': { resource: createKey },
   'POST /api/v1/api-keys/:id/rotate': { body: {}, resource: createKey },
   'DELETE /api/v1/api-keys/:id': { resource: createKey },
+  'GET /api/v1/entitlements/check': {},
+  'POST /api/v1/entitlements/usage': { body: { feature: 'api_calls' } },
+  'GET /api/v1/entitlements/summary': {},
+  'GET /api/v1/posts': {},
+  'POST /api/v1/posts': { body: { title: 'Hello' } },
+  'GET /api/v1/posts/:id': { resource: createPost },
+  'PATCH /api/v1/posts/:id': { body: { title: 'Renamed' }, resource: createPost },
+  'DELETE /api/v1/posts/:id': { resource: createPost },
 }
 
 let t: TestApp

@@ -3,12 +3,19 @@
 import type { FastifyInstance } from 'fastify'
 import type { CredentialSource } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
+import type { EntitlementService } from '../entitlements/index.ts'
 import { findWorkspaceForAuth } from '../workspaces/index.ts'
 import { apiKeyRoutes } from './routes.ts'
 import { ApiKeyService, UsageRecorder } from './service.ts'
+import { countLiveKeys } from './store.ts'
 
-export function createApiKeyService(deps: Deps, onError: (error: unknown) => void): ApiKeyService {
-  return new ApiKeyService(deps, new UsageRecorder(deps, onError))
+export function createApiKeyService(
+  deps: Deps,
+  entitlements: EntitlementService,
+  onError: (error: unknown) => void,
+): ApiKeyService {
+  entitlements.registerCounter('api_keys', countLiveKeys)
+  return new ApiKeyService(deps, entitlements, new UsageRecorder(deps, onError))
 }
 
 /** What the auth platform needs from this module. */

@@ -20,8 +20,10 @@ import { type ListQuery, type Page, selectFields, toPage } from '../../platform/
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
+import type { EntitlementService } from '../entitlements/index.ts'
+import { usersById } from '../users/index.ts'
 import type { ApiKeyCreate, ApiKeyRotate } from './schemas.ts'
-import { type ApiKeyRow, findKey, findKeyForAuth, listKeys, usersById, writeLastUsed } from './store.ts'
+import { type ApiKeyRow, findKey, findKeyForAuth, listKeys, writeLastUsed } from './store.ts'
 import { apiKeys } from './tables.ts'
 
 export const DEFAULT_SCOPES = ['read', 'write'] as const
@@ -91,10 +93,12 @@ export class UsageRecorder {
 
 export class ApiKeyService {
   private readonly deps: Deps
+  private readonly entitlements: EntitlementService
   readonly usage: UsageRecorder
 
-  constructor(deps: Deps, usage: UsageRecorder) {
+  constructor(deps: Deps, entitlements: EntitlementService, usage: UsageRecorder) {
     this.deps = deps
+    this.entitlements = entitlements
     this.usage = usage
   }
 
@@ -180,22 +184,26 @@ export class ApiKeyService {
     }
     const secret = generateKey(body.environment ?? 'live')
     const now = new Date(clock.now())
-    const [row] = await db
-      .insert(apiKeys)
-      .values({
-        workspaceId: workspace.id,
-        userId: principal.user?.id ?? null,
-        name: body.name.trim(),
-        prefix: secret.prefix,
-        keyHash: secret.hash,
-        scopes,
-        rateLimitTier: tier,
-        expiresAt,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning()
-    return this.created(row!, secret.key)
+    const row = await db.transaction(async (tx) => {
+      await this.entitlements.reserve(tx, workspace, 'api_keys')
+      const [created] = await tx
+        .insert(apiKeys)
+        .values({
+          workspaceId: workspace.id,
+          userId: principal.user?.id ?? null,
+          name: body.name.trim(),
+          prefix: secret.prefix,
+          keyHash: secret.hash,
+          scopes,
+          rateLimitTier: tier,
+          expiresAt,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+      return created!
+    })
+    return this.created(row, secret.key)
   }
 
   private created(row: ApiKeyRow, key: string) {

@@ -1,9 +1,9 @@
 // Queries on API keys. Every query names the workspace, and revoked keys are never returned.
-import { and, count, eq, gt, ilike, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, gt, ilike, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import { userColumns } from '../users/store.ts'
+import type { Executor } from '../entitlements/index.ts'
 import { users } from '../users/tables.ts'
 import { workspaces } from '../workspaces/tables.ts'
 import { apiKeys } from './tables.ts'
@@ -52,13 +52,6 @@ export async function findKey(db: Database, workspaceId: number, id: number): Pr
   return row ?? null
 }
 
-export async function usersById(db: Database, ids: Array<number | null>) {
-  const wanted = [...new Set(ids.filter((id): id is number => id !== null))]
-  if (wanted.length === 0) return new Map()
-  const rows = await db.select(userColumns).from(users).where(inArray(users.id, wanted))
-  return new Map(rows.map((row) => [row.id, row]))
-}
-
 /** The live key with this hash, with its workspace and user, for authentication. */
 export async function findKeyForAuth(db: Database, hash: string) {
   const [row] = await db
@@ -85,4 +78,23 @@ export async function writeLastUsed(db: Database, times: Map<number, number>): P
     update ${apiKeys} set last_used_at = v.at
     from (values ${values}) as v(id, at)
     where ${apiKeys.id} = v.id and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < v.at)`)
+}
+
+/**
+ * Keys that count against the plan's `api_keys` limit: live and unexpired, not counting a
+ * key already replaced by a rotation (its grace period must not block the rotation itself).
+ */
+export async function countLiveKeys(db: Executor, workspaceId: number, now: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.workspaceId, workspaceId),
+        live,
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+        sql`not exists (select 1 from ${apiKeys} as successor where successor.rotated_from_id = ${apiKeys.id} and successor.revoked_at is null)`,
+      ),
+    )
+  return row?.n ?? 0
 }

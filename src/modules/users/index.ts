@@ -6,5 +6,5 @@ export async function usersModule(app: FastifyInstance): Promise<void> {
   userRoutes(app)
 }
 
-export { findOrCreateUser, findUser } from './store.ts'
+export { findOrCreateUser, findUser, usersById } from './store.ts'
 export { users } from './tables.ts'

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm'
+import { eq, inArray, sql } from 'drizzle-orm'
 import type { PrincipalUser } from '../../platform/auth/index.ts'
 import type { Database } from '../../platform/db/index.ts'
 import { users } from './tables.ts'
@@ -24,4 +24,12 @@ export async function findOrCreateUser(
     .where(eq(sql`lower(${users.email})`, normalized))
   if (!row) throw new Error('user vanished after insert')
   return row
+}
+
+/** Users by id, for `include=owner`/`include=user`. */
+export async function usersById(db: Database, ids: Array<number | null>) {
+  const wanted = [...new Set(ids.filter((id): id is number => id !== null))]
+  if (wanted.length === 0) return new Map<number, PrincipalUser>()
+  const rows = await db.select(userColumns).from(users).where(inArray(users.id, wanted))
+  return new Map<number, PrincipalUser>(rows.map((row) => [row.id, row]))
 }

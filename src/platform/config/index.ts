@@ -33,6 +33,8 @@ export type Config = Readonly<{
   rateLimitAuthFailuresPerMinute: number
   /** Trust X-Forwarded-For from proxies: `false`, `true`, a hop count or a list of CIDRs. */
   trustProxy: boolean | number | string
+  /** Path of a plans JSON file overriding config/plans.json (limits per tier). */
+  plansFile: string | null
   /** Path of an `mcpServers` JSON file in the format MCP clients use. */
   mcpConfig: string | null
   /** How long a response is replayed for a repeated Idempotency-Key, in hours. */
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitAuthFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000_000),
     trustProxy: proxySetting(env.TRUST_PROXY),
     mcpConfig: optional(env, 'MCP_CONFIG'),
+    plansFile: optional(env, 'PLANS_FILE'),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
     logLevel: text(env, 'LOG_LEVEL', 'info'),

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify'
+import type { Static } from 'typebox'
+import { errorResponses } from '../../platform/http/responses.ts'
+import { CheckOut, CheckQuery, SummaryOut, UsageIn, UsageOut } from './schemas.ts'
+import type { EntitlementService } from './service.ts'
+
+const tags = ['Entitlements']
+
+export function entitlementRoutes(app: FastifyInstance, service: EntitlementService): void {
+  app.get(
+    '/api/v1/entitlements/check',
+    {
+      schema: {
+        tags,
+        summary: 'Check feature access',
+        description:
+          'Whether the workspace may use `quantity` more of `feature` under its plan. A refusal is still 200, ' +
+          'with `allowed: false`, `reason: LIMIT_EXCEEDED` and an `upgrade_url`.',
+        querystring: CheckQuery,
+        response: { 200: CheckOut, ...errorResponses() },
+      },
+      config: { auth: { scope: 'entitlements:read', workspace: true } },
+    },
+    (req) => {
+      const query = req.query as Static<typeof CheckQuery>
+      return service.check(req.workspace!, query.feature, query.quantity ?? 1)
+    },
+  )
+
+  app.post(
+    '/api/v1/entitlements/usage',
+    {
+      schema: {
+        tags,
+        summary: 'Record usage',
+        description:
+          'Adds `quantity` to a metered or size feature (count features are counted from their resources). ' +
+          'Beyond a hard limit the record is refused with 403 `feature_limit_reached`; soft limits only report. ' +
+          'Pass `event_id` to make a retried record count once.',
+        body: UsageIn,
+        response: { 200: UsageOut, ...errorResponses() },
+      },
+      config: { auth: { scope: 'entitlements:write', workspace: true } },
+    },
+    (req) => {
+      const body = req.body as Static<typeof UsageIn>
+      return service.record(req.workspace!, {
+        feature: body.feature,
+        quantity: body.quantity ?? 1,
+        eventId: body.event_id ?? null,
+      })
+    },
+  )
+
+  app.get(
+    '/api/v1/entitlements/summary',
+    {
+      schema: {
+        tags,
+        summary: 'Usage summary',
+        description: "Every feature of the workspace's plan: used, limit, available and percentage.",
+        response: { 200: SummaryOut, ...errorResponses() },
+      },
+      config: { auth: { scope: 'entitlements:read', workspace: true } },
+    },
+    async (req) => ({ data: await service.summary(req.workspace!) }),
+  )
+}

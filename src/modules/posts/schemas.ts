@@ -1,0 +1,65 @@
+import { Type } from 'typebox'
+import type { ListSpec } from '../../platform/http/list.ts'
+import { UserRef } from '../workspaces/schemas.ts'
+
+export const POST_STATUSES = ['draft', 'published', 'archived'] as const
+const Status = Type.Enum([...POST_STATUSES], { description: 'draft, published or archived' })
+const Timestamp = Type.String({ format: 'date-time' })
+const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }), {
+  maxItems: 20,
+  description: 'Tag names; unknown names are created in the workspace',
+})
+
+export const PostOut = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  body: Type.String(),
+  status: Type.String(),
+  author_id: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The user behind the credential that created it',
+  }),
+  published_at: Type.Union([Timestamp, Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  owner: Type.Optional(
+    Type.Union([UserRef, Type.Null()], { description: 'With `include=owner`: the author' }),
+  ),
+  tags: Type.Optional(
+    Type.Array(Type.Object({ id: Type.Integer(), name: Type.String() }), {
+      description: 'With `include=tags`',
+    }),
+  ),
+})
+
+const Title = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })
+const Body = Type.String({ maxLength: 100_000 })
+
+export const PostCreate = Type.Object(
+  { title: Title, body: Type.Optional(Body), status: Type.Optional(Status), tags: Type.Optional(TagNames) },
+  { additionalProperties: false },
+)
+
+export const PostUpdate = Type.Object(
+  {
+    title: Type.Optional(Title),
+    body: Type.Optional(Body),
+    status: Type.Optional(Status),
+    tags: Type.Optional(TagNames),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const PostParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
+
+export const postList: ListSpec = {
+  sortable: ['id', 'title', 'status', 'created_at', 'updated_at', 'published_at'],
+  defaultSort: '-created_at',
+  fields: ['title', 'body', 'status', 'author_id', 'published_at', 'created_at', 'updated_at'],
+  includes: ['owner', 'tags'],
+  statuses: POST_STATUSES,
+  search: true,
+  filters: {
+    author_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Posts by this user' }),
+    tag: Type.String({ minLength: 1, maxLength: 64, description: 'Posts with this tag' }),
+  },
+}
