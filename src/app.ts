@@ -10,6 +10,7 @@ import { idempotencyModule } from './modules/idempotency/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
 import { usersModule } from './modules/users/index.ts'
+import { createEventSink, createWebhooks, webhooksModule } from './modules/webhooks/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
 import { auth, CredentialCache } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
@@ -19,17 +20,22 @@ import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index
 import { documentGuardHeaders, openApiDocument } from './platform/http/openapi.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
+import { SecretBox } from './platform/lib/secret-box.ts'
 import { createMetrics, type Metrics } from './platform/metrics.ts'
 
 export type AppDeps = {
   config: Config
   database: DatabaseHandle
   pubsub: PubSub
-  /** Commands connection to Redis (rate limits, idempotency), or null without REDIS_URL. */
+  /** Commands connection to Redis (rate limits), or null without REDIS_URL. */
   redis: Redis | null
   clock: Clock
   masterKeyHash: string
+  /** Key material for secrets at rest (ENCRYPTION_KEY or the generated one). */
+  encryptionKey: string
   logger: FastifyServerOptions['logger']
+  /** Closes the infrastructure; runs after everything else has stopped. */
+  closeInfrastructure: () => Promise<void>
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -40,21 +46,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy as boolean | string,
     logger: deps.logger,
   })
+  // onClose hooks run last-registered first: registered first, this one runs last.
+  app.addHook('onClose', deps.closeInfrastructure)
+  const warn = (message: string, error: unknown) => app.log.warn({ err: error }, message)
   const metrics = createMetrics()
 
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
-  const shared: Deps = { config, db: database.db, clock, credentials }
+  const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
   const entitlements = createEntitlementService(shared)
   const apiKeys = createApiKeyService(shared, entitlements, (error) =>
-    app.log.warn({ err: error }, 'could not record key usage'),
+    warn('could not record key usage', error),
   )
-  const rateLimits = {
-    config,
-    clock,
-    metrics,
-    redis: deps.redis,
-    warn: (msg: string, err: unknown) => app.log.warn({ err }, msg),
-  }
+  const webhooks = createWebhooks({
+    deps: shared,
+    database,
+    box: new SecretBox(deps.encryptionKey),
+    entitlements,
+    log: warn,
+  })
+  const rateLimits = { config, clock, metrics, redis: deps.redis, warn }
   const limiter = createLimiter(rateLimits)
 
   await app.register(httpPlatform)
@@ -66,7 +76,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     masterKeyHash: deps.masterKeyHash,
     limiter: createRequestLimiter(rateLimits, limiter),
   })
-
   await app.register(idempotencyModule, { config, db: database.db, clock })
 
   await app.register(async (scope) => usersModule(scope))
@@ -74,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
   await app.register(async (scope) => entitlementsModule(scope, entitlements))
   await app.register(async (scope) => postsModule(scope, { ...shared, entitlements }))
+  await app.register(async (scope) => webhooksModule(scope, webhooks, config.publicUrl))
 
   registerOperations(app, database, metrics)
   await app.register(scalar, {
@@ -84,8 +94,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     await credentials.start()
     apiKeys.usage.start()
+    if (config.webhookWorker) await webhooks.worker.start()
   })
   app.addHook('onClose', async () => {
+    await webhooks.worker.stop()
+    webhooks.sender.close()
     await apiKeys.usage.stop()
     await limiter.close()
   })

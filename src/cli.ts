@@ -6,6 +6,7 @@ import { exitWithError, serve } from './main.ts'
 import { createApiKeyService } from './modules/api-keys/index.ts'
 import { ApiKeyCreate } from './modules/api-keys/schemas.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createEventSink } from './modules/webhooks/index.ts'
 import { WorkspaceCreate } from './modules/workspaces/schemas.ts'
 import { WorkspaceService } from './modules/workspaces/service.ts'
 import { findWorkspaceForAuth } from './modules/workspaces/store.ts'
@@ -44,7 +45,8 @@ async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Pr
   try {
     await database.migrate()
     const credentials = new CredentialCache(pubsub, systemClock, 0)
-    return await run({ config, db: database.db, clock: systemClock, credentials }, database)
+    const events = createEventSink(systemClock) // delivered by the server's worker
+    return await run({ config, db: database.db, clock: systemClock, credentials, events }, database)
   } finally {
     await pubsub.close()
     await database.close()

@@ -1,7 +1,7 @@
 // Wires infrastructure from the config: database (migrated), shared state, master key. Used
 // by `core-api serve` and by the test harness, so tests run the same assembly as production.
 import { type AppDeps, buildApp } from './app.ts'
-import { ensureMasterKey } from './platform/auth/master-key.ts'
+import { ensureEncryptionKey, ensureMasterKey } from './platform/auth/master-key.ts'
 import type { Config } from './platform/config/index.ts'
 import { type DatabaseHandle, openDatabase } from './platform/db/index.ts'
 import { connectRedis, MemoryPubSub, type PubSub, RedisPubSub } from './platform/kv/index.ts'
@@ -33,6 +33,8 @@ export async function createServer(
     const master = await ensureMasterKey(database.db, config.masterKey)
     pubsub = connectPubSub(config)
     redis = config.redisUrl ? connectRedis(config.redisUrl, { failFast: true, commandTimeoutMs: 250 }) : null
+    const ownedPubsub = pubsub
+    const ownedRedis = redis
     const app = await buildApp({
       config,
       database,
@@ -40,14 +42,13 @@ export async function createServer(
       redis,
       clock: options.clock ?? systemClock,
       masterKeyHash: master.hash,
+      encryptionKey: await ensureEncryptionKey(database.db, config.encryptionKey),
       logger: options.logger === undefined ? loggerOptions(config.logLevel) : options.logger,
-    })
-    const ownedPubsub = pubsub
-    const ownedRedis = redis
-    app.addHook('onClose', async () => {
-      await ownedPubsub.close()
-      ownedRedis?.disconnect()
-      await database.close()
+      closeInfrastructure: async () => {
+        await ownedPubsub.close()
+        ownedRedis?.disconnect()
+        await database.close()
+      },
     })
     return Object.assign(app, { generatedMasterKey: master.generated })
   } catch (error) {

@@ -3,6 +3,7 @@
 import type { CredentialCache } from './auth/cache.ts'
 import type { Config } from './config/index.ts'
 import type { Database } from './db/index.ts'
+import type { EventSink } from './events.ts'
 import type { Clock } from './lib/clock.ts'
 
 export type Deps = {
@@ -10,4 +11,6 @@ export type Deps = {
   db: Database
   clock: Clock
   credentials: CredentialCache
+  /** Where modules announce changes (the webhooks outbox). */
+  events: EventSink
 }

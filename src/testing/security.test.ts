@@ -11,8 +11,8 @@ import { buildTestApp, type TestApp } from './harness.ts'
 type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
   body?: Record<string, unknown>
-  /** Creates the route's resource in `workspaceId` and returns the id for the path. */
-  resource?: (t: TestApp, workspaceId: number) => Promise<number>
+  /** Creates the route's resource in `workspaceId` and returns the id (or ids by name) for the path. */
+  resource?: (t: TestApp, workspaceId: number) => Promise<number | Record<string, number>>
 }
 
 const createKey = async (t: TestApp, workspaceId: number) => (await t.key(workspaceId)).id
@@ -24,6 +24,26 @@ const createPost = async (t: TestApp, workspaceId: number) => {
     payload: { title: 'Security suite' },
   })
   return res.json().data.id as number
+}
+const createWebhook = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/webhooks',
+    workspace: workspaceId,
+    payload: { url: 'https://hooks.invalid/receive', events: ['*'] },
+  })
+  return res.json().data.id as number
+}
+/** An endpoint with one delivery (of the post.created event of a new post). */
+const createDelivery = async (t: TestApp, workspaceId: number) => {
+  const webhook_id = await createWebhook(t, workspaceId)
+  await createPost(t, workspaceId)
+  const list = await t.call(t.masterKey, {
+    method: 'GET',
+    url: `/api/v1/webhooks/${webhook_id}/deliveries`,
+    workspace: workspaceId,
+  })
+  return { webhook_id, delivery_id: list.json().data[0].id as number }
 }
 
 const FIXTURES: Record<string, Fixture> = {
@@ -46,6 +66,16 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/posts/:id': { resource: createPost },
   'PATCH /api/v1/posts/:id': { body: { title: 'Renamed' }, resource: createPost },
   'DELETE /api/v1/posts/:id': { resource: createPost },
+  'GET /api/v1/webhooks': {},
+  'POST /api/v1/webhooks': { body: { url: 'https://hooks.invalid/receive', events: ['post.created'] } },
+  'GET /api/v1/webhooks/:id': { resource: createWebhook },
+  'PATCH /api/v1/webhooks/:id': { body: { events: ['post.*'] }, resource: createWebhook },
+  'DELETE /api/v1/webhooks/:id': { resource: createWebhook },
+  'POST /api/v1/webhooks/:id/rotate-secret': { body: {}, resource: createWebhook },
+  'POST /api/v1/webhooks/:id/test': { resource: createWebhook },
+  'GET /api/v1/webhooks/:id/deliveries': { resource: createWebhook },
+  'GET /api/v1/webhooks/:webhook_id/deliveries/:delivery_id': { resource: createDelivery },
+  'POST /api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry': { resource: createDelivery },
 }
 
 let t: TestApp
@@ -54,7 +84,8 @@ let home: number
 let other: number
 
 beforeAll(async () => {
-  t = await buildTestApp()
+  // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
+  t = await buildTestApp({ env: { WEBHOOK_WORKER: '0' } })
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
   home = (await t.workspace({ tier: 'enterprise' })).id
@@ -79,8 +110,8 @@ function call(
 
 async function pathFor(url: string, fixture: Fixture, workspaceId: number): Promise<string> {
   if (!url.includes(':')) return url
-  const id = await fixture.resource!(t, workspaceId)
-  return url.replace(/:[a-z_]+/, String(id))
+  const ids = await fixture.resource!(t, workspaceId)
+  return url.replace(/:([a-z_]+)/g, (_, name: string) => String(typeof ids === 'number' ? ids : ids[name]))
 }
 
 function expectUnauthorized(res: Awaited<ReturnType<typeof call>>, label: string) {
@@ -102,7 +133,7 @@ describe('shared security suite', () => {
   it('answers 401 without a credential or with another scheme', async () => {
     for (const route of routes) {
       const fixture = FIXTURES[`${route.method} ${route.url}`]!
-      const url = route.url.replace(/:[a-z_]+/, '1')
+      const url = route.url.replace(/:[a-z_]+/g, '1')
       expectUnauthorized(await call(null, route.method, url, fixture), `${route.method} ${route.url} (none)`)
       expectUnauthorized(
         await call(null, route.method, url, fixture, { authorization: `Basic ${btoa('user:pass')}` }),
@@ -128,7 +159,7 @@ describe('shared security suite', () => {
     clock.advance(61_000)
     for (const route of routes) {
       const fixture = FIXTURES[`${route.method} ${route.url}`]!
-      const url = route.url.replace(/:[a-z_]+/, '1')
+      const url = route.url.replace(/:[a-z_]+/g, '1')
       expectUnauthorized(
         await call(revoked.key, route.method, url, fixture),
         `${route.method} ${route.url} (revoked)`,

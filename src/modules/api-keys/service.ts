@@ -201,6 +201,8 @@ export class ApiKeyService {
           updatedAt: now,
         })
         .returning()
+      const { status: _s, last_used_at: _u, ...summary } = this.toOut(created!)
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.created', data: summary })
       return created!
     })
     return this.created(row, secret.key)
@@ -262,7 +264,19 @@ export class ApiKeyService {
             : { expiresAt: new Date(oldEnds), updatedAt: new Date(now) },
         )
         .where(eq(apiKeys.id, old.id))
-      return { fresh: fresh!, key: secret.key, oldEnds: graceHours === 0 ? now : oldEnds }
+      const ends = graceHours === 0 ? now : oldEnds
+      await this.deps.events.emit(tx, {
+        workspaceId: workspace.id,
+        type: 'api_key.rotated',
+        data: {
+          id: fresh!.id,
+          name: fresh!.name,
+          prefix: fresh!.prefix,
+          rotated_from_id: old.id,
+          grace_period_ends_at: isoSeconds(ends),
+        },
+      })
+      return { fresh: fresh!, key: secret.key, oldEnds: ends }
     })
     await credentials.invalidateKey(id) // every instance reloads the old key's new expiry
     return {
@@ -274,12 +288,15 @@ export class ApiKeyService {
 
   async revoke(workspace: PrincipalWorkspace, id: number): Promise<void> {
     const { db, clock, credentials } = this.deps
-    const [row] = await db
-      .update(apiKeys)
-      .set({ revokedAt: new Date(clock.now()), updatedAt: new Date(clock.now()) })
-      .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id })
-    if (!row) throw ApiError.notFound('API key')
+    await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(apiKeys)
+        .set({ revokedAt: new Date(clock.now()), updatedAt: new Date(clock.now()) })
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
+        .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+      if (!row) throw ApiError.notFound('API key')
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.revoked', data: row })
+    })
     await credentials.invalidateKey(id)
   }
 

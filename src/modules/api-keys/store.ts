@@ -1,9 +1,8 @@
 // Queries on API keys. Every query names the workspace, and revoked keys are never returned.
 import { and, count, eq, gt, ilike, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
-import type { Database } from '../../platform/db/index.ts'
+import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import type { Executor } from '../entitlements/index.ts'
 import { users } from '../users/tables.ts'
 import { workspaces } from '../workspaces/tables.ts'
 import { apiKeys } from './tables.ts'

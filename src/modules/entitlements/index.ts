@@ -15,4 +15,3 @@ export async function entitlementsModule(app: FastifyInstance, service: Entitlem
 }
 
 export type { Counter, EntitlementService } from './service.ts'
-export type { Executor } from './store.ts'

@@ -3,11 +3,12 @@
 // a per-workspace lock taken in the creating transaction; metered features are counters that
 // reset each calendar month (UTC); sizes are counters that never reset.
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { FeatureDef, Plans } from './plans.ts'
-import { addUsage, type Executor, lockFeature, readUsage, rememberEvent } from './store.ts'
+import { addUsage, lockFeature, readUsage, rememberEvent } from './store.ts'
 
 /** Counts the resources of a count feature that exist in a workspace now. */
 export type Counter = (db: Executor, workspaceId: number, now: Date) => Promise<number>

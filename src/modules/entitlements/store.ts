@@ -1,11 +1,8 @@
 // Usage counters of metered and size features. Check-and-increment is one conditional upsert,
 // so concurrent records can never push a hard limit over, on any number of instances.
 import { and, eq, sql } from 'drizzle-orm'
-import type { Database } from '../../platform/db/index.ts'
+import type { Executor } from '../../platform/db/index.ts'
 import { entitlementUsage, entitlementUsageEvents } from './tables.ts'
-
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0]
-export type Executor = Database | Tx
 
 export async function readUsage(
   db: Executor,

@@ -4,6 +4,7 @@
 import { and, eq } from 'drizzle-orm'
 import type { Static } from 'typebox'
 import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
@@ -47,8 +48,11 @@ export class PostService {
   }
 
   /** Output objects with the requested relations embedded. */
-  private async present(rows: PostRow[], include: Includes): Promise<Array<Record<string, unknown>>> {
-    const { db } = this.deps
+  private async present(
+    rows: PostRow[],
+    include: Includes,
+    db: Executor = this.deps.db,
+  ): Promise<Array<Record<string, unknown>>> {
     const owners = include.has('owner')
       ? await usersById(
           db,
@@ -105,9 +109,11 @@ export class PostService {
         })
         .returning(postColumns)
       if (body.tags) await setTags(tx, workspace.id, created!.id, body.tags)
-      return created!
+      const data = await this.present([created!], new Set(['tags']), tx)
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'post.created', data: data[0]! })
+      return data[0]!
     })
-    return (await this.present([row], new Set(['tags'])))[0]!
+    return row
   }
 
   async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof PostUpdate>) {
@@ -128,16 +134,25 @@ export class PostService {
         .where(and(eq(posts.id, id), eq(posts.workspaceId, workspace.id)))
         .returning(postColumns)
       if (body.tags) await setTags(tx, workspace.id, id, body.tags)
-      return updated!
+      const data = await this.present([updated!], new Set(['tags']), tx)
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'post.updated', data: data[0]! })
+      return data[0]!
     })
-    return (await this.present([row], new Set(['tags'])))[0]!
+    return row
   }
 
   async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
-    const [row] = await this.deps.db
-      .delete(posts)
-      .where(and(eq(posts.id, id), eq(posts.workspaceId, workspace.id)))
-      .returning({ id: posts.id })
-    if (!row) throw ApiError.notFound('Post')
+    await this.deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .delete(posts)
+        .where(and(eq(posts.id, id), eq(posts.workspaceId, workspace.id)))
+        .returning(postColumns)
+      if (!row) throw ApiError.notFound('Post')
+      await this.deps.events.emit(tx, {
+        workspaceId: workspace.id,
+        type: 'post.deleted',
+        data: this.toOut(row),
+      })
+    })
   }
 }

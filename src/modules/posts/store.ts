@@ -1,9 +1,8 @@
 // Queries on posts and their tags. Every query names the workspace.
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
-import type { Database } from '../../platform/db/index.ts'
+import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import type { Executor } from '../entitlements/index.ts'
 import { posts, postTags, tags } from './tables.ts'
 
 export type PostRow = Omit<typeof posts.$inferSelect, 'search'>

@@ -152,19 +152,26 @@ export class WorkspaceService {
     }
     let row: WorkspaceRow
     try {
-      const [updated] = await db
-        .update(workspaces)
-        .set({
-          ...(body.name !== undefined && { name: body.name.trim() }),
-          ...(body.slug !== undefined && { slug: body.slug }),
-          ...(body.tier !== undefined && { tier: body.tier }),
-          settings,
-          updatedAt: new Date(clock.now()),
+      row = await db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(workspaces)
+          .set({
+            ...(body.name !== undefined && { name: body.name.trim() }),
+            ...(body.slug !== undefined && { slug: body.slug }),
+            ...(body.tier !== undefined && { tier: body.tier }),
+            settings,
+            updatedAt: new Date(clock.now()),
+          })
+          .where(eq(workspaces.id, id))
+          .returning()
+        if (!updated) throw ApiError.notFound('Workspace')
+        await this.deps.events.emit(tx, {
+          workspaceId: id,
+          type: 'workspace.updated',
+          data: { ...toOut(updated) },
         })
-        .where(eq(workspaces.id, id))
-        .returning()
-      if (!updated) throw ApiError.notFound('Workspace')
-      row = updated
+        return updated
+      })
     } catch (error) {
       if (!isUniqueViolation(error)) throw error
       throw new ApiError('conflict', `The slug "${body.slug}" is already taken.`, {

@@ -23,6 +23,21 @@ export type Config = Readonly<{
   masterKey: string | null
   /** Accept http:// and private-network webhook URLs (development and tests only). */
   webhookAllowInsecureUrls: boolean
+  /** Key material (32+ characters) for encrypting secrets at rest; generated and stored in the database when unset. */
+  encryptionKey: string | null
+  /** Run the webhook delivery worker inside the server (`core-api worker` runs it alone). */
+  webhookWorker: boolean
+  /** Seconds a webhook receiver has to answer. */
+  webhookTimeoutSeconds: number
+  /** Delay before each delivery attempt, in seconds: the first attempt, then each retry. */
+  webhookRetrySchedule: readonly number[]
+  /** Hours an endpoint may fail without a success before it is disabled. */
+  webhookDisableAfterHours: number
+  /** Delivery attempts one worker runs at once, and at once per endpoint. */
+  webhookConcurrency: number
+  webhookEndpointConcurrency: number
+  /** How often the worker looks for due deliveries when no notification wakes it, in ms. */
+  webhookPollMs: number
   /** Per-IP request budget per hour; 0 turns the per-IP bucket off. */
   rateLimitIpPerHour: number
   /** Per-IP budget of `POST /api/v1/pixel/track` per minute. */
@@ -80,6 +95,30 @@ function flag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`)
 }
 
+/** Default: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+const DEFAULT_SCHEDULE = [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+
+function schedule(raw: string | undefined): readonly number[] {
+  if (raw === undefined || raw === '') return Object.freeze([...DEFAULT_SCHEDULE])
+  const parts = raw.split(',').map((s) => Number(s.trim()))
+  if (
+    parts.length < 1 ||
+    parts.length > 50 ||
+    parts.some((n) => !Number.isFinite(n) || n < 0 || n > 7 * 86_400)
+  ) {
+    throw new ConfigError(
+      'WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays in seconds, such as 0,5,300',
+    )
+  }
+  return Object.freeze(parts)
+}
+
+function encryptionKey(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null
+  if (raw.length < 32) throw new ConfigError('ENCRYPTION_KEY must be at least 32 characters')
+  return raw
+}
+
 function proxySetting(raw: string | undefined): boolean | number | string {
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false
   if (raw === 'true') return true
@@ -115,6 +154,15 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl.replace(/\/+$/, ''),
     masterKey,
     webhookAllowInsecureUrls: flag(env, 'WEBHOOK_ALLOW_INSECURE_URLS'),
+    encryptionKey: encryptionKey(env.ENCRYPTION_KEY),
+    webhookWorker:
+      env.WEBHOOK_WORKER === undefined || env.WEBHOOK_WORKER === '' ? true : flag(env, 'WEBHOOK_WORKER'),
+    webhookTimeoutSeconds: integer(env, 'WEBHOOK_TIMEOUT_SECONDS', 15, 1, 300),
+    webhookRetrySchedule: schedule(env.WEBHOOK_RETRY_SCHEDULE),
+    webhookDisableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
+    webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
+    webhookEndpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 16, 1, 10_000),
+    webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
     rateLimitIpPerHour: integer(env, 'RATE_LIMIT_IP_PER_HOUR', 10_000, 0, 1_000_000_000),
     rateLimitPixelPerMinute: integer(env, 'RATE_LIMIT_PIXEL_PER_MINUTE', 300, 0, 1_000_000_000),
     rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),

@@ -13,6 +13,10 @@ import pg from 'pg'
 import { lockDataDir } from './data-dir-lock.ts'
 
 export type Database = PgDatabase<PgQueryResultHKT>
+/** A transaction of a Database. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0]
+/** Where a query may run: the database, or a transaction in progress. */
+export type Executor = Database | Transaction
 
 export interface DatabaseHandle {
   readonly db: Database
@@ -21,6 +25,8 @@ export interface DatabaseHandle {
   migrate(): Promise<void>
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>
+  /** Calls `handler` on every NOTIFY on `channel` (committed transactions only); returns the unsubscribe. */
+  listen(channel: string, handler: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -54,6 +60,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     ping: async () => {
       await client.query('select 1')
     },
+    listen: (channel, handler) => client.listen(channel, handler),
     close: async () => {
       try {
         await client.close()
@@ -87,7 +94,42 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     ping: async () => {
       await db.execute(sql`select 1`)
     },
+    listen: (channel, handler) => listenPostgres(connectionString, channel, handler),
     close: () => pool.end(),
+  }
+}
+
+/**
+ * LISTEN on a connection of its own, reconnecting after a failure (a notification sent while
+ * disconnected is lost, so the handler is also called on every reconnect).
+ */
+async function listenPostgres(connectionString: string, channel: string, handler: () => void) {
+  let client: pg.Client | null = null
+  let closed = false
+  let retry: NodeJS.Timeout | null = null
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString })
+    next.on('notification', (message) => {
+      if (message.channel === channel) handler()
+    })
+    const lost = () => {
+      if (closed || client !== next) return
+      client = null
+      retry = setTimeout(() => void connect().catch(lost), 1000)
+      retry.unref()
+    }
+    next.on('error', lost)
+    next.on('end', lost)
+    client = next
+    await next.connect()
+    await next.query(`listen "${channel.replace(/"/g, '""')}"`)
+    handler()
+  }
+  await connect()
+  return async () => {
+    closed = true
+    if (retry) clearTimeout(retry)
+    await client?.end().catch(() => {})
   }
 }
 

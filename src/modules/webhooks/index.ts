@@ -1,0 +1,75 @@
+// Webhooks module (seed 004 "Webhooks", Standard Webhooks signatures): endpoints, the
+// transactional outbox other modules emit into, and the delivery worker.
+import type { FastifyInstance } from 'fastify'
+import type { DatabaseHandle } from '../../platform/db/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import type { EntitlementService } from '../entitlements/index.ts'
+import { Deliverer, type DeliveryPolicy, DeliveryWorker } from './delivery.ts'
+import { webhookRoutes } from './routes.ts'
+import { Sender } from './sender.ts'
+import { WebhookEvents, WebhookService } from './service.ts'
+import { countEndpoints } from './store.ts'
+
+export type Webhooks = { service: WebhookService; worker: DeliveryWorker; sender: Sender }
+
+/** The event sink, needed before the modules that emit events are built. */
+export function createEventSink(clock: Deps['clock']): WebhookEvents {
+  return new WebhookEvents(clock)
+}
+
+export function createWebhooks(input: {
+  deps: Deps
+  database: DatabaseHandle
+  box: SecretBox
+  entitlements: EntitlementService
+  log: (message: string, error: unknown) => void
+}): Webhooks {
+  const { deps, database, box, entitlements, log } = input
+  const { config, clock } = deps
+  entitlements.registerCounter('webhooks', countEndpoints)
+  const policy: DeliveryPolicy = {
+    scheduleMs: config.webhookRetrySchedule.map((s) => s * 1000),
+    manualAttempts: 10,
+    disableAfterMs: config.webhookDisableAfterHours * 3_600_000,
+  }
+  const sender = new Sender({
+    allowInsecure: config.webhookAllowInsecureUrls,
+    timeoutMs: config.webhookTimeoutSeconds * 1000,
+  })
+  let service: WebhookService | null = null
+  const deliverer = new Deliverer({
+    db: deps.db,
+    clock,
+    box,
+    sender,
+    policy,
+    onDisabled: (endpoint) => service!.announceDisabled(deps.events, endpoint),
+  })
+  service = new WebhookService({ deps, box, entitlements, deliverer, policy })
+  const worker = new DeliveryWorker({
+    database,
+    deliverer,
+    clock,
+    log,
+    options: {
+      concurrency: config.webhookConcurrency,
+      perEndpoint: config.webhookEndpointConcurrency,
+      pollMs: config.webhookPollMs,
+      lockMs: (config.webhookTimeoutSeconds + 30) * 1000,
+      batch: 100,
+    },
+  })
+  return { service, worker, sender }
+}
+
+export async function webhooksModule(
+  app: FastifyInstance,
+  webhooks: Webhooks,
+  publicUrl: string,
+): Promise<void> {
+  webhookRoutes(app, webhooks.service, publicUrl)
+}
+
+export { envelope, newEventId } from './service.ts'
+export { generateSecret, sign } from './signature.ts'

@@ -1,0 +1,222 @@
+import type { FastifyInstance } from 'fastify'
+import { type Static, Type } from 'typebox'
+import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
+import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import {
+  DeliveryOut,
+  DeliveryParams,
+  deliveryList,
+  EndpointCreate,
+  EndpointCreated,
+  EndpointOut,
+  EndpointParams,
+  EndpointUpdate,
+  endpointList,
+  RetryOut,
+  SecretRotate,
+  SecretRotated,
+  TestResult,
+} from './schemas.ts'
+import type { WebhookService } from './service.ts'
+
+const tags = ['Webhooks']
+type Id = Static<typeof EndpointParams>
+
+export function webhookRoutes(app: FastifyInstance, service: WebhookService, publicUrl: string): void {
+  const read = { auth: { scope: 'webhooks:read' as const, workspace: true } }
+  const write = { auth: { scope: 'webhooks:write' as const, workspace: true } }
+
+  app.get(
+    '/api/v1/webhooks',
+    {
+      schema: {
+        tags,
+        summary: 'List webhook endpoints',
+        querystring: listQuerySchema(endpointList),
+        response: { 200: pageSchema(Type.Partial(EndpointOut)), ...errorResponses() },
+      },
+      config: read,
+    },
+    (req) =>
+      service.list(
+        req.workspace!,
+        parseListQuery(req.query as Record<string, unknown>, endpointList),
+        absoluteUrl(publicUrl, req.url),
+      ),
+  )
+
+  app.get(
+    '/api/v1/webhooks/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a webhook endpoint',
+        params: EndpointParams,
+        response: { 200: dataSchema(EndpointOut), ...errorResponses(404) },
+      },
+      config: read,
+    },
+    async (req) => ({ data: await service.get(req.workspace!, (req.params as Id).id) }),
+  )
+
+  app.post(
+    '/api/v1/webhooks',
+    {
+      schema: {
+        tags,
+        summary: 'Create a webhook endpoint',
+        description:
+          'The URL must be HTTPS and resolve to public addresses only. `secret` is returned only in this response. ' +
+          "Counts against the plan's `webhooks` limit.",
+        body: EndpointCreate,
+        response: { 201: messageDataSchema(EndpointCreated), ...errorResponses() },
+      },
+      config: write,
+    },
+    async (req, reply) => {
+      const data = await service.create(req.workspace!, req.body as Static<typeof EndpointCreate>)
+      return reply.code(201).send({ message: 'Webhook endpoint created successfully.', data })
+    },
+  )
+
+  app.patch(
+    '/api/v1/webhooks/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update a webhook endpoint',
+        params: EndpointParams,
+        body: EndpointUpdate,
+        response: { 200: messageDataSchema(EndpointOut), ...errorResponses(404) },
+      },
+      config: write,
+    },
+    async (req) => ({
+      message: 'Webhook endpoint updated successfully.',
+      data: await service.update(
+        req.workspace!,
+        (req.params as Id).id,
+        req.body as Static<typeof EndpointUpdate>,
+      ),
+    }),
+  )
+
+  app.delete(
+    '/api/v1/webhooks/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a webhook endpoint',
+        params: EndpointParams,
+        response: { 204: Type.Null(), ...errorResponses(404) },
+      },
+      config: { auth: { scope: 'webhooks:delete', workspace: true } },
+    },
+    async (req, reply) => {
+      await service.remove(req.workspace!, (req.params as Id).id)
+      return reply.code(204).send()
+    },
+  )
+
+  app.post(
+    '/api/v1/webhooks/:id/rotate-secret',
+    {
+      schema: {
+        tags,
+        summary: 'Rotate the signing secret',
+        description:
+          'Signs with the new secret from now on and, for `grace_period_hours` (default 24), with the old one too: ' +
+          'each request then carries two `v1,` signatures.',
+        params: EndpointParams,
+        body: Type.Union([SecretRotate, Type.Null()]),
+        response: { 200: messageDataSchema(SecretRotated), ...errorResponses(404) },
+      },
+      config: write,
+    },
+    async (req) => ({
+      message: 'Webhook secret rotated successfully.',
+      data: await service.rotateSecret(
+        req.workspace!,
+        (req.params as Id).id,
+        (req.body ?? {}) as Static<typeof SecretRotate>,
+      ),
+    }),
+  )
+
+  app.post(
+    '/api/v1/webhooks/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Send a test event',
+        description:
+          'Sends a `webhook.test` event now and answers with the outcome (200 either way). It appears in the deliveries log.',
+        params: EndpointParams,
+        response: { 200: TestResult, ...errorResponses(404) },
+      },
+      config: write,
+    },
+    (req) => service.test(req.workspace!, (req.params as Id).id),
+  )
+
+  app.get(
+    '/api/v1/webhooks/:id/deliveries',
+    {
+      schema: {
+        tags,
+        summary: 'List deliveries',
+        params: EndpointParams,
+        querystring: listQuerySchema(deliveryList),
+        response: { 200: pageSchema(Type.Partial(DeliveryOut)), ...errorResponses(404) },
+      },
+      config: read,
+    },
+    (req) =>
+      service.deliveries(
+        req.workspace!,
+        (req.params as Id).id,
+        parseListQuery(req.query as Record<string, unknown>, deliveryList),
+        absoluteUrl(publicUrl, req.url),
+      ),
+  )
+
+  app.get(
+    '/api/v1/webhooks/:webhook_id/deliveries/:delivery_id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a delivery',
+        description: 'With the signed request and the start of the response.',
+        params: DeliveryParams,
+        response: { 200: dataSchema(DeliveryOut), ...errorResponses(404) },
+      },
+      config: read,
+    },
+    async (req) => {
+      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      return { data: await service.delivery(req.workspace!, webhook_id, delivery_id) }
+    },
+  )
+
+  app.post(
+    '/api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry',
+    {
+      schema: {
+        tags,
+        summary: 'Retry a delivery',
+        description:
+          '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise or when its attempts are used up.',
+        params: DeliveryParams,
+        response: { 200: RetryOut, ...errorResponses(400, 404) },
+      },
+      config: write,
+    },
+    async (req) => {
+      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      return {
+        message: 'Delivery queued for retry.',
+        data: await service.retry(req.workspace!, webhook_id, delivery_id),
+      }
+    },
+  )
+}

@@ -1,0 +1,338 @@
+// Webhook endpoints and their delivery log, as the API exposes them, and the event sink the
+// other modules emit into. URLs pass the SSRF guard when stored and again at every connect.
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import type { Static } from 'typebox'
+import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Executor } from '../../platform/db/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import type { DomainEvent, EventSink } from '../../platform/events.ts'
+import { ApiError, type FieldErrors } from '../../platform/http/errors.ts'
+import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
+import { isoSeconds } from '../../platform/lib/clock.ts'
+import { randomBase62 } from '../../platform/lib/random.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
+import type { EntitlementService } from '../entitlements/index.ts'
+import type { Deliverer, DeliveryPolicy } from './delivery.ts'
+import { patternProblem } from './events.ts'
+import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
+import { generateSecret, isValidSecret } from './signature.ts'
+import {
+  type DeliveryRow,
+  type EndpointRow,
+  findDelivery,
+  findEndpoint,
+  insertEvent,
+  listDeliveries,
+  listEndpoints,
+  NOTIFY_CHANNEL,
+} from './store.ts'
+import { webhookDeliveries, webhookEndpoints } from './tables.ts'
+
+const HOUR = 3_600_000
+
+export function newEventId(): string {
+  return `evt_${randomBase62(24)}`
+}
+
+/** The envelope every receiver gets: {id, type, timestamp, workspace_id, data}. */
+export function envelope(id: string, event: DomainEvent, now: number): string {
+  return JSON.stringify({
+    id,
+    type: event.type,
+    timestamp: isoSeconds(now),
+    workspace_id: event.workspaceId,
+    data: event.data,
+  })
+}
+
+/** The outbox: events are written in the caller's transaction and delivered once it commits. */
+export class WebhookEvents implements EventSink {
+  private readonly clock: Deps['clock']
+
+  constructor(clock: Deps['clock']) {
+    this.clock = clock
+  }
+
+  async emit(tx: Executor, event: DomainEvent): Promise<void> {
+    const now = this.clock.now()
+    const id = newEventId()
+    await insertEvent(tx, {
+      id,
+      workspaceId: event.workspaceId,
+      type: event.type,
+      payload: envelope(id, event, now),
+      now: new Date(now),
+    })
+  }
+}
+
+export class WebhookService {
+  private readonly deps: Deps
+  private readonly box: SecretBox
+  private readonly entitlements: EntitlementService
+  private readonly deliverer: Deliverer
+  private readonly policy: DeliveryPolicy
+
+  constructor(input: {
+    deps: Deps
+    box: SecretBox
+    entitlements: EntitlementService
+    deliverer: Deliverer
+    policy: DeliveryPolicy
+  }) {
+    this.deps = input.deps
+    this.box = input.box
+    this.entitlements = input.entitlements
+    this.deliverer = input.deliverer
+    this.policy = input.policy
+  }
+
+  private toOut(row: EndpointRow) {
+    return {
+      id: row.id,
+      url: row.url,
+      description: row.description,
+      events: row.events,
+      is_active: row.isActive,
+      disabled_reason: row.disabledReason,
+      success_count: row.successCount,
+      failure_count: row.failureCount,
+      consecutive_failures: row.consecutiveFailures,
+      last_delivery_at: isoSeconds(row.lastDeliveryAt),
+      created_at: isoSeconds(row.createdAt)!,
+      updated_at: isoSeconds(row.updatedAt)!,
+    }
+  }
+
+  private deliveryOut(row: DeliveryRow, detail: boolean) {
+    return {
+      id: row.id,
+      event_id: row.eventId,
+      event_type: row.eventType,
+      status: row.status,
+      attempt: row.attempt,
+      response_code: row.responseCode,
+      response_time_ms: row.responseTimeMs,
+      error: row.error,
+      next_retry_at:
+        row.status === 'retrying' || row.status === 'pending' ? isoSeconds(row.nextAttemptAt) : null,
+      delivered_at: isoSeconds(row.deliveredAt),
+      created_at: isoSeconds(row.createdAt)!,
+      ...(detail && { request: row.request, response_body: row.responseBody }),
+    }
+  }
+
+  private validate(body: { url?: string; events?: string[]; secret?: string }): void {
+    const errors: FieldErrors = {}
+    if (body.url !== undefined) {
+      try {
+        checkUrl(body.url, this.deps.config.webhookAllowInsecureUrls)
+      } catch (error) {
+        if (!(error instanceof UnsafeUrlError)) throw error
+        errors.url = [`The url ${error.message}.`]
+      }
+    }
+    const problems = (body.events ?? []).map(patternProblem).filter((p): p is string => p !== null)
+    if (problems.length > 0) errors.events = problems
+    if (body.secret !== undefined && !isValidSecret(body.secret)) {
+      errors.secret = ['The secret must be whsec_ followed by the base64 of 24 to 64 bytes.']
+    }
+    if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
+  }
+
+  async list(
+    workspace: PrincipalWorkspace,
+    query: ListQuery,
+    url: URL,
+  ): Promise<Page<Record<string, unknown>>> {
+    const { rows, total } = await listEndpoints(this.deps.db, workspace.id, query)
+    return toPage(
+      rows.map((row) => selectFields(this.toOut(row), query.fields)),
+      total,
+      query,
+      url,
+    )
+  }
+
+  async get(workspace: PrincipalWorkspace, id: number) {
+    const row = await findEndpoint(this.deps.db, workspace.id, id)
+    if (!row) throw ApiError.notFound('Webhook endpoint')
+    return this.toOut(row)
+  }
+
+  async create(workspace: PrincipalWorkspace, body: Static<typeof EndpointCreate>) {
+    this.validate(body)
+    const secret = body.secret ?? generateSecret()
+    const now = new Date(this.deps.clock.now())
+    const row = await this.deps.db.transaction(async (tx) => {
+      await this.entitlements.reserve(tx, workspace, 'webhooks')
+      const [created] = await tx
+        .insert(webhookEndpoints)
+        .values({
+          workspaceId: workspace.id,
+          url: body.url,
+          description: body.description ?? null,
+          events: body.events,
+          secret: this.box.seal(secret),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+      return created!
+    })
+    return { ...this.toOut(row), secret }
+  }
+
+  async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof EndpointUpdate>) {
+    this.validate(body)
+    const now = new Date(this.deps.clock.now())
+    const [row] = await this.deps.db
+      .update(webhookEndpoints)
+      .set({
+        ...(body.url !== undefined && { url: body.url }),
+        ...(body.events !== undefined && { events: body.events }),
+        ...(body.description !== undefined && { description: body.description }),
+        ...(body.is_active !== undefined && { isActive: body.is_active }),
+        // Re-enabling starts the failure clock afresh.
+        ...(body.is_active === true && { disabledReason: null, failingSince: null, consecutiveFailures: 0 }),
+        ...(body.is_active === false && { disabledReason: 'Disabled through the API.' }),
+        updatedAt: now,
+      })
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
+      .returning()
+    if (!row) throw ApiError.notFound('Webhook endpoint')
+    return this.toOut(row)
+  }
+
+  async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
+    const [row] = await this.deps.db
+      .delete(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
+      .returning({ id: webhookEndpoints.id })
+    if (!row) throw ApiError.notFound('Webhook endpoint')
+  }
+
+  async rotateSecret(workspace: PrincipalWorkspace, id: number, body: Static<typeof SecretRotate>) {
+    this.validate(body)
+    const now = this.deps.clock.now()
+    const graceHours = body.grace_period_hours ?? 24
+    const secret = body.secret ?? generateSecret()
+    const current = await findEndpoint(this.deps.db, workspace.id, id)
+    if (!current) throw ApiError.notFound('Webhook endpoint')
+    const expiresAt = graceHours === 0 ? null : new Date(now + graceHours * HOUR)
+    await this.deps.db
+      .update(webhookEndpoints)
+      .set({
+        secret: this.box.seal(secret),
+        previousSecret: expiresAt ? current.secret : null,
+        previousSecretExpiresAt: expiresAt,
+        updatedAt: new Date(now),
+      })
+      .where(eq(webhookEndpoints.id, id))
+    return { id, secret, previous_secret_expires_at: isoSeconds(expiresAt) }
+  }
+
+  /** Sends a `webhook.test` event now and reports the outcome; it is logged as a delivery. */
+  async test(workspace: PrincipalWorkspace, id: number) {
+    const { db, clock } = this.deps
+    const endpoint = await findEndpoint(db, workspace.id, id)
+    if (!endpoint) throw ApiError.notFound('Webhook endpoint')
+    const now = clock.now()
+    const eventId = newEventId()
+    const event: DomainEvent = {
+      workspaceId: workspace.id,
+      type: 'webhook.test',
+      data: { webhook_id: id, message: 'This is a test event sent from core-api.' },
+    }
+    const payload = envelope(eventId, event, now)
+    const [deliveryId] = await db.transaction(async (tx) => {
+      const ids = await insertEvent(
+        tx,
+        { id: eventId, workspaceId: workspace.id, type: event.type, payload, now: new Date(now) },
+        id,
+      )
+      // Held by this request, so no worker also sends it.
+      await tx
+        .update(webhookDeliveries)
+        .set({ lockedUntil: new Date(now + this.deps.config.webhookTimeoutSeconds * 2000) })
+        .where(inArray(webhookDeliveries.id, ids))
+      return ids
+    })
+    const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId!))
+    const result = await this.deliverer.attempt(
+      { delivery: delivery!, payload, endpoint },
+      { retries: false },
+    )
+    if (result.ok) {
+      return {
+        success: true,
+        status_code: result.status,
+        response_time_ms: result.durationMs,
+        response_body: result.body,
+        delivery_id: deliveryId!,
+      }
+    }
+    return {
+      success: false,
+      status_code: result.status,
+      error: result.error ?? 'Delivery failed',
+      response_time_ms: result.durationMs,
+      delivery_id: deliveryId!,
+    }
+  }
+
+  async deliveries(workspace: PrincipalWorkspace, endpointId: number, query: ListQuery, url: URL) {
+    if (!(await findEndpoint(this.deps.db, workspace.id, endpointId)))
+      throw ApiError.notFound('Webhook endpoint')
+    const { rows, total } = await listDeliveries(this.deps.db, workspace.id, endpointId, query)
+    return toPage(
+      rows.map((row) => selectFields(this.deliveryOut(row, false), query.fields)),
+      total,
+      query,
+      url,
+    )
+  }
+
+  async delivery(workspace: PrincipalWorkspace, endpointId: number, id: number) {
+    const row = await findDelivery(this.deps.db, workspace.id, endpointId, id)
+    if (!row) throw ApiError.notFound('Delivery')
+    return this.deliveryOut(row, true)
+  }
+
+  /** Queues a failed or retrying delivery for an attempt now. */
+  async retry(workspace: PrincipalWorkspace, endpointId: number, id: number) {
+    const { db, clock } = this.deps
+    const row = await findDelivery(db, workspace.id, endpointId, id)
+    if (!row) throw ApiError.notFound('Delivery')
+    const maxAttempts = this.policy.scheduleMs.length + this.policy.manualAttempts
+    if (row.status === 'success') throw new ApiError('cannot_retry', 'This delivery already succeeded.')
+    if (row.status === 'pending') throw new ApiError('cannot_retry', 'This delivery is already queued.')
+    if (row.attempt >= maxAttempts) {
+      throw new ApiError('cannot_retry', `This delivery has used all ${maxAttempts} attempts.`)
+    }
+    const now = new Date(clock.now())
+    const [updated] = await db
+      .update(webhookDeliveries)
+      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, updatedAt: now })
+      .where(and(eq(webhookDeliveries.id, id), inArray(webhookDeliveries.status, ['failed', 'retrying'])))
+      .returning()
+    if (!updated) throw new ApiError('cannot_retry', 'This delivery changed state; fetch it and try again.')
+    await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+    return { id: updated.id, status: updated.status, attempt: updated.attempt + 1 }
+  }
+
+  /** Announces a disabled endpoint to the workspace's other endpoints. */
+  async announceDisabled(
+    events: EventSink,
+    endpoint: { workspaceId: number; endpointId: number; url: string; reason: string },
+  ) {
+    await this.deps.db.transaction((tx) =>
+      events.emit(tx, {
+        workspaceId: endpoint.workspaceId,
+        type: 'webhook.disabled',
+        data: { webhook_id: endpoint.endpointId, url: endpoint.url, reason: endpoint.reason },
+      }),
+    )
+  }
+}
