@@ -22,6 +22,7 @@ import { connectPubSub, openConfiguredDatabase } from './server.ts'
 const USAGE = `Usage: core-api <command>
 
   serve                              start the HTTP server (same as npm start)
+  worker                             deliver webhooks only, without an HTTP server
   migrate                            apply pending database migrations
   workspaces create --name NAME [--slug SLUG] [--tier TIER] [--owner-email EMAIL]
   keys create --workspace ID --name NAME [--scopes a,b] [--tier TIER] [--expires-at ISO] [--environment live|test]
@@ -56,6 +57,7 @@ async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Pr
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv
   if (command === 'serve') return serve()
+  if (command === 'worker') return serve({ http: false })
   if (command === 'migrate') {
     await withDatabase(async () => {})
     process.stdout.write('Migrations applied.\n')

@@ -3,8 +3,13 @@ import { ConfigError, loadConfig } from './platform/config/index.ts'
 import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
 import { createServer } from './server.ts'
 
-export async function serve(): Promise<void> {
-  const config = loadConfig()
+/**
+ * Starts core-api. `http: false` (`core-api worker`) runs only the background work — webhook
+ * deliveries — for deployments that scale it apart from the HTTP servers.
+ */
+export async function serve(options: { http: boolean } = { http: true }): Promise<void> {
+  const env = options.http ? process.env : { ...process.env, WEBHOOK_WORKER: '1' }
+  const config = loadConfig(env)
   const app = await createServer(config)
   if (app.generatedMasterKey) {
     // Printed once, straight to the terminal (never through the logger): only its hash is kept.
@@ -31,7 +36,11 @@ export async function serve(): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
-  await app.listen({ port: config.port, host: config.host })
+  if (options.http) await app.listen({ port: config.port, host: config.host })
+  else {
+    await app.ready()
+    app.log.info('worker started: delivering webhooks')
+  }
 }
 
 /** Prints a start-up failure the operator can act on, then exits. */
