@@ -44,7 +44,9 @@ export function openApiDocument(publicUrl: string): OpenApi {
       description:
         'Workspaces, API keys with scopes and rotation, rate limits, idempotency, signed webhooks and ' +
         'entitlements. Authenticate with `Authorization: Bearer sk_live_…`. Errors are ' +
-        '`{"error", "message", "request_id"}`; every response carries `X-Request-ID`.',
+        '`{"error", "message", "request_id"}`; every response carries `X-Request-ID`. Rate-limited ' +
+        'responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`, `RateLimit` and ' +
+        '`RateLimit-Policy`; a POST, PUT, PATCH or DELETE with `Idempotency-Key` is safe to retry.',
     },
     servers: [{ url: publicUrl }],
     components: {
@@ -61,6 +63,9 @@ export function openApiDocument(publicUrl: string): OpenApi {
       { name: 'Identity', description: 'Who is calling' },
       { name: 'Workspaces', description: 'Tenants: every resource belongs to one' },
       { name: 'API Keys', description: 'Keys with scopes, expiry, rotation and revocation' },
+      { name: 'Entitlements', description: 'Plan limits and usage' },
+      { name: 'Posts', description: 'The reference resource' },
+      { name: 'Webhooks', description: 'Signed, at-least-once event delivery (Standard Webhooks)' },
       { name: 'Operations', description: 'Health and readiness' },
     ],
   }
