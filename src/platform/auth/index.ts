@@ -6,11 +6,13 @@
 //      refused request only spends the caller's per-IP budget, never a victim's quota;
 //   4. answer the refusal of 1–2, if any.
 // Routes without `config.auth` (health, docs, public pixel endpoints) skip 1 and 2.
+
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError } from '../http/errors.ts'
 import type { Clock } from '../lib/clock.ts'
-import { secretsEqual, sha256Hex } from '../lib/hash.ts'
+import { sha256Hex } from '../lib/hash.ts'
 import type { CredentialCache } from './cache.ts'
 import type { Principal, PrincipalWorkspace } from './principal.ts'
 import { expandScopes, type Scope } from './scopes.ts'
@@ -102,9 +104,12 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       if (method !== 'HEAD') routes.push({ method, url: route.url, auth })
   })
 
+  const masterHash = Buffer.from(masterKeyHash)
   async function principalFor(secret: string): Promise<Principal | null> {
     const hash = sha256Hex(secret)
-    if (secretsEqual(hash, masterKeyHash)) return master
+    const candidate = Buffer.from(hash)
+    // Both are 64 hex characters; compared in constant time.
+    if (candidate.length === masterHash.length && timingSafeEqual(candidate, masterHash)) return master
     return cache.principal(hash, () => source.findApiKey(hash))
   }
 

@@ -1,15 +1,8 @@
 // Secrets are stored and compared only as SHA-256 digests. They are high-entropy random
 // strings, so a fast unsalted hash is enough to make a leaked table useless, and it keeps the
 // credential lookup a single indexed equality match.
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex')
-}
-
-/** Constant-time equality of two strings (compares their digests, so lengths may differ). */
-export function secretsEqual(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a).digest()
-  const db = createHash('sha256').update(b).digest()
-  return timingSafeEqual(da, db)
 }
