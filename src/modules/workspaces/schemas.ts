@@ -40,7 +40,10 @@ export const WorkspaceCreate = Type.Object(
   {
     name: Name,
     slug: Type.Optional(Slug),
-    tier: Type.Optional(Tier),
+    tier: Type.Optional({
+      ...Tier,
+      description: 'Master key only (default free): the tier drives rate and plan limits',
+    }),
     settings: Type.Optional(Settings),
     owner_email: Type.Optional(
       Type.String({
@@ -57,7 +60,7 @@ export const WorkspaceUpdate = Type.Object(
   {
     name: Type.Optional(Name),
     slug: Type.Optional(Slug),
-    tier: Type.Optional(Tier),
+    tier: Type.Optional({ ...Tier, description: 'Master key only: the tier drives rate and plan limits' }),
     settings: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
         maxProperties: 50,

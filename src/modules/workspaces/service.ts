@@ -54,6 +54,19 @@ export function slugify(name: string): string {
   return slug || 'workspace'
 }
 
+/**
+ * The tier decides rate limits and plan limits, so only the platform operator (the master key)
+ * may choose one; otherwise any key could lift its own workspace's limits.
+ */
+function requireOperator(principal: Principal): void {
+  if (principal.type !== 'master_key') {
+    throw new ApiError(
+      'access_denied',
+      'Only the platform operator (master key) can choose a workspace tier.',
+    )
+  }
+}
+
 function checkSettingsSize(settings: Record<string, unknown>): void {
   if (JSON.stringify(settings).length > MAX_SETTINGS_BYTES) {
     throw ApiError.invalid(
@@ -94,6 +107,7 @@ export class WorkspaceService {
 
   async create(principal: Principal, body: Static<typeof WorkspaceCreate>): Promise<WorkspaceOut> {
     const { db } = this.deps
+    if (body.tier !== undefined && body.tier !== 'free') requireOperator(principal)
     if (body.owner_email !== undefined && principal.type !== 'master_key') {
       throw ApiError.invalid(
         'owner_email',
@@ -141,6 +155,7 @@ export class WorkspaceService {
     const { db, credentials, clock } = this.deps
     const current = await findVisibleWorkspace(db, principal, id)
     if (!current) throw ApiError.notFound('Workspace')
+    if (body.tier !== undefined && body.tier !== current.tier) requireOperator(principal)
     let settings = current.settings
     if (body.settings) {
       settings = { ...current.settings }

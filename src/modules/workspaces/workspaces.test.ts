@@ -71,22 +71,20 @@ describe('workspaces: happy paths', () => {
     })
     expect(res.statusCode).toBe(200)
     const body = res.json()
-    expect(body.data).toEqual(
-      [
-        {
-          id: expect.any(Number),
-          name: 'List Alpha',
-          slug: 'list-alpha',
-          owner: expect.objectContaining({ email: 'owner@example.com' }),
-        },
-        {
-          id: expect.any(Number),
-          name: 'List Beta',
-          slug: 'list-beta',
-          owner: expect.objectContaining({ email: 'owner@example.com' }),
-        },
-      ].map(({ owner: _owner, ...rest }) => rest),
-    )
+    expect(body.data).toEqual([
+      {
+        id: expect.any(Number),
+        name: 'List Alpha',
+        slug: 'list-alpha',
+        owner: expect.objectContaining({ email: 'owner@example.com' }),
+      },
+      {
+        id: expect.any(Number),
+        name: 'List Beta',
+        slug: 'list-beta',
+        owner: expect.objectContaining({ email: 'owner@example.com' }),
+      },
+    ])
     expect(body.meta).toEqual({ current_page: 1, from: 1, last_page: 2, per_page: 2, to: 2, total: 3 })
     expect(body.links.next).toBe(
       'http://api.test/api/v1/workspaces?search=list+&sort=name&per_page=2&fields=name%2Cslug&include=owner&page=2',
@@ -214,5 +212,45 @@ describe('workspaces: security', () => {
     const res = await t.call(key, { method: 'DELETE', url: `/api/v1/workspaces/${ws.id}` })
     expect(res.statusCode).toBe(403)
     expect(res.json().message).toBe('Insufficient permissions. Required scope: workspaces:delete')
+  })
+})
+
+describe('workspaces: tiers belong to the operator', () => {
+  it('refuses a tier change or a paid tier at creation from a key, and allows both to the master key', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const { key } = await t.key(ws.id, { scopes: ['workspaces:*'] })
+    const upgrade = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'enterprise' },
+    })
+    expect(upgrade.statusCode).toBe(403)
+    expect(upgrade.json().error).toBe('access_denied')
+    const same = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'free', name: 'Kept' },
+    })
+    expect(same.statusCode).toBe(200)
+    const paid = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      payload: { name: 'Paid', tier: 'pro' },
+    })
+    expect(paid.statusCode).toBe(403)
+    const free = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      payload: { name: 'Free', tier: 'free' },
+    })
+    expect(free.statusCode).toBe(201)
+    const byOperator = await t.call(t.masterKey, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'pro' },
+    })
+    expect(byOperator.json().data.tier).toBe('pro')
+    const me = await t.call(key, { method: 'GET', url: '/api/v1/me' })
+    expect(me.json().data.workspace.tier).toBe('pro')
   })
 })

@@ -11,7 +11,7 @@ export type ListSpec = {
   sortable: readonly string[]
   /** Sort used when none is given, e.g. `-created_at`; `id` always breaks ties. */
   defaultSort: string
-  /** Output fields that `fields` may select (`id` is always returned). */
+  /** Output fields that `fields` may select (`id` and included relations are always returned). */
   fields: readonly string[]
   /** Relations that `include` may load. */
   includes: readonly string[]
@@ -69,14 +69,17 @@ export function listQuerySchema(spec: ListSpec): TObject {
     page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number' }),
     per_page: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Items per page (1-100)' }),
     sort: Type.String({
+      minLength: 1,
       maxLength: 200,
       description: `Comma-separated fields, \`-\` for descending. Sortable: ${spec.sortable.join(', ')}`,
     }),
     fields: Type.String({
+      minLength: 1,
       maxLength: 500,
       description: `Comma-separated output fields: ${spec.fields.join(', ')}`,
     }),
     include: Type.String({
+      minLength: 1,
       maxLength: 200,
       description: spec.includes.length ? `Relations to embed: ${spec.includes.join(', ')}` : 'No relations',
     }),
@@ -161,6 +164,8 @@ export function parseListQuery(query: Record<string, unknown>, spec: ListSpec): 
   }
 
   if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
+  // Relations asked for with `include` are returned even when `fields` narrows the rest.
+  if (fields) for (const name of include) fields.add(name)
 
   const page = (query.page as number | undefined) ?? 1
   const perPage = (query.per_page as number | undefined) ?? 25
