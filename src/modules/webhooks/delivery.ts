@@ -1,14 +1,15 @@
 // Delivering: one attempt of a claimed delivery (sign, send, record the outcome), and the
 // worker that claims due deliveries and runs attempts — woken by NOTIFY when an event commits,
 // polling as a fallback, never letting one slow endpoint hold up the others.
-import { and, eq, sql } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import type { OutcomeWriter } from './outcomes.ts'
 import type { Attempt, Sender } from './sender.ts'
 import { signedHeaders } from './signature.ts'
 import { type Claimed, claimDue, NOTIFY_CHANNEL } from './store.ts'
-import { webhookDeliveries, webhookEndpoints } from './tables.ts'
+import { webhookDeliveries } from './tables.ts'
 
 export type DeliveryPolicy = {
   /** Delay before each attempt, in ms: [0] is the first attempt, then the retries. */
@@ -39,15 +40,14 @@ export function nextState(
   }
 }
 
-export type DisabledEndpoint = { workspaceId: number; endpointId: number; url: string; reason: string }
-
+/** Signs, sends and hands the outcome to the OutcomeWriter: one attempt of a claimed delivery. */
 export class Deliverer {
   private readonly db: Database
   private readonly clock: Clock
   private readonly box: SecretBox
   private readonly sender: Sender
   private readonly policy: DeliveryPolicy
-  private readonly onDisabled: (endpoint: DisabledEndpoint) => Promise<void>
+  readonly outcomes: OutcomeWriter
 
   constructor(input: {
     db: Database
@@ -55,14 +55,14 @@ export class Deliverer {
     box: SecretBox
     sender: Sender
     policy: DeliveryPolicy
-    onDisabled: (endpoint: DisabledEndpoint) => Promise<void>
+    outcomes: OutcomeWriter
   }) {
     this.db = input.db
     this.clock = input.clock
     this.box = input.box
     this.sender = input.sender
     this.policy = input.policy
-    this.onDisabled = input.onDisabled
+    this.outcomes = input.outcomes
   }
 
   /** Signs with the current secret, and the previous one while its grace period lasts. */
@@ -78,10 +78,12 @@ export class Deliverer {
     return secrets
   }
 
-  /** One attempt; `retries: false` (test sends) fails for good instead of scheduling a retry. */
-  async attempt(claimed: Claimed, options: { retries: boolean } = { retries: true }): Promise<Attempt> {
+  /**
+   * One attempt. `retries: false` (test sends) fails for good instead of scheduling a retry.
+   * `written` resolves once the outcome is stored.
+   */
+  async attempt(claimed: Claimed, options: { retries: boolean } = { retries: true }) {
     const { delivery, endpoint, payload } = claimed
-    const url = new URL(endpoint.url)
     const now = this.clock.now()
     const headers = signedHeaders(
       this.secretsOf(endpoint, now),
@@ -89,12 +91,30 @@ export class Deliverer {
       Math.floor(now / 1000),
       payload,
     )
-    const result = await this.sender.send(url, headers, payload)
-    await this.record(claimed, result, headers, options.retries)
-    return result
+    const result = await this.sender.send(new URL(endpoint.url), headers, payload)
+    const at = this.clock.now()
+    const attempt = delivery.attempt + 1
+    const state = options.retries
+      ? nextState(this.policy, attempt, result, at)
+      : {
+          status: result.ok ? ('success' as const) : ('failed' as const),
+          nextAttemptAt: null,
+          gone: result.status === 410,
+        }
+    const written = this.outcomes.add({
+      deliveryId: delivery.id,
+      endpointId: endpoint.id,
+      url: endpoint.url,
+      attempt,
+      ...state,
+      result,
+      headers,
+      at,
+    })
+    return { result, written }
   }
 
-  /** Marks deliveries of a disabled endpoint failed without sending them. */
+  /** Marks a delivery of a disabled endpoint failed without sending it. */
   async skip(claimed: Claimed): Promise<void> {
     await this.db
       .update(webhookDeliveries)
@@ -107,77 +127,6 @@ export class Deliverer {
       })
       .where(eq(webhookDeliveries.id, claimed.delivery.id))
   }
-
-  private async record(claimed: Claimed, result: Attempt, headers: Record<string, string>, retries: boolean) {
-    const { delivery, endpoint } = claimed
-    const now = this.clock.now()
-    const attemptNumber = delivery.attempt + 1
-    const state = retries
-      ? nextState(this.policy, attemptNumber, result, now)
-      : {
-          status: result.ok ? ('success' as const) : ('failed' as const),
-          nextAttemptAt: null,
-          gone: result.status === 410,
-        }
-    const at = new Date(now)
-    const disabled = await this.db.transaction(async (tx) => {
-      await tx
-        .update(webhookDeliveries)
-        .set({
-          status: state.status,
-          attempt: attemptNumber,
-          nextAttemptAt: state.nextAttemptAt === null ? null : new Date(state.nextAttemptAt),
-          lockedUntil: null,
-          responseCode: result.status,
-          responseBody: result.body,
-          responseTimeMs: result.durationMs,
-          error: result.error,
-          request: { url: endpoint.url, headers },
-          deliveredAt: result.ok ? at : delivery.deliveredAt,
-          updatedAt: at,
-        })
-        .where(eq(webhookDeliveries.id, delivery.id))
-      if (result.ok) {
-        await tx
-          .update(webhookEndpoints)
-          .set({
-            successCount: sql`${webhookEndpoints.successCount} + 1`,
-            consecutiveFailures: 0,
-            failingSince: null,
-            lastDeliveryAt: at,
-          })
-          .where(eq(webhookEndpoints.id, endpoint.id))
-        return null
-      }
-      const disableBefore = new Date(now - this.policy.disableAfterMs)
-      const [updated] = await tx
-        .update(webhookEndpoints)
-        .set({
-          failureCount: sql`${webhookEndpoints.failureCount} + 1`,
-          consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + 1`,
-          failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${at.toISOString()}::timestamptz)`,
-          lastDeliveryAt: at,
-        })
-        .where(eq(webhookEndpoints.id, endpoint.id))
-        .returning({
-          workspaceId: webhookEndpoints.workspaceId,
-          isActive: webhookEndpoints.isActive,
-          failingSince: webhookEndpoints.failingSince,
-        })
-      if (!updated?.isActive) return null
-      const tooLong = updated.failingSince !== null && updated.failingSince <= disableBefore
-      if (!state.gone && !tooLong) return null
-      const reason = state.gone
-        ? 'The endpoint answered 410 Gone.'
-        : 'The endpoint kept failing without a success.'
-      await tx
-        .update(webhookEndpoints)
-        .set({ isActive: false, disabledReason: reason, updatedAt: at })
-        .where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.isActive, true)))
-      return { workspaceId: updated.workspaceId, endpointId: endpoint.id, url: endpoint.url, reason }
-    })
-    if (disabled) await this.onDisabled(disabled)
-  }
 }
 
 export type WorkerOptions = {
@@ -188,14 +137,20 @@ export type WorkerOptions = {
   batch: number
 }
 
-/** Claims due deliveries and attempts them, within global and per-endpoint concurrency limits. */
+/**
+ * Claims due deliveries in batches and attempts them, at most `concurrency` at once and
+ * `perEndpoint` at once per endpoint. Claimed deliveries wait in a queue per endpoint, so a
+ * slow endpoint's backlog never takes the slots of the others.
+ */
 export class DeliveryWorker {
   private readonly database: DatabaseHandle
   private readonly deliverer: Deliverer
   private readonly clock: Clock
   private readonly options: WorkerOptions
   private readonly log: (message: string, error: unknown) => void
+  private readonly waiting = new Map<number, Claimed[]>()
   private readonly inFlight = new Map<number, number>()
+  private queued = 0
   private running = 0
   private stopped = true
   private pumping = false
@@ -226,12 +181,17 @@ export class DeliveryWorker {
     this.wake()
   }
 
-  /** Stops claiming and waits for the attempts in flight. */
+  /** Stops claiming, gives back what waits, and waits for the attempts in flight. */
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
     await this.unlisten?.().catch(() => {})
+    const left = [...this.waiting.values()].flat()
+    this.waiting.clear()
+    this.queued = 0
+    await Promise.all(left.map((item) => this.release(item)))
     if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
+    await this.deliverer.outcomes.flush()
   }
 
   /** Looks for due deliveries now (after a commit, or from the poll timer). */
@@ -244,21 +204,27 @@ export class DeliveryWorker {
     void this.pump()
   }
 
+  /** Room for more claimed deliveries: enough to keep every slot busy twice over. */
+  private room(): number {
+    return Math.min(this.options.batch, this.options.concurrency * 2 - this.running - this.queued)
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true
     try {
       do {
         this.again = false
-        const room = this.options.concurrency - this.running
+        const room = this.room()
         if (room <= 0) break
         const now = this.clock.now()
         const claimed = await claimDue(this.database.db, {
           now: new Date(now),
           lockedUntil: new Date(now + this.options.lockMs),
-          limit: Math.min(room, this.options.batch),
+          limit: room,
         })
-        for (const item of claimed) this.run(item)
-        if (claimed.length === Math.min(room, this.options.batch)) this.again = true
+        for (const item of claimed) this.enqueue(item)
+        this.drain()
+        if (claimed.length === room) this.again = true
       } while (this.again && !this.stopped)
     } catch (error) {
       this.log('could not claim webhook deliveries', error)
@@ -268,16 +234,34 @@ export class DeliveryWorker {
     }
   }
 
-  private run(item: Claimed): void {
-    const endpointId = item.endpoint.id
-    const busy = this.inFlight.get(endpointId) ?? 0
-    if (busy >= this.options.perEndpoint) {
-      // This endpoint is saturated: give the delivery back (its lock lapses) and move on.
-      void this.release(item)
+  private enqueue(item: Claimed): void {
+    const queue = this.waiting.get(item.endpoint.id) ?? []
+    if (queue.length >= this.options.perEndpoint * 4) {
+      void this.release(item) // this endpoint has plenty waiting: let it be claimed later
       return
     }
-    this.inFlight.set(endpointId, busy + 1)
+    queue.push(item)
+    this.waiting.set(item.endpoint.id, queue)
+    this.queued++
+  }
+
+  /** Starts waiting deliveries while there are free slots. */
+  private drain(): void {
+    for (const [endpointId, queue] of this.waiting) {
+      while (queue.length > 0 && this.running < this.options.concurrency) {
+        if ((this.inFlight.get(endpointId) ?? 0) >= this.options.perEndpoint) break
+        this.queued--
+        this.run(queue.shift()!)
+      }
+      if (queue.length === 0) this.waiting.delete(endpointId)
+    }
+  }
+
+  private run(item: Claimed): void {
+    const endpointId = item.endpoint.id
+    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1)
     this.running++
+    // The slot is free once the receiver has answered; the outcome is written in the next batch.
     const task = item.endpoint.isActive ? this.deliverer.attempt(item) : this.deliverer.skip(item)
     void task
       .catch((error) => this.log('webhook delivery attempt failed', error))
@@ -286,16 +270,17 @@ export class DeliveryWorker {
         if (left === 0) this.inFlight.delete(endpointId)
         else this.inFlight.set(endpointId, left)
         this.running--
+        if (!this.stopped) this.drain()
         this.settle()
-        this.wake()
+        if (this.room() >= this.options.batch / 2) this.wake()
       })
   }
 
+  /** Gives a claimed delivery back at once, untouched. */
   private async release(item: Claimed): Promise<void> {
-    const retryAt = new Date(this.clock.now() + 250)
     await this.database.db
       .update(webhookDeliveries)
-      .set({ lockedUntil: null, nextAttemptAt: retryAt })
+      .set({ lockedUntil: null })
       .where(eq(webhookDeliveries.id, item.delivery.id))
       .catch((error) => this.log('could not release a webhook delivery', error))
   }

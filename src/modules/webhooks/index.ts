@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { Deliverer, type DeliveryPolicy, DeliveryWorker } from './delivery.ts'
+import { OutcomeWriter } from './outcomes.ts'
 import { webhookRoutes } from './routes.ts'
 import { Sender } from './sender.ts'
 import { WebhookEvents, WebhookService } from './service.ts'
@@ -38,14 +39,13 @@ export function createWebhooks(input: {
     timeoutMs: config.webhookTimeoutSeconds * 1000,
   })
   let service: WebhookService | null = null
-  const deliverer = new Deliverer({
+  const outcomes = new OutcomeWriter({
     db: deps.db,
-    clock,
-    box,
-    sender,
-    policy,
+    disableAfterMs: policy.disableAfterMs,
     onDisabled: (endpoint) => service!.announceDisabled(deps.events, endpoint),
+    log,
   })
+  const deliverer = new Deliverer({ db: deps.db, clock, box, sender, policy, outcomes })
   service = new WebhookService({ deps, box, entitlements, deliverer, policy })
   const worker = new DeliveryWorker({
     database,

@@ -15,6 +15,7 @@ import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import type { Deliverer, DeliveryPolicy } from './delivery.ts'
 import { patternProblem } from './events.ts'
+import type { DisabledEndpoint } from './outcomes.ts'
 import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
 import { generateSecret, isValidSecret } from './signature.ts'
 import {
@@ -260,10 +261,11 @@ export class WebhookService {
       return ids
     })
     const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId!))
-    const result = await this.deliverer.attempt(
+    const { result, written } = await this.deliverer.attempt(
       { delivery: delivery!, payload, endpoint },
       { retries: false },
     )
+    await written // the log shows the outcome by the time this answers
     if (result.ok) {
       return {
         success: true,
@@ -323,10 +325,7 @@ export class WebhookService {
   }
 
   /** Announces a disabled endpoint to the workspace's other endpoints. */
-  async announceDisabled(
-    events: EventSink,
-    endpoint: { workspaceId: number; endpointId: number; url: string; reason: string },
-  ) {
+  async announceDisabled(events: EventSink, endpoint: DisabledEndpoint) {
     await this.deps.db.transaction((tx) =>
       events.emit(tx, {
         workspaceId: endpoint.workspaceId,
