@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cache: credentials,
     clock,
     masterKeyHash: deps.masterKeyHash,
-    limiter: createRequestLimiter(rateLimits, limiter),
+    limiter: config.rateLimitEnabled ? createRequestLimiter(rateLimits, limiter) : undefined,
   })
   await app.register(idempotencyModule, { config, db: database.db, clock })
 
@@ -106,13 +106,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 function registerOperations(app: FastifyInstance, database: DatabaseHandle, metrics: Metrics): void {
-  app.addHook('onResponse', async function observeRequest(req, reply) {
-    metrics.httpRequests.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode },
-      reply.elapsedTime / 1000,
-    )
-  })
-
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger())
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -46,9 +46,9 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
   const lockMs = config.idempotencyLockSeconds * 1000
   app.decorateRequest('idempotencyScope', null)
 
-  app.addHook('preValidation', async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
+  async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
     const header = req.headers['idempotency-key']
-    if (header === undefined || !METHODS.has(req.method) || !req.principal) return
+    if (header === undefined || !req.principal) return
     if (typeof header !== 'string' || !KEY.test(header)) {
       throw ApiError.invalid(
         'Idempotency-Key',
@@ -70,29 +70,33 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const { status, headers, body } = result.response
     reply.code(status).headers(headers).header('idempotent-replayed', 'true')
     return reply.send(body ?? undefined)
-  })
+  }
 
-  app.addHook(
-    'onSend',
-    async function storeIdempotentResponse(req: FastifyRequest, reply: FastifyReply, payload) {
-      const scope = req.idempotencyScope
-      if (scope === null) return payload
-      req.idempotencyScope = null
-      if (isNotReplayable(reply.statusCode, payload)) {
-        await release(db, scope)
-        return payload
-      }
-      const headers: Record<string, string> = {}
-      for (const name of REPLAYED_HEADERS) {
-        const value = reply.getHeader(name)
-        if (value !== undefined) headers[name] = String(value)
-      }
-      const body =
-        typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null
-      await complete(db, scope, { status: reply.statusCode, headers, body })
+  async function storeIdempotentResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
+    const scope = req.idempotencyScope
+    if (scope === null) return payload
+    req.idempotencyScope = null
+    if (isNotReplayable(reply.statusCode, payload)) {
+      await release(db, scope)
       return payload
-    },
-  )
+    }
+    const headers: Record<string, string> = {}
+    for (const name of REPLAYED_HEADERS) {
+      const value = reply.getHeader(name)
+      if (value !== undefined) headers[name] = String(value)
+    }
+    const body =
+      typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null
+    await complete(db, scope, { status: reply.statusCode, headers, body })
+    return payload
+  }
+
+  // Only authenticated POST, PUT, PATCH and DELETE routes carry the hooks: reads pay nothing.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.auth || ![route.method].flat().some((m) => METHODS.has(m))) return
+    route.preValidation = [...[route.preValidation ?? []].flat(), claimIdempotencyKey] as never
+    route.onSend = [...[route.onSend ?? []].flat(), storeIdempotentResponse] as never
+  })
 
   let timer: NodeJS.Timeout | null = null
   app.addHook('onReady', async () => {

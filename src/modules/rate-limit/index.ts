@@ -55,9 +55,17 @@ function isLimited(url: string): boolean {
   return url.startsWith('/api/') || url.startsWith('/oauth2/')
 }
 
+const described = new WeakMap<BucketState['policy'], string>()
+
+/** A bucket's entry in RateLimit-Policy (computed once per policy). */
 function describe(bucket: BucketState): string {
-  const { name, limit, windowMs, burst } = bucket.policy
-  return `"${name}";q=${limit};w=${windowMs / 1000}${burst > 0 ? `;burst=${Math.floor(limit * burst)}` : ''}`
+  let text = described.get(bucket.policy)
+  if (text === undefined) {
+    const { name, limit, windowMs, burst } = bucket.policy
+    text = `"${name}";q=${limit};w=${windowMs / 1000}${burst > 0 ? `;burst=${Math.floor(limit * burst)}` : ''}`
+    described.set(bucket.policy, text)
+  }
+  return text
 }
 
 function setHeaders(reply: FastifyReply, decision: Decision, now: number): BucketState | null {

@@ -38,6 +38,8 @@ export type Config = Readonly<{
   webhookEndpointConcurrency: number
   /** How often the worker looks for due deliveries when no notification wakes it, in ms. */
   webhookPollMs: number
+  /** Apply rate limits at all (turn off only behind a gateway that limits, or to measure their cost). */
+  rateLimitEnabled: boolean
   /** Per-IP request budget per hour; 0 turns the per-IP bucket off. */
   rateLimitIpPerHour: number
   /** Per-IP budget of `POST /api/v1/pixel/track` per minute. */
@@ -163,6 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
     webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 128, 1, 10_000),
     webhookEndpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
+    rateLimitEnabled:
+      env.RATE_LIMIT_ENABLED === undefined || env.RATE_LIMIT_ENABLED === ''
+        ? true
+        : flag(env, 'RATE_LIMIT_ENABLED'),
     rateLimitIpPerHour: integer(env, 'RATE_LIMIT_IP_PER_HOUR', 10_000, 0, 1_000_000_000),
     rateLimitPixelPerMinute: integer(env, 'RATE_LIMIT_PIXEL_PER_MINUTE', 300, 0, 1_000_000_000),
     rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),

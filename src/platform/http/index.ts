@@ -92,8 +92,9 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 async function httpConventions(app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler)
 
-  app.addHook('onRequest', async function tagRequestId(req, reply) {
+  app.addHook('onRequest', function tagRequestId(req, reply, done) {
     reply.header('x-request-id', req.id)
+    done()
   })
 
   // JSON is the only body format (routes may add others, as the pixel does with text/plain).
