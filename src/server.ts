@@ -32,7 +32,7 @@ export async function createServer(
     await database.migrate()
     const master = await ensureMasterKey(database.db, config.masterKey)
     pubsub = connectPubSub(config)
-    redis = config.redisUrl ? connectRedis(config.redisUrl, { failFast: true, commandTimeoutMs: 250 }) : null
+    redis = config.redisUrl ? connectRedis(config.redisUrl, { failFast: true }) : null
     const ownedPubsub = pubsub
     const ownedRedis = redis
     const app = await buildApp({

@@ -5,20 +5,16 @@ import type { MessageHandler, PubSub } from './index.ts'
 
 /**
  * A Redis connection that reconnects forever. `failFast` makes commands fail at once while
- * the connection is down and after `commandTimeoutMs` when Redis hangs, for callers that have
- * a fallback (rate limits) and must never make a request wait on Redis.
+ * the connection is down, for callers that have a fallback (rate limits) and must never make a
+ * request wait on Redis; they bound the wait for a Redis that hangs themselves.
  */
-export function connectRedis(
-  url: string,
-  options: { failFast?: boolean; commandTimeoutMs?: number } = {},
-): Redis {
+export function connectRedis(url: string, options: { failFast?: boolean } = {}): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: options.failFast ? 0 : 1,
     // Commands issued in the same tick share one write: many requests, few round trips.
     enableAutoPipelining: true,
     enableOfflineQueue: !options.failFast,
     connectTimeout: 2000,
-    ...(options.commandTimeoutMs !== undefined && { commandTimeout: options.commandTimeoutMs }),
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   })
   redis.on('error', () => {}) // reported by the callers' own failures; never crash the process
@@ -42,13 +38,16 @@ export class RedisPubSub implements PubSub {
       for (const handler of this.handlers.get(channel) ?? []) handler(message)
     })
     this.subscriber.on('ready', () => {
+      // Channels whose SUBSCRIBE failed while Redis was down are subscribed now.
+      for (const channel of this.handlers.keys()) this.subscriber.subscribe(channel).catch(() => {})
       if (this.connectedOnce) for (const handler of this.reconnectHandlers) handler()
       this.connectedOnce = true
     })
   }
 
+  /** Best effort: while Redis is down the message is lost, and every subscriber clears its state on reconnect. */
   async publish(channel: string, message: string): Promise<void> {
-    await this.publisher.publish(this.prefix + channel, message)
+    await this.publisher.publish(this.prefix + channel, message).catch(() => {})
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<void> {
@@ -56,8 +55,8 @@ export class RedisPubSub implements PubSub {
     const list = this.handlers.get(full) ?? []
     list.push(handler)
     this.handlers.set(full, list)
-    // ioredis re-subscribes by itself after a reconnect.
-    await this.subscriber.subscribe(full)
+    // Never blocks start-up on Redis: a failed SUBSCRIBE is repeated when the connection is ready.
+    await this.subscriber.subscribe(full).catch(() => {})
   }
 
   onReconnect(handler: () => void): void {
