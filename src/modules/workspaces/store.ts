@@ -52,7 +52,29 @@ export async function listWorkspaces(db: Database, principal: Principal, query: 
   return { rows, total: total?.n ?? 0 }
 }
 
+// The by-id read is on the hot path: a prepared statement per database skips building the
+// query in JavaScript and planning it in PostgreSQL on every request.
+const byIdStatements = new WeakMap<Database, ReturnType<typeof prepareById>>()
+function prepareById(db: Database) {
+  return db
+    .select()
+    .from(workspaces)
+    .where(eq(workspaces.id, sql.placeholder('id')))
+    .prepare('workspace_by_id')
+}
+
 export async function findVisibleWorkspace(db: Database, principal: Principal, id: number) {
+  if (principal.type === 'master_key' || principal.workspace) {
+    // A key sees only its own workspace: any other id is not found without asking the database.
+    if (principal.workspace && principal.workspace.id !== id) return null
+    let statement = byIdStatements.get(db)
+    if (!statement) {
+      statement = prepareById(db)
+      byIdStatements.set(db, statement)
+    }
+    const [row] = await statement.execute({ id })
+    return row ?? null
+  }
   const [row] = await db
     .select()
     .from(workspaces)
