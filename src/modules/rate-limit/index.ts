@@ -101,8 +101,8 @@ function tooManyRequests(decision: Decision, now: number): ApiError {
 /** The guard the auth platform runs after authentication (see RequestLimiter). */
 export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): RequestLimiter {
   const policies = new Policies(deps.config)
-  return async function applyRateLimits(req: FastifyRequest, reply: FastifyReply, refusal: ApiError | null) {
-    if (!isLimited(req.url)) return
+  return function applyRateLimits(req: FastifyRequest, reply: FastifyReply, refusal: ApiError | null) {
+    if (!isLimited(req.url)) return undefined
     const buckets = policies.bucketsFor({
       ip: req.ip,
       principal: req.principal,
@@ -110,15 +110,21 @@ export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): Req
       route: routeLimitOf(req),
       refused: refusal === null ? null : refusal.code === 'unauthorized' ? 'unauthenticated' : 'forbidden',
     })
-    if (buckets.length === 0) return
+    if (buckets.length === 0) return undefined
     const now = deps.clock.now()
-    const decision = await limiter.take(buckets, now)
-    setHeaders(reply, decision, now)
-    if (!decision.allowed) {
-      const error = tooManyRequests(decision, now)
-      deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
-      throw error
+    const apply = (decision: Decision) => {
+      setHeaders(reply, decision, now)
+      if (!decision.allowed) {
+        const error = tooManyRequests(decision, now)
+        deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
+        throw error
+      }
     }
+    // The memory limiter answers synchronously: no promise on the hot path.
+    const decision = limiter.take(buckets, now)
+    if (decision instanceof Promise) return decision.then(apply)
+    apply(decision)
+    return undefined
   }
 }
 

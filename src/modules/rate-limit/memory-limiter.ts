@@ -4,8 +4,8 @@ import type { BucketRequest, Decision, Policy } from './bucket.ts'
 import { capacityOf, refill, stateOf } from './bucket.ts'
 
 export interface Limiter {
-  /** Takes one token from every bucket, or from none when any is empty. */
-  take(requests: readonly BucketRequest[], now: number): Promise<Decision>
+  /** Takes one token from every bucket, or from none when any is empty (synchronously when it can). */
+  take(requests: readonly BucketRequest[], now: number): Decision | Promise<Decision>
   close(): Promise<void>
 }
 
@@ -17,7 +17,7 @@ export class MemoryLimiter implements Limiter {
   private readonly buckets = new Map<string, Entry>()
   private calls = 0
 
-  async take(requests: readonly BucketRequest[], now: number): Promise<Decision> {
+  take(requests: readonly BucketRequest[], now: number): Decision {
     return this.takeSync(requests, now)
   }
 
@@ -44,7 +44,11 @@ export class MemoryLimiter implements Limiter {
 
   private save(key: string, policy: Policy, tokens: number, now: number): void {
     const fullAt = now + ((capacityOf(policy) - tokens) * policy.windowMs) / policy.limit
-    this.buckets.set(key, { tokens, updatedAt: now, fullAt })
+    const entry = this.buckets.get(key)
+    if (!entry) return void this.buckets.set(key, { tokens, updatedAt: now, fullAt })
+    entry.tokens = tokens
+    entry.updatedAt = now
+    entry.fullAt = fullAt
   }
 
   /** Forgets buckets that have refilled completely: they hold no information. */

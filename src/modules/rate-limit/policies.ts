@@ -31,6 +31,7 @@ export class Policies {
   private readonly oauth: Policy | null
   private readonly authFailures: Policy | null
   private readonly tiers = new Map<string, Policy>()
+  private readonly ofPrincipal = new WeakMap<Principal, BucketRequest[]>()
 
   constructor(config: Config) {
     const perIp = (name: string, limit: number, windowMs: number) =>
@@ -68,12 +69,26 @@ export class Policies {
     }
     const { principal } = input
     if (input.refused || !principal || principal.type === 'master_key') return out
-    const home = principal.workspace ?? input.workspace
+    if (principal.workspace) {
+      // A key's buckets never change while its principal is cached: work them out once.
+      let own = this.ofPrincipal.get(principal)
+      if (!own) {
+        own = this.credentialBuckets(principal, principal.workspace)
+        this.ofPrincipal.set(principal, own)
+      }
+      return out.length === 0 ? own : [...out, ...own]
+    }
+    if (input.workspace) out.push(...this.credentialBuckets(principal, input.workspace))
+    return out
+  }
+
+  private credentialBuckets(principal: Principal, home: PrincipalWorkspace): BucketRequest[] {
+    const out: BucketRequest[] = []
     if (principal.key && principal.workspace) {
       const tier = principal.rateLimitTier ?? principal.workspace.tier
       out.push({ key: `key:${principal.key.id}`, policy: this.tier('key', tier) })
     }
-    if (home) out.push({ key: `workspace:${home.id}`, policy: this.tier('workspace', home.tier) })
+    out.push({ key: `workspace:${home.id}`, policy: this.tier('workspace', home.tier) })
     return out
   }
 }

@@ -56,7 +56,7 @@ export type RequestLimiter = (
   req: FastifyRequest,
   reply: FastifyReply,
   refusal: ApiError | null,
-) => Promise<void>
+) => Promise<void> | undefined
 
 export type AuthOptions = {
   limiter?: RequestLimiter
@@ -124,7 +124,8 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
         refusal = error
       }
     }
-    if (options.limiter) await options.limiter(req, reply, refusal)
+    const limited = options.limiter?.(req, reply, refusal)
+    if (limited) await limited
     if (refusal) throw refusal
   }
 
