@@ -9,6 +9,8 @@ import type { Principal, PrincipalWorkspace } from './principal.ts'
 
 const CHANNEL = 'credentials'
 const MAX_ENTRIES = 50_000
+/** Longest a change waits for its broadcast to come back (Redis down: it goes on without). */
+const ECHO_WAIT_MS = 200
 
 type Entry<T> = { value: T; loadedAt: number }
 
@@ -17,6 +19,8 @@ export class CredentialCache {
   private readonly workspaces = new Map<number, Entry<PrincipalWorkspace>>()
   private readonly inflight = new Map<string, Promise<Principal | null>>()
   private generation = 0
+  private sent = 0
+  private readonly echoes = new Map<string, () => void>()
 
   private readonly pubsub: PubSub
   private readonly clock: Clock
@@ -77,9 +81,21 @@ export class CredentialCache {
     return this.announce(`workspace:${workspaceId}`)
   }
 
+  /**
+   * Applies the change here at once, broadcasts it, and waits (briefly) until the broadcast
+   * comes back to this instance: Redis has then handed it to every instance, so the request
+   * that made the change answers only once the others have been told.
+   */
   private async announce(message: string): Promise<void> {
     this.apply(message) // at once here, whatever happens to the broadcast
-    await this.pubsub.publish(CHANNEL, message)
+    const nonce = `${process.pid}.${++this.sent}`
+    const echoed = new Promise<void>((resolve) => {
+      this.echoes.set(nonce, resolve)
+      setTimeout(resolve, ECHO_WAIT_MS).unref()
+    })
+    await this.pubsub.publish(CHANNEL, `${message}:${nonce}`)
+    await echoed
+    this.echoes.delete(nonce)
   }
 
   private store<K, T>(map: Map<K, Entry<T>>, key: K, value: T): void {
@@ -91,6 +107,8 @@ export class CredentialCache {
   }
 
   private apply(message: string): void {
+    const [, , nonce] = message.split(':')
+    if (nonce) this.echoes.get(nonce)?.()
     this.generation++
     this.inflight.clear() // later callers must not join a load that may predate the change
     const [kind, raw] = message.split(':')
