@@ -29,8 +29,6 @@ for (const [network, prefix] of [
 for (const [network, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
-  ['::ffff:0:0', 96], // IPv4-mapped (checked again as IPv4 below)
-  ['64:ff9b::', 96], // NAT64 (checked again as IPv4 below)
   ['100::', 64], // discard
   ['2001::', 32], // Teredo
   ['2001:db8::', 32], // documentation
@@ -41,6 +39,10 @@ for (const [network, prefix] of [
 ] as const) {
   blocked.addSubnet(network, prefix, 'ipv6')
 }
+
+// IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) addresses are judged by the IPv4
+// address they carry (embeddedIpv4): listing those prefixes in the IPv6 rules would make
+// BlockList match every IPv4 address against them.
 
 /** The IPv4 address embedded in an IPv4-mapped or NAT64 IPv6 address, if any. */
 function embeddedIpv4(address: string): string | null {
