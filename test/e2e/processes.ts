@@ -53,7 +53,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     output: () => output,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode)
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode)
         child.once('exit', (code) => resolve(code))
         child.kill(signal)
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref()

@@ -56,7 +56,7 @@ export function createWebhooks(input: {
       concurrency: config.webhookConcurrency,
       perEndpoint: config.webhookEndpointConcurrency,
       pollMs: config.webhookPollMs,
-      lockMs: (config.webhookTimeoutSeconds + 30) * 1000,
+      lockMs: Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000,
       batch: 100,
     },
   })

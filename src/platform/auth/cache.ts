@@ -3,6 +3,7 @@
 // and, as a safety net, after `ttlMs`. A load that overlaps an announcement is not cached, so
 // a revoke can never be undone by a slow lookup that read the row just before it.
 
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { PubSub } from '../kv/index.ts'
 import type { Clock } from '../lib/clock.ts'
 import type { Principal, PrincipalWorkspace } from './principal.ts'
@@ -40,6 +41,10 @@ export class CredentialCache {
 
   /** The cached principal for `hash`, loading it once however many requests ask at once. */
   async principal(hash: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
+    // An announcement from another instance may already be waiting on the pub/sub socket,
+    // read in the same event-loop turn as this request: let it be applied first, so a
+    // revocation made before this request was sent is never missed.
+    if (this.pubsub.distributed) await yieldToEventLoop()
     const hit = this.principals.get(hash)
     if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
     const pending = this.inflight.get(hash)

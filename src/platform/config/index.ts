@@ -31,6 +31,8 @@ export type Config = Readonly<{
   webhookTimeoutSeconds: number
   /** Delay before each delivery attempt, in seconds: the first attempt, then each retry. */
   webhookRetrySchedule: readonly number[]
+  /** Seconds a worker's claim on a delivery lasts; after a crash, another worker sends it then. */
+  webhookClaimSeconds: number
   /** Hours an endpoint may fail without a success before it is disabled. */
   webhookDisableAfterHours: number
   /** Delivery attempts one worker runs at once, and at once per endpoint. */
@@ -62,7 +64,7 @@ export type Config = Readonly<{
   logLevel: string
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number
-  /** How long a resolved credential stays in the in-process cache, in seconds (revocations invalidate at once). */
+  /** How long a resolved credential stays in the in-process cache, in seconds: the bound on a revocation missed by pub/sub. */
   credentialCacheSeconds: number
   /** How often buffered `last_used_at` timestamps of API keys are written, in seconds. */
   lastUsedFlushSeconds: number
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
       env.WEBHOOK_WORKER === undefined || env.WEBHOOK_WORKER === '' ? true : flag(env, 'WEBHOOK_WORKER'),
     webhookTimeoutSeconds: integer(env, 'WEBHOOK_TIMEOUT_SECONDS', 15, 1, 300),
     webhookRetrySchedule: schedule(env.WEBHOOK_RETRY_SCHEDULE),
+    webhookClaimSeconds: integer(env, 'WEBHOOK_CLAIM_SECONDS', 120, 2, 3600),
     webhookDisableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
     webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 128, 1, 10_000),
     webhookEndpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
@@ -180,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
     logLevel: text(env, 'LOG_LEVEL', 'info'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
-    credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0, 86_400),
+    credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 5, 0, 86_400),
     lastUsedFlushSeconds: integer(env, 'LAST_USED_FLUSH_SECONDS', 10, 1, 3600),
   })
 }

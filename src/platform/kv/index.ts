@@ -5,6 +5,8 @@ export type MessageHandler = (message: string) => void
 
 /** Fire-and-forget broadcast to every instance, this one included. */
 export interface PubSub {
+  /** True when messages come from other processes (they then arrive on a socket of their own). */
+  readonly distributed: boolean
   publish(channel: string, message: string): Promise<void>
   subscribe(channel: string, handler: MessageHandler): Promise<void>
   /** Called after the connection was lost and restored: messages may have been missed. */

@@ -2,6 +2,7 @@
 import type { MessageHandler, PubSub } from './index.ts'
 
 export class MemoryPubSub implements PubSub {
+  readonly distributed = false
   private readonly handlers = new Map<string, MessageHandler[]>()
 
   async publish(channel: string, message: string): Promise<void> {

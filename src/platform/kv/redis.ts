@@ -12,7 +12,7 @@ export function connectRedis(url: string, options: { failFast?: boolean } = {}):
   const redis = new Redis(url, {
     maxRetriesPerRequest: options.failFast ? 0 : 1,
     // Commands issued in the same tick share one write: many requests, few round trips.
-    enableAutoPipelining: true,
+    enableAutoPipelining: options.failFast === true,
     enableOfflineQueue: !options.failFast,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
@@ -22,6 +22,7 @@ export function connectRedis(url: string, options: { failFast?: boolean } = {}):
 }
 
 export class RedisPubSub implements PubSub {
+  readonly distributed = true
   private readonly publisher: Redis
   private readonly subscriber: Redis
   private readonly handlers = new Map<string, MessageHandler[]>()
