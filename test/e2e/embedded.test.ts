@@ -11,6 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { call, startServer } from './processes.ts'
 
 const run = promisify(execFile)
+// This file is about the embedded database: never the PostgreSQL or Redis of the environment.
+const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '' }
 const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'core-api-e2e-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -18,7 +20,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 async function cli(args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, DATA_DIR: dir, LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...EMBEDDED, DATA_DIR: dir, LOG_LEVEL: 'silent' },
+      timeout: 60_000,
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
@@ -29,7 +32,7 @@ async function cli(args: string[]) {
 
 describe('the embedded database', () => {
   it('prints a generated master key once, keeps secrets out of logs, and refuses a second process', async () => {
-    const first = await startServer({ DATA_DIR: dir, LOG_LEVEL: 'info' })
+    const first = await startServer({ ...EMBEDDED, DATA_DIR: dir, LOG_LEVEL: 'info' })
     const master = /sk_master_[0-9A-Za-z]+/.exec(first.output())?.[0]
     expect(master).toBeDefined()
     const ws = await call(first.url, master!, 'POST', '/api/v1/workspaces', { name: 'Acme' })
@@ -72,7 +75,7 @@ describe('the embedded database', () => {
     expect(secret).toMatch(/^sk_live_/)
     // A lock left by a process that died does not block the next start.
     writeFileSync(join(dir, 'core-api.lock'), '999999')
-    const server = await startServer({ DATA_DIR: dir })
+    const server = await startServer({ ...EMBEDDED, DATA_DIR: dir })
     try {
       expect(server.output()).not.toMatch(/sk_master_/) // generated once, never printed again
       const me = await call(server.url, secret, 'GET', '/api/v1/me')

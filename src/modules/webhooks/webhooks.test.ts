@@ -244,4 +244,36 @@ describe('webhooks: delivery', () => {
       sign(ep.secret, id, timestamp, after.body).slice(3),
     )
   })
+  it('honours Retry-After, and disables an endpoint failing for longer than the limit, telling the others', async () => {
+    const watcher = await endpoint(['webhook.disabled'], '/watcher')
+    const failing = await endpoint(['post.created'], '/failing')
+    sink.answer({ status: 503, headers: { 'retry-after': '120' } })
+    await t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title: 'fail' } })
+    const log = () =>
+      t
+        .call(key, { method: 'GET', url: `/api/v1/webhooks/${failing.id}/deliveries` })
+        .then((r) => r.json().data[0])
+    await until(async () => (await log())?.status === 'retrying', 'first failure')
+    // The schedule says 5 s; the receiver asked for 120 s.
+    expect(Date.parse((await log()).next_retry_at) - clock.now()).toBeGreaterThan(100_000)
+    sink.answer({ status: 500 })
+    clock.advance(121_000)
+    await until(async () => (await log())?.attempt === 2, 'second attempt')
+    expect(
+      (await t.call(key, { method: 'GET', url: `/api/v1/webhooks/${failing.id}` })).json().data.is_active,
+    ).toBe(true)
+    clock.advance(3_600_000) // failing for more than WEBHOOK_DISABLE_AFTER_HOURS (1) without a success
+    await until(async () => (await log())?.attempt === 3, 'third attempt')
+    await until(
+      async () =>
+        (await t.call(key, { method: 'GET', url: `/api/v1/webhooks/${failing.id}` })).json().data
+          .is_active === false,
+      'auto-disable',
+    )
+    sink.answer({ status: 200 })
+    await until(() => arrivals('/watcher').length >= 1, 'webhook.disabled event')
+    const event = JSON.parse(arrivals('/watcher')[0]!.body)
+    expect(event).toMatchObject({ type: 'webhook.disabled', data: { webhook_id: failing.id } })
+    expect(watcher.id).not.toBe(failing.id)
+  })
 })
