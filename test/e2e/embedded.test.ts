@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { call, startServer } from './processes.ts'
+import { call, startServer } from '../../src/testing/processes.ts'
 
 const run = promisify(execFile)
 // This file is about the embedded database: never the PostgreSQL or Redis of the environment.

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
 import { testDatabase } from '../../src/testing/harness.ts'
-import { call, type ServerProcess, startServer } from './processes.ts'
+import { call, type ServerProcess, startServer } from '../../src/testing/processes.ts'
 
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL)
 const MASTER = `sk_master_${randomBase62(40)}`

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
 import { testDatabase } from '../../src/testing/harness.ts'
-import { call, type ServerProcess, startServer } from './processes.ts'
+import { call, type ServerProcess, startServer } from '../../src/testing/processes.ts'
 
 const MASTER = `sk_master_${randomBase62(40)}`
 

@@ -1,10 +1,15 @@
-// Real server processes for end-to-end tests: `node src/main.ts` with its own environment, on a
-// free loopback port, stopped (SIGTERM, then SIGKILL) when the test ends.
+// Real server processes for end-to-end tests and benchmarks: `node <script>` (core-api's
+// src/main.ts unless told otherwise) with its own environment, on a free loopback port, stopped
+// with SIGTERM, then SIGKILL. Every child is killed if the parent exits first.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -19,15 +24,16 @@ export async function freePort(): Promise<number> {
 
 export type ServerProcess = {
   url: string
+  port: number
   child: ChildProcess
   output: () => string
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, script = MAIN): Promise<ServerProcess> {
   const port = await freePort()
   let output = ''
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -37,6 +43,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   child.stderr!.on('data', (chunk) => {
     output += chunk
   })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 60_000
   for (;;) {
@@ -49,6 +57,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   }
   return {
     url,
+    port,
     child,
     output: () => output,
     stop: (signal = 'SIGTERM') =>
