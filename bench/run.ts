@@ -6,6 +6,7 @@ import { createServer } from 'node:http'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { createTenant } from '../src/testing/processes.ts'
 import { api, type Child, freePort, type Load, load, startChild } from './lib.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -33,23 +34,8 @@ async function startCore(extra: Record<string, string>): Promise<Child> {
 
 /** An enterprise workspace (no plan or tier limit in the way) and a key in it. */
 async function tenant(core: Child) {
-  const ws = (
-    await api(core.url, MASTER, 'POST', '/api/v1/workspaces', {
-      name: `Bench ${Date.now()}`,
-      tier: 'enterprise',
-    })
-  ).data
-  const key = (
-    await api(
-      core.url,
-      MASTER,
-      'POST',
-      '/api/v1/api-keys',
-      { name: 'bench', scopes: ['*'] },
-      { 'x-workspace-id': String(ws.id) },
-    )
-  ).data.key
-  return { workspaceId: ws.id as number, key: key as string }
+  const { workspace, key } = await createTenant(core.url, MASTER)
+  return { workspaceId: workspace, key }
 }
 
 async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {

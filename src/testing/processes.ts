@@ -90,3 +90,24 @@ export async function call(
   const text = await res.text()
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null }
 }
+
+/** A workspace of the given tier and a key with every scope in it, made as the master key. */
+export async function createTenant(base: string, master: string, tier = 'enterprise') {
+  const workspace = await call(base, master, 'POST', '/api/v1/workspaces', {
+    name: `Tenant ${tier} ${Date.now()}`,
+    tier,
+  })
+  if (workspace.status !== 201)
+    throw new Error(`workspace: ${workspace.status} ${JSON.stringify(workspace.body)}`)
+  const id = workspace.body.data.id as number
+  const key = await call(
+    base,
+    master,
+    'POST',
+    '/api/v1/api-keys',
+    { name: 'tenant', scopes: ['*'] },
+    { 'x-workspace-id': String(id) },
+  )
+  if (key.status !== 201) throw new Error(`key: ${key.status} ${JSON.stringify(key.body)}`)
+  return { workspace: id, key: key.body.data.key as string, keyId: key.body.data.id as number }
+}

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
 import { testDatabase } from '../../src/testing/harness.ts'
-import { call, type ServerProcess, startServer } from '../../src/testing/processes.ts'
+import { call, createTenant, type ServerProcess, startServer } from '../../src/testing/processes.ts'
 
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL)
 const MASTER = `sk_master_${randomBase62(40)}`
@@ -36,19 +36,8 @@ describe.skipIf(!enabled)('two instances on one PostgreSQL and Redis', () => {
   })
 
   async function tenant(tier: string) {
-    const ws = (await call(a.url, MASTER, 'POST', '/api/v1/workspaces', { name: `E2E ${tier}`, tier })).body
-      .data
-    const key = (
-      await call(
-        a.url,
-        MASTER,
-        'POST',
-        '/api/v1/api-keys',
-        { name: 'e2e', scopes: ['*'] },
-        { 'x-workspace-id': String(ws.id) },
-      )
-    ).body.data
-    return { workspace: ws.id as number, key: key.key as string, id: key.id as number }
+    const made = await createTenant(a.url, MASTER, tier)
+    return { workspace: made.workspace, key: made.key, id: made.keyId }
   }
 
   // Pub/sub hands the revocation to B within milliseconds, not in lockstep with the HTTP

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
 import { testDatabase } from '../../src/testing/harness.ts'
-import { call, type ServerProcess, startServer } from '../../src/testing/processes.ts'
+import { call, createTenant, type ServerProcess, startServer } from '../../src/testing/processes.ts'
 
 const MASTER = `sk_master_${randomBase62(40)}`
 
@@ -73,19 +73,7 @@ describe.skipIf(!process.env.DATABASE_URL)('webhook delivery across a crash', ()
   it('delivers every event at least once when the server is killed mid-delivery', async () => {
     const first = await startServer(env())
     servers.push(first)
-    const ws = (
-      await call(first.url, MASTER, 'POST', '/api/v1/workspaces', { name: 'Crash', tier: 'enterprise' })
-    ).body.data
-    const key = (
-      await call(
-        first.url,
-        MASTER,
-        'POST',
-        '/api/v1/api-keys',
-        { name: 'k', scopes: ['*'] },
-        { 'x-workspace-id': String(ws.id) },
-      )
-    ).body.data.key
+    const { key } = await createTenant(first.url, MASTER)
     await call(first.url, key, 'POST', '/api/v1/webhooks', { url: receiverUrl, events: ['post.created'] })
     await createPosts(first, key, 200, 'crash')
     await first.stop('SIGKILL') // deliveries claimed, sending, or waiting: all must survive
@@ -104,18 +92,7 @@ describe.skipIf(!process.env.DATABASE_URL)('webhook delivery across a crash', ()
     const a = await startServer(env())
     const b = await startServer(env())
     servers.push(a, b)
-    const ws = (await call(a.url, MASTER, 'POST', '/api/v1/workspaces', { name: 'Pair', tier: 'enterprise' }))
-      .body.data
-    const key = (
-      await call(
-        a.url,
-        MASTER,
-        'POST',
-        '/api/v1/api-keys',
-        { name: 'k', scopes: ['*'] },
-        { 'x-workspace-id': String(ws.id) },
-      )
-    ).body.data.key
+    const { key } = await createTenant(a.url, MASTER)
     await call(a.url, key, 'POST', '/api/v1/webhooks', { url: receiverUrl, events: ['post.created'] })
     await Promise.all([createPosts(a, key, 100, 'a'), createPosts(b, key, 100, 'b')])
     await until(() => counts.size >= 200, 30_000)
