@@ -87,7 +87,8 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         summary: 'Rotate an API key',
         description:
           'Issues a new key (new id) with the same name, scopes and tier. The old key keeps working ' +
-          'until `grace_period_ends_at` (`grace_period_hours`, default 24, 0 revokes it at once).',
+          'until `grace_period_ends_at` (`grace_period_hours`, default 24, 0 revokes it at once). ' +
+          'The calling credential must hold every scope of the key it rotates (403 otherwise).',
         params: ApiKeyParams,
         body: Type.Union([ApiKeyRotate, Type.Null()]),
         response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },
@@ -96,7 +97,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
     },
     async (req) => {
       const { id } = req.params as { id: number }
-      const data = await service.rotate(req.workspace!, id, (req.body ?? {}) as never)
+      const data = await service.rotate(req.principal!, req.workspace!, id, (req.body ?? {}) as never)
       return { message: 'API key rotated successfully.', data }
     },
   )

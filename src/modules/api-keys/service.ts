@@ -213,7 +213,12 @@ export class ApiKeyService {
     return { ...out, key }
   }
 
-  async rotate(workspace: PrincipalWorkspace, id: number, body: Static<typeof ApiKeyRotate>) {
+  async rotate(
+    principal: Principal,
+    workspace: PrincipalWorkspace,
+    id: number,
+    body: Static<typeof ApiKeyRotate>,
+  ) {
     const { db, clock, credentials } = this.deps
     const graceHours = body.grace_period_hours ?? 24
     const now = clock.now()
@@ -224,6 +229,15 @@ export class ApiKeyService {
         .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
         .for('update')
       if (!old) throw ApiError.notFound('API key')
+      // Rotating hands out a new secret with the old key's scopes: the same rule as creating one,
+      // or a key with only api-keys:write could mint itself an admin secret.
+      const beyond = missingScope(old.scopes, principal.granted)
+      if (beyond) {
+        throw new ApiError(
+          'access_denied',
+          `Insufficient permissions. A key cannot rotate a key with a scope it lacks: ${beyond}`,
+        )
+      }
       if (old.expiresAt !== null && old.expiresAt.getTime() <= now) {
         throw new ApiError('conflict', 'This API key has expired and cannot be rotated; create a new key.')
       }

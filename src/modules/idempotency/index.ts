@@ -1,6 +1,6 @@
 // Idempotency module (seed 004 "Idempotency", seed 002: 5xx never replayed). A POST, PUT,
 // PATCH or DELETE with `Idempotency-Key` runs once per workspace, credential and key: the
-// first response (status < 500, not a guard's refusal) is stored for 24 h and replayed byte
+// first response the handler produced (status < 500) is stored for 24 h and replayed byte
 // for byte with `Idempotent-Replayed: true`. The same key with another request is 422; a twin
 // arriving while the first runs is 409 with Retry-After. Checked after authentication and rate
 // limiting, before validation.
@@ -27,11 +27,10 @@ const PURGE_EVERY_MS = 10 * 60_000
 
 export type IdempotencyDeps = { config: Config; db: Database; clock: Clock }
 
-/** A response the guards produced (or a server failure): never stored, so a retry runs again. */
-function isNotReplayable(status: number, payload: unknown): boolean {
-  if (status >= 500 || status === 401 || status === 403 || status === 429) return true
-  return status === 409 && typeof payload === 'string' && payload.includes('"idempotency_in_progress"')
-}
+// The guards (401, 403 of a scope, 429) run in `onRequest` and the claim's own refusals (409 in
+// progress, 422 reused) are thrown before a scope is owned: neither ever reaches the store. What
+// does is the handler's answer, stored unless it is a server failure, so a retry runs again.
+const isStored = (status: number) => status < 500
 
 function credentialOf(req: FastifyRequest): string {
   const p = req.principal!
@@ -76,7 +75,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const scope = req.idempotencyScope
     if (scope === null) return payload
     req.idempotencyScope = null
-    if (isNotReplayable(reply.statusCode, payload)) {
+    if (!isStored(reply.statusCode)) {
       await release(db, scope)
       return payload
     }

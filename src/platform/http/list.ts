@@ -96,6 +96,8 @@ export function listQuerySchema(spec: ListSpec): TObject {
   return Type.Object(optional, { additionalProperties: false })
 }
 
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z')
+
 /** Epoch ms of an ISO 8601 date or date-time (UTC when no offset is given), NaN when invalid. */
 export function parseIsoDate(raw: string): number {
   if (!ISO_8601.test(raw)) return Number.NaN
@@ -103,10 +105,12 @@ export function parseIsoDate(raw: string): number {
   if (text.length === 10) text += 'T00:00:00Z'
   else if (!/(?:Z|[+-]\d{2}:?\d{2})$/.test(text)) text += 'Z'
   const time = Date.parse(text)
-  if (Number.isNaN(time)) return Number.NaN
+  // PostgreSQL has no year 0: an instant before 0001-01-01 (in UTC) is out of range.
+  if (Number.isNaN(time) || time < FIRST_INSTANT) return Number.NaN
   // Date.parse rolls 2026-02-31 over to March: a day that does not exist is invalid.
   const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number]
-  const check = new Date(Date.UTC(year, month - 1, day))
+  const check = new Date(Date.UTC(2000, month - 1, day)) // a leap year, unlike years 0–99 here
+  check.setUTCFullYear(year)
   return check.getUTCMonth() === month - 1 && check.getUTCDate() === day ? time : Number.NaN
 }
 
