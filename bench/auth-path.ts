@@ -1,0 +1,23 @@
+// Auth path: GET /api/v1/me with valid keys whose principals are already cached, against a
+// Fastify hello-world. /me does no database work once a key is cached, so the gap is the
+// platform's per-request cost: request id, bearer parsing and hashing, the credential cache,
+// the scope check, the in-memory rate limit and its headers, and response serialisation.
+// Target: at least 0.6 of hello-world's throughput.
+import { withChild } from './lib/child.ts'
+import { bearer, HELLO, tenants, withCore } from './lib/core.ts'
+import { load } from './lib/load.ts'
+import { type Row, ratioRow } from './lib/report.ts'
+
+export async function authPath(): Promise<Row[]> {
+  const baseline = await withChild(HELLO, {}, (hello) =>
+    load({ server: hello, targets: [{ path: '/hello' }] }),
+  )
+  const subject = await withCore({ DATA_DIR: 'memory://' }, async (core) => {
+    // The probe requests and the warm-up load every key into the cache before the measurement.
+    const targets = (await tenants(core)).map(({ key }) => ({ path: '/api/v1/me', headers: bearer(key) }))
+    return load({ server: core, targets })
+  })
+  return [
+    ratioRow('auth path: GET /api/v1/me (warm key cache) vs Fastify hello-world', subject, baseline, 0.6),
+  ]
+}

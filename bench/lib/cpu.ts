@@ -1,0 +1,62 @@
+// How much of the machine other programs took while a figure was measured. The benchmark
+// shares its cores with whatever else runs (tests, builds), which slows baseline and subject
+// unevenly; this makes that visible in the table. Linux only (/proc); elsewhere it reports 0.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+
+/** In the names of the benchmark's PostgreSQL databases, so their backends count as ours. */
+export const DATABASE_TAG = `core_api_bench_${process.pid}_`
+const TICKS_PER_SECOND = 100 // USER_HZ, 100 on Linux
+
+/** Busy ticks of the whole machine (all cores), or null without /proc. */
+function machineTicks(): number | null {
+  if (!existsSync('/proc/stat')) return null
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+  return user + nice + system + irq + softirq + steal
+}
+
+/** This process (the load generator), the server under load, its PostgreSQL backends, Redis. */
+function isOurs(serverPid: number, pid: number, cmdline: string): boolean {
+  return (
+    pid === process.pid ||
+    pid === serverPid ||
+    cmdline.includes(DATABASE_TAG) ||
+    cmdline.startsWith('redis-server')
+  )
+}
+
+/** Ticks used so far by our processes, from /proc/<pid>/stat. */
+function ourTicks(serverPid: number): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+      if (!isOurs(serverPid, pid, cmdline)) continue
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      total += Number(fields[11]) + Number(fields[12]) // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total
+}
+
+/**
+ * Starts watching; the returned function gives the share of the machine's CPU (0 to 1) that
+ * other processes used since, including any that started and ended in between.
+ */
+export function watchOtherCpu(serverPid: number): () => number {
+  const startedAt = performance.now()
+  const machine = machineTicks()
+  if (machine === null) return () => 0
+  const ours = ourTicks(serverPid)
+  return () => {
+    const ticks = machineTicks()! - machine - (ourTicks(serverPid) - ours)
+    const seconds = (performance.now() - startedAt) / 1000
+    return Math.max(0, ticks / TICKS_PER_SECOND / (seconds * availableParallelism()))
+  }
+}

@@ -1,0 +1,64 @@
+// Load from autocannon, in this process: a fixed number of connections, a short warm-up (JIT,
+// caches, connection pools), then a measured run bounded in time.
+import autocannon from 'autocannon'
+import type { Child } from './child.ts'
+import { watchOtherCpu } from './cpu.ts'
+
+export type Load = {
+  rps: number
+  p99: number
+  errors: number
+  non2xx: number
+  /** Share of the machine's CPU that other processes took during the measured run. */
+  otherCpu: number
+}
+
+/** One request of the rotation: each connection sends them in turn, then starts over. */
+export type Target = { path: string; headers?: Record<string, string> }
+
+export type LoadOptions = {
+  server: Child
+  /** Several tenants keep each one's rate-limit buckets far from empty during the run. */
+  targets: Target[]
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  /** Headers added to each request (such as a unique Idempotency-Key). */
+  perRequest?: () => Record<string, string>
+  /** The status each target must answer a probe with before the load starts. */
+  expect?: number
+}
+
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+
+/** Loads the targets; returns mean requests per second and p99 latency in ms. */
+export async function load(options: LoadOptions): Promise<Load> {
+  const { server, targets, method = 'GET', headers = {}, body, perRequest } = options
+  // A wrong key or path would otherwise be measured as a fast stream of errors.
+  for (const target of targets) {
+    const all = { ...headers, ...target.headers, ...perRequest?.() }
+    const probe = await fetch(server.url + target.path, { method, headers: all, body })
+    await probe.arrayBuffer()
+    if (probe.status !== (options.expect ?? 200)) throw new Error(`${method} ${target.path}: ${probe.status}`)
+  }
+  const requests = targets.map((target) => ({
+    ...target,
+    ...(perRequest && {
+      setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, ...perRequest() } }),
+    }),
+  }))
+  const run = (duration: number) =>
+    autocannon({ url: server.url, method, headers, body, requests, connections: CONNECTIONS, duration })
+  if (WARMUP_SECONDS > 0) await run(WARMUP_SECONDS)
+  const otherCpu = watchOtherCpu(server.child.pid!)
+  const result = await run(SECONDS)
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    otherCpu: otherCpu(),
+  }
+}

@@ -1,0 +1,63 @@
+// One row of the results table: a subject beside the baseline measured in the same run, the
+// ratio of their throughputs, and whether the target was met.
+
+/** A throughput (requests or deliveries per second), with latency and failures when loaded. */
+export type Figure = { rps: number; p99?: number; errors?: number; non2xx?: number; otherCpu?: number }
+
+/** More CPU than this taken by other programs makes a figure unreliable. */
+const NOISY = 0.1
+
+export type Row = {
+  name: string
+  subject: Figure
+  baseline: Figure
+  target: string
+  met: boolean
+  /** Printed under the table (extra figures of the row). */
+  note?: string
+}
+
+/** A row whose target is a lowest acceptable subject/baseline throughput ratio. */
+export function ratioRow(name: string, subject: Figure, baseline: Figure, min: number): Row {
+  return { name, subject, baseline, target: `>= ${min}`, met: subject.rps / baseline.rps >= min }
+}
+
+const number = (n: number) => Math.round(n).toLocaleString('en-US')
+const ms = (n: number | undefined) => (n === undefined ? '—' : `${n} ms`)
+const failures = (f: Figure) => (f.errors ?? 0) + (f.non2xx ?? 0)
+
+/** The larger share of CPU other programs took during the subject's or the baseline's run. */
+function otherCpu(row: Row): number | undefined {
+  const { subject: s, baseline: b } = row
+  return s.otherCpu === undefined && b.otherCpu === undefined
+    ? undefined
+    : Math.max(s.otherCpu ?? 0, b.otherCpu ?? 0)
+}
+const percent = (share: number | undefined) => (share === undefined ? '—' : `${Math.round(share * 100)} %`)
+
+function verdict(row: Row): string {
+  const failed = failures(row.subject) + failures(row.baseline)
+  if (failed > 0) return `INVALID: ${failed} failed requests`
+  return `${row.met ? 'met' : 'MISSED'}${(otherCpu(row) ?? 0) > NOISY ? ' (noisy)' : ''}`
+}
+
+/** The rows as a Markdown table, then their notes. */
+export function table(rows: Row[]): string {
+  const lines = [
+    '| benchmark | subject/s | subject p99 | baseline/s | baseline p99 | ratio | target | other CPU | result |',
+    '| --- | --: | --: | --: | --: | --: | --- | --: | --- |',
+  ]
+  for (const row of rows) {
+    const { subject: s, baseline: b } = row
+    lines.push(
+      `| ${row.name} | ${number(s.rps)} | ${ms(s.p99)} | ${number(b.rps)} | ${ms(b.p99)} | ` +
+        `${(s.rps / b.rps).toFixed(2)} | ${row.target} | ${percent(otherCpu(row))} | ${verdict(row)} |`,
+    )
+  }
+  lines.push(
+    '',
+    `other CPU: the most of the machine that other programs took during either run; above ${NOISY * 100} %, the row is marked noisy.`,
+  )
+  for (const row of rows) if (row.note) lines.push(`- ${row.name}: ${row.note}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,50 @@
+// Resource read: GET /api/v1/workspaces/{id} with a key, against a bare Fastify route doing
+// the same primary-key SELECT on the same database (bench/servers/bare-read.ts). The gap is
+// what the platform adds to a request that does one indexed read: the auth path, Drizzle,
+// the response schema. Target: at least 0.8, on PGlite and on PostgreSQL.
+import { cpSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { withChild } from './lib/child.ts'
+import { BARE_READ, bearer, type Tenant, tenants, withCore, withDataDirs, withPostgres } from './lib/core.ts'
+import { load } from './lib/load.ts'
+import { type Row, ratioRow } from './lib/report.ts'
+
+const name = (engine: string) => `resource read, ${engine}: GET /api/v1/workspaces/{id} vs bare SELECT route`
+
+/** The bare route, then core-api, reading the same workspaces (each key reads its own). */
+async function compare(made: Tenant[], bareEnv: Record<string, string>, coreEnv: Record<string, string>) {
+  const baseline = await withChild(BARE_READ, bareEnv, (bare) =>
+    load({ server: bare, targets: made.map((t) => ({ path: `/workspaces/${t.workspaceId}` })) }),
+  )
+  const subject = await withCore(coreEnv, (core) =>
+    load({
+      server: core,
+      targets: made.map((t) => ({ path: `/api/v1/workspaces/${t.workspaceId}`, headers: bearer(t.key) })),
+    }),
+  )
+  return { subject, baseline }
+}
+
+/**
+ * PGlite runs inside the one process that opened the folder, so the two servers cannot share
+ * it: core-api creates the data in folder A and stops, A is copied to B, then the bare route
+ * is measured on B and core-api on A, one after the other. Same rows, same pages, same engine.
+ */
+export async function resourceReadPglite(): Promise<Row[]> {
+  return withDataDirs(2, async ([a, b]) => {
+    const made = await withCore({ DATA_DIR: a! }, (core) => tenants(core))
+    cpSync(a!, b!, { recursive: true })
+    rmSync(join(b!, 'core-api.lock'), { force: true })
+    const { subject, baseline } = await compare(made, { DATA_DIR: b! }, { DATA_DIR: a! })
+    return [ratioRow(name('PGlite'), subject, baseline, 0.8)]
+  })
+}
+
+/** Both servers on one fresh database (core-api migrates it), each with a pool of 10. */
+export async function resourceReadPostgres(): Promise<Row[]> {
+  return withPostgres(async (url) => {
+    const made = await withCore({ DATABASE_URL: url }, (core) => tenants(core))
+    const { subject, baseline } = await compare(made, { DATABASE_URL: url }, { DATABASE_URL: url })
+    return [ratioRow(name('PostgreSQL'), subject, baseline, 0.8)]
+  })
+}
