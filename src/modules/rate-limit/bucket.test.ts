@@ -279,4 +279,44 @@ describe.skipIf(!process.env.REDIS_URL)('RedisLimiter answers as MemoryLimiter d
     expect(fallbacks).toEqual([])
     expect(await redis!.exists(`${prefix}key`)).toBe(1)
   })
+
+  it('decides the requests of one batch in order, as if they came one by one', async () => {
+    const fallbacks: unknown[] = []
+    const shared = new RedisLimiter(redis!, prefix, (error) => fallbacks.push(error))
+    const memory = new MemoryLimiter()
+    const small = policy('small', 3)
+    // Two keys of one workspace, and a third request shape that also draws from a tiny bucket.
+    const shapes: BucketRequest[][] = [
+      [
+        { key: 'batch-key-a', policy: free },
+        { key: 'batch-workspace', policy: free },
+      ],
+      [
+        { key: 'batch-key-b', policy: free },
+        { key: 'batch-workspace', policy: free },
+      ],
+      [
+        { key: 'batch-small', policy: small },
+        { key: 'batch-workspace', policy: free },
+      ],
+    ]
+    const takes = Array.from({ length: 90 }, (_, i) => shapes[i % 3]!)
+    try {
+      // Issued in one turn of the event loop: one script call decides all 90. The small bucket
+      // runs dry after 3, the workspace after 60 admitted.
+      const actual = await Promise.all(takes.map((take) => shared.take(take, 2_000_000)))
+      const expected = takes.map((take) => memory.takeSync(take, 2_000_000))
+      expect(actual.map((d) => d.allowed)).toEqual(expected.map((d) => d.allowed))
+      expect(actual.filter((d) => d.allowed)).toHaveLength(60)
+      expect(actual.map((d) => d.buckets.map((b) => b.remaining))).toEqual(
+        expected.map((d) => d.buckets.map((b) => b.remaining)),
+      )
+      // The state written back is the batch's end state.
+      const next = await shared.take(shapes[0]!, 2_000_000)
+      expect(next).toEqual(memory.takeSync(shapes[0]!, 2_000_000))
+    } finally {
+      await shared.close()
+    }
+    expect(fallbacks).toEqual([])
+  })
 })
