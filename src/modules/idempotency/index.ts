@@ -11,7 +11,7 @@ import type { Database } from '../../platform/db/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
-import { claim, complete, purgeExpired, release } from './store.ts'
+import { IdempotencyStore, purgeExpired } from './store.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,6 +43,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
   const { db, clock, config } = deps
   const ttlMs = config.idempotencyTtlHours * 3_600_000
   const lockMs = config.idempotencyLockSeconds * 1000
+  const store = new IdempotencyStore(db)
   app.decorateRequest('idempotencyScope', null)
 
   async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
@@ -57,7 +58,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const workspace = req.workspace?.id ?? req.principal.workspace?.id ?? 0
     const scope = sha256Hex(`${workspace}\n${credentialOf(req)}\n${header}`)
     const fingerprint = sha256Hex(`${req.method} ${req.url}\n${req.rawBody ?? ''}`)
-    const result = await claim(db, { scope, fingerprint, now: clock.now(), lockMs, ttlMs })
+    const result = await store.claim({ scope, fingerprint, now: clock.now(), lockMs, ttlMs })
     if (result.outcome === 'owner') {
       req.idempotencyScope = scope
       return
@@ -76,7 +77,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     if (scope === null) return payload
     req.idempotencyScope = null
     if (!isStored(reply.statusCode)) {
-      await release(db, scope)
+      await store.release(scope)
       return payload
     }
     const headers: Record<string, string> = {}
@@ -86,7 +87,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     }
     const body =
       typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null
-    await complete(db, scope, { status: reply.statusCode, headers, body })
+    await store.complete(scope, { status: reply.statusCode, headers, body })
     return payload
   }
 

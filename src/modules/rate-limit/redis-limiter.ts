@@ -7,6 +7,7 @@
 // If Redis cannot answer within 250 ms, the requests are decided by this instance's memory
 // limiter instead (logged and counted), never failed; Redis is used again as soon as it answers.
 import type { Redis } from 'ioredis'
+import { TurnBatcher } from '../../platform/lib/batcher.ts'
 import { type BucketRequest, capacityOf, type Decision, ratePerMs, stateOf } from './bucket.ts'
 import { type Limiter, MemoryLimiter } from './memory-limiter.ts'
 
@@ -58,57 +59,42 @@ return out
 `
 
 type TakeBatch = (...args: Array<string | number>) => Promise<Array<number | string>>
-type Waiting = { requests: readonly BucketRequest[]; now: number; resolve: (decision: Decision) => void }
-type Batch = { startedAt: number; waiting: Waiting[] }
+type Take = { requests: readonly BucketRequest[]; now: number }
 
 /** How long a request waits for Redis before this instance decides alone. */
 const PATIENCE_MS = 250
-/** The most requests one script call decides (a bigger backlog goes in several calls). */
-const MAX_BATCH = 256
 
 export class RedisLimiter implements Limiter {
   private readonly redis: Redis & { rateLimitTakeBatch?: TakeBatch }
   private readonly prefix: string
   private readonly fallback = new MemoryLimiter()
   private readonly onFallback: (error: unknown) => void
-  private queue: Waiting[] = []
-  private flushing: NodeJS.Immediate | null = null
-  private readonly inFlight = new Set<Batch>()
-  // One timer for all batches (a timer per call would cost more than the call).
-  private readonly watchdog: NodeJS.Timeout
+  private readonly batcher = new TurnBatcher<Take, Decision>((takes) => this.decide(takes))
+  private closed = false
 
   constructor(redis: Redis, prefix: string, onFallback: (error: unknown) => void) {
     this.redis = redis
     this.prefix = prefix
     this.onFallback = onFallback
     if (!this.redis.rateLimitTakeBatch) this.redis.defineCommand('rateLimitTakeBatch', { lua: TAKE_BATCH })
-    this.watchdog = setInterval(() => this.expire(), PATIENCE_MS / 2)
-    this.watchdog.unref()
   }
 
   take(requests: readonly BucketRequest[], now: number): Promise<Decision> {
     if (requests.length === 0) return Promise.resolve({ allowed: true, buckets: [] })
-    return new Promise((resolve) => {
-      this.queue.push({ requests, now, resolve })
-      // After the poll phase: every request read in this turn of the loop joins the batch.
-      this.flushing ??= setImmediate(() => this.flush())
-    })
+    return this.batcher.add({ requests, now })
   }
 
-  private flush(): void {
-    this.flushing = null
-    const waiting = this.queue.length > MAX_BATCH ? this.queue.splice(0, MAX_BATCH) : this.queue
-    if (waiting === this.queue) this.queue = []
-    else this.flushing = setImmediate(() => this.flush())
-
+  /** One script call for the batch; this instance's buckets if Redis fails or is too slow. */
+  private decide(takes: Take[]): Promise<Decision[]> {
+    if (this.closed) return Promise.resolve(this.decideLocally(takes))
     const keys = new Map<string, number>()
-    const args: Array<string | number> = [0] // KEYS count, set below
-    const argv: Array<string | number> = [0, waiting.length] // now, set below
+    const args: Array<string | number> = [0] // the number of KEYS, set below
+    const argv: Array<string | number> = [0, takes.length] // now, set below
     let now = 0
-    for (const entry of waiting) {
-      now = Math.max(now, entry.now)
-      argv.push(entry.requests.length)
-      for (const { key, policy } of entry.requests) {
+    for (const take of takes) {
+      now = Math.max(now, take.now)
+      argv.push(take.requests.length)
+      for (const { key, policy } of take.requests) {
         let index = keys.get(key)
         if (index === undefined) {
           index = keys.size + 1
@@ -120,51 +106,38 @@ export class RedisLimiter implements Limiter {
     }
     args[0] = keys.size
     argv[0] = now
-    const batch: Batch = { startedAt: Date.now(), waiting }
-    this.inFlight.add(batch)
-    this.redis.rateLimitTakeBatch!(...args, ...argv).then(
-      (reply) => {
-        if (!this.inFlight.delete(batch)) return // already decided locally
-        let at = 0
-        for (const { requests, resolve } of waiting) {
-          const allowed = reply[at++] === 1
-          const buckets = requests.map(({ policy }) => stateOf(policy, Number(reply[at++])))
-          resolve({ allowed, buckets })
-        }
-      },
-      (error) => {
-        if (!this.inFlight.delete(batch)) return
+    return new Promise((resolve) => {
+      let settled = false
+      const settle = (error: unknown, reply?: Array<number | string>) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (reply) return resolve(this.read(takes, reply))
         this.onFallback(error)
-        this.decideLocally(batch)
-      },
-    )
+        resolve(this.decideLocally(takes))
+      }
+      const timer = setTimeout(
+        () => settle(new Error(`Redis did not answer within ${PATIENCE_MS} ms`)),
+        PATIENCE_MS,
+      )
+      this.redis.rateLimitTakeBatch!(...args, ...argv).then((reply) => settle(null, reply), settle)
+    })
   }
 
-  private decideLocally(batch: Batch): void {
-    for (const { requests, now, resolve } of batch.waiting) resolve(this.fallback.takeSync(requests, now))
+  private read(takes: Take[], reply: Array<number | string>): Decision[] {
+    let at = 0
+    return takes.map(({ requests }) => {
+      const allowed = reply[at++] === 1
+      return { allowed, buckets: requests.map(({ policy }) => stateOf(policy, Number(reply[at++]))) }
+    })
   }
 
-  /** Lets requests that waited too long for Redis go on with the memory limiter. */
-  private expire(): void {
-    const limit = Date.now() - PATIENCE_MS
-    let expired = 0
-    for (const batch of this.inFlight) {
-      if (batch.startedAt > limit) continue
-      this.inFlight.delete(batch)
-      expired += batch.waiting.length
-      this.decideLocally(batch)
-    }
-    if (expired > 0) this.onFallback(new Error(`Redis did not answer within ${PATIENCE_MS} ms`))
+  private decideLocally(takes: Take[]): Decision[] {
+    return takes.map(({ requests, now }) => this.fallback.takeSync(requests, now))
   }
 
   async close(): Promise<void> {
-    clearInterval(this.watchdog)
-    if (this.flushing) clearImmediate(this.flushing)
-    this.flushing = null
-    for (const batch of this.inFlight) this.decideLocally(batch)
-    this.inFlight.clear()
-    this.decideLocally({ startedAt: 0, waiting: this.queue })
-    this.queue = []
+    this.closed = true
     await this.fallback.close()
   }
 }
