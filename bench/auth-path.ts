@@ -5,19 +5,19 @@
 // Target: at least 0.6 of hello-world's throughput.
 import { withChild } from './lib/child.ts'
 import { bearer, HELLO, tenants, withCore } from './lib/core.ts'
-import { load } from './lib/load.ts'
-import { type Row, ratioRow } from './lib/report.ts'
+import { compare, load } from './lib/load.ts'
+import { comparedRow, type Row } from './lib/report.ts'
 
 export async function authPath(): Promise<Row[]> {
-  const baseline = await withChild(HELLO, {}, (hello) =>
-    load({ server: hello, targets: [{ path: '/hello' }] }),
+  const compared = await withChild(HELLO, {}, (hello) =>
+    withCore({ DATA_DIR: 'memory://' }, async (core) => {
+      // The probe requests and the warm-up load every key into the cache before the measurement.
+      const targets = (await tenants(core)).map(({ key }) => ({ path: '/api/v1/me', headers: bearer(key) }))
+      return compare(
+        () => load({ server: hello, targets: [{ path: '/hello' }] }),
+        () => load({ server: core, targets }),
+      )
+    }),
   )
-  const subject = await withCore({ DATA_DIR: 'memory://' }, async (core) => {
-    // The probe requests and the warm-up load every key into the cache before the measurement.
-    const targets = (await tenants(core)).map(({ key }) => ({ path: '/api/v1/me', headers: bearer(key) }))
-    return load({ server: core, targets })
-  })
-  return [
-    ratioRow('auth path: GET /api/v1/me (warm key cache) vs Fastify hello-world', subject, baseline, 0.6),
-  ]
+  return [comparedRow('auth path: GET /api/v1/me (warm key cache) vs Fastify hello-world', compared, 0.6)]
 }

@@ -6,37 +6,41 @@ import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { withChild } from './lib/child.ts'
 import { BARE_READ, bearer, type Tenant, tenants, withCore, withDataDirs, withPostgres } from './lib/core.ts'
-import { load } from './lib/load.ts'
-import { type Row, ratioRow } from './lib/report.ts'
+import { compare, load } from './lib/load.ts'
+import { comparedRow, type Row } from './lib/report.ts'
 
 const name = (engine: string) => `resource read, ${engine}: GET /api/v1/workspaces/{id} vs bare SELECT route`
 
-/** The bare route, then core-api, reading the same workspaces (each key reads its own). */
-async function compare(made: Tenant[], bareEnv: Record<string, string>, coreEnv: Record<string, string>) {
-  const baseline = await withChild(BARE_READ, bareEnv, (bare) =>
-    load({ server: bare, targets: made.map((t) => ({ path: `/workspaces/${t.workspaceId}` })) }),
+/** The bare route and core-api, reading the same workspaces (each key reads its own), in turns. */
+function compareReads(made: Tenant[], bareEnv: Record<string, string>, coreEnv: Record<string, string>) {
+  return withChild(BARE_READ, bareEnv, (bare) =>
+    withCore(coreEnv, (core) =>
+      compare(
+        () => load({ server: bare, targets: made.map((t) => ({ path: `/workspaces/${t.workspaceId}` })) }),
+        () =>
+          load({
+            server: core,
+            targets: made.map((t) => ({
+              path: `/api/v1/workspaces/${t.workspaceId}`,
+              headers: bearer(t.key),
+            })),
+          }),
+      ),
+    ),
   )
-  const subject = await withCore(coreEnv, (core) =>
-    load({
-      server: core,
-      targets: made.map((t) => ({ path: `/api/v1/workspaces/${t.workspaceId}`, headers: bearer(t.key) })),
-    }),
-  )
-  return { subject, baseline }
 }
 
 /**
  * PGlite runs inside the one process that opened the folder, so the two servers cannot share
  * it: core-api creates the data in folder A and stops, A is copied to B, then the bare route
- * is measured on B and core-api on A, one after the other. Same rows, same pages, same engine.
+ * serves B and core-api A, measured in turns. Same rows, same pages, same engine.
  */
 export async function resourceReadPglite(): Promise<Row[]> {
   return withDataDirs(2, async ([a, b]) => {
     const made = await withCore({ DATA_DIR: a! }, (core) => tenants(core))
     cpSync(a!, b!, { recursive: true })
     rmSync(join(b!, 'core-api.lock'), { force: true })
-    const { subject, baseline } = await compare(made, { DATA_DIR: b! }, { DATA_DIR: a! })
-    return [ratioRow(name('PGlite'), subject, baseline, 0.8)]
+    return [comparedRow(name('PGlite'), await compareReads(made, { DATA_DIR: b! }, { DATA_DIR: a! }), 0.8)]
   })
 }
 
@@ -44,7 +48,7 @@ export async function resourceReadPglite(): Promise<Row[]> {
 export async function resourceReadPostgres(): Promise<Row[]> {
   return withPostgres(async (url) => {
     const made = await withCore({ DATABASE_URL: url }, (core) => tenants(core))
-    const { subject, baseline } = await compare(made, { DATABASE_URL: url }, { DATABASE_URL: url })
-    return [ratioRow(name('PostgreSQL'), subject, baseline, 0.8)]
+    const compared = await compareReads(made, { DATABASE_URL: url }, { DATABASE_URL: url })
+    return [comparedRow(name('PostgreSQL'), compared, 0.8)]
   })
 }

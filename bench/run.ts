@@ -1,18 +1,22 @@
 // npm run bench [-- <group>...]: runs the benchmarks one after the other and prints a table.
 // Every figure is a ratio against a baseline measured in the same run, on the same machine,
-// just before it (never at the same time: the load generator shares the cores), with the
-// absolute throughput and p99 latency beside it. Loopback only; every load is bounded in
-// time, and every child server is killed when this process ends, however it ends.
+// in turns with it (never at the same time: the load generator shares the cores), in several
+// rounds of which the median is reported, with the absolute throughput and p99 latency beside
+// it. The first row, the noise floor, compares two identical servers. Loopback only; every
+// load is bounded in time, and every child server is killed when this process ends, however
+// it ends.
 import { cpus, loadavg, totalmem } from 'node:os'
 import { authPath } from './auth-path.ts'
 import { idempotency } from './idempotency.ts'
-import { CONNECTIONS, SECONDS, WARMUP_SECONDS } from './lib/load.ts'
+import { CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/load.ts'
 import { type Row, table } from './lib/report.ts'
+import { noise } from './noise.ts'
 import { rateLimit } from './rate-limit.ts'
 import { resourceReadPglite, resourceReadPostgres } from './resource-read.ts'
 import { webhooks } from './webhooks.ts'
 
 const groups: Record<string, Array<() => Promise<Row[]>>> = {
+  noise: [noise],
   auth: [authPath],
   read: [resourceReadPglite, resourceReadPostgres],
   guards: [rateLimit, idempotency],
@@ -34,7 +38,8 @@ const load1 = () => loadavg()[0]!.toFixed(2)
 console.log(
   `core-api benchmarks, ${new Date().toISOString().slice(0, 10)}: Node ${process.versions.node}, ` +
     `${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
-    `autocannon ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per figure; ` +
+    `autocannon ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per load, ` +
+    `${ROUNDS} rounds per comparison; ` +
     `load average ${load1()}`,
 )
 const rows: Row[] = []

@@ -29,7 +29,8 @@ export type LoadOptions = {
   expect?: number
 }
 
-export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5))
 export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 
@@ -61,4 +62,33 @@ export async function load(options: LoadOptions): Promise<Load> {
     non2xx: result.non2xx,
     otherCpu: otherCpu(),
   }
+}
+
+export type Comparison = { subject: Load; baseline: Load; ratios: number[] }
+
+/**
+ * Baseline and subject measured in turns, `ROUNDS` times (the order swapped every round, so a
+ * drift of the machine weighs on both alike); the round with the median ratio is reported, with
+ * every round's ratio. Both servers stay up throughout: the idle one costs nothing.
+ */
+export async function compare(
+  baseline: () => Promise<Load>,
+  subject: () => Promise<Load>,
+): Promise<Comparison> {
+  const rounds: Array<{ subject: Load; baseline: Load; ratio: number }> = []
+  for (let i = 0; i < ROUNDS; i++) {
+    let b: Load
+    let s: Load
+    if (i % 2 === 0) {
+      b = await baseline()
+      s = await subject()
+    } else {
+      s = await subject()
+      b = await baseline()
+    }
+    rounds.push({ subject: s, baseline: b, ratio: s.rps / b.rps })
+  }
+  const ratios = rounds.map((r) => r.ratio)
+  const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!
+  return { subject: median.subject, baseline: median.baseline, ratios }
 }

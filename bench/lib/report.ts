@@ -18,8 +18,18 @@ export type Row = {
 }
 
 /** A row whose target is a lowest acceptable subject/baseline throughput ratio. */
-export function ratioRow(name: string, subject: Figure, baseline: Figure, min: number): Row {
-  return { name, subject, baseline, target: `>= ${min}`, met: subject.rps / baseline.rps >= min }
+export function ratioRow(name: string, subject: Figure, baseline: Figure, min: number, note?: string): Row {
+  return { name, subject, baseline, target: `>= ${min}`, met: subject.rps / baseline.rps >= min, note }
+}
+
+/** A row from a comparison in rounds: the median round, with every round's ratio as its note. */
+export function comparedRow(
+  name: string,
+  compared: { subject: Figure; baseline: Figure; ratios: number[] },
+  min: number,
+): Row {
+  const rounds = compared.ratios.map((r) => r.toFixed(2)).join(', ')
+  return ratioRow(name, compared.subject, compared.baseline, min, `ratio per round ${rounds}`)
 }
 
 const number = (n: number) => Math.round(n).toLocaleString('en-US')
