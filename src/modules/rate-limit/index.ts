@@ -131,19 +131,25 @@ export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): Req
     })
     if (buckets.length === 0) return undefined
     const now = deps.clock.now()
-    const apply = (decision: Decision) => {
-      setHeaders(reply, buckets, decision, now)
-      if (!decision.allowed) {
-        const error = tooManyRequests(decision, now)
-        deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
-        throw error
-      }
-    }
     // The memory limiter answers synchronously: no promise on the hot path.
     const decision = limiter.take(buckets, now)
-    if (decision instanceof Promise) return decision.then(apply)
-    apply(decision)
+    if (decision instanceof Promise) return decision.then((d) => applyDecision(reply, buckets, d, now))
+    applyDecision(reply, buckets, decision, now)
     return undefined
+  }
+
+  /** Describes the decision in the headers; throws the 429 when it refuses the request. */
+  function applyDecision(
+    reply: FastifyReply,
+    buckets: readonly BucketRequest[],
+    decision: Decision,
+    now: number,
+  ) {
+    setHeaders(reply, buckets, decision, now)
+    if (decision.allowed) return
+    const error = tooManyRequests(decision, now)
+    deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
+    throw error
   }
 }
 

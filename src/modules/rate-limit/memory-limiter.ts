@@ -1,6 +1,6 @@
 // The limiter of a single instance, and the fallback of the Redis limiter while Redis is
 // unreachable. Check every bucket, then take from all or from none.
-import type { BucketRequest, Decision, Policy } from './bucket.ts'
+import type { BucketRequest, BucketState, Decision, Policy } from './bucket.ts'
 import { capacityOf, refill, stateOf } from './bucket.ts'
 
 export interface Limiter {
@@ -23,13 +23,21 @@ export class MemoryLimiter implements Limiter {
 
   takeSync(requests: readonly BucketRequest[], now: number): Decision {
     if (++this.calls % SWEEP_EVERY === 0) this.sweep(now)
-    const levels = requests.map(({ key, policy }) => this.level(key, policy, now))
-    const allowed = levels.every((tokens) => tokens >= 1)
-    const buckets = requests.map(({ key, policy }, i) => {
+    const levels: number[] = new Array(requests.length)
+    let allowed = true
+    for (let i = 0; i < requests.length; i++) {
+      const { key, policy } = requests[i]!
+      const level = this.level(key, policy, now)
+      levels[i] = level
+      if (level < 1) allowed = false
+    }
+    const buckets: BucketState[] = new Array(requests.length)
+    for (let i = 0; i < requests.length; i++) {
+      const { key, policy } = requests[i]!
       const tokens = allowed ? levels[i]! - 1 : levels[i]!
       if (allowed) this.save(key, policy, tokens, now)
-      return stateOf(policy, tokens)
-    })
+      buckets[i] = stateOf(policy, tokens)
+    }
     return { allowed, buckets }
   }
 

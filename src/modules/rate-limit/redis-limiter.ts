@@ -2,8 +2,8 @@
 // many buckets it draws from: the requests an instance receives in one turn of its event loop
 // travel together in one call of a Lua script, which decides them one after the other, each
 // atomically (every bucket checked, then a token taken from all or none) — the same arithmetic
-// as the memory limiter. A bucket shared by several requests of a batch (their workspace's) is
-// read and written once per batch, which keeps Redis's work per request small.
+// as the memory limiter. Every bucket of the batch is read with one MGET, and a bucket shared
+// by several requests (their workspace's) is written once: little work for Redis per request.
 // If Redis cannot answer within 250 ms, the requests are decided by this instance's memory
 // limiter instead (logged and counted), never failed; Redis is used again as soon as it answers.
 import type { Redis } from 'ioredis'
@@ -13,10 +13,12 @@ import { type Limiter, MemoryLimiter } from './memory-limiter.ts'
 
 // KEYS: the distinct buckets of the batch. ARGV[1]: now (ms); ARGV[2]: the number of requests;
 // then per request its number of buckets, and per bucket its KEYS index, capacity and refill
-// rate (tokens/ms). A bucket is a hash {t: tokens, u: updated at} that expires once it would be
-// full again. Returns, per request, 1 or 0 (admitted) and the tokens left in each bucket.
+// rate (tokens/ms). A bucket is the string "<tokens>:<updated at>", read for the whole batch
+// with one MGET and written once, expiring when it would be full again. Returns, per request,
+// 1 or 0 (admitted) and the tokens left in each of its buckets.
 const TAKE_BATCH = `
 local now = tonumber(ARGV[1])
+local stored = redis.call('MGET', unpack(KEYS))
 local level, cap, rate, touched = {}, {}, {}, {}
 local out = {}
 local a = 3
@@ -30,10 +32,11 @@ for _ = 1, tonumber(ARGV[2]) do
     if level[k] == nil then
       cap[k] = tonumber(ARGV[at + 1])
       rate[k] = tonumber(ARGV[at + 2])
-      local state = redis.call('HMGET', KEYS[k], 't', 'u')
-      if state[1] then
-        local elapsed = math.max(0, now - tonumber(state[2]))
-        level[k] = math.min(cap[k], tonumber(state[1]) + elapsed * rate[k])
+      local state = stored[k]
+      if state then
+        local sep = string.find(state, ':', 1, true)
+        local elapsed = math.max(0, now - tonumber(string.sub(state, sep + 1)))
+        level[k] = math.min(cap[k], tonumber(string.sub(state, 1, sep - 1)) + elapsed * rate[k])
       else
         level[k] = cap[k]
       end
@@ -52,8 +55,8 @@ for _ = 1, tonumber(ARGV[2]) do
   a = first + 3 * n
 end
 for k in pairs(touched) do
-  redis.call('HSET', KEYS[k], 't', tostring(level[k]), 'u', ARGV[1])
-  redis.call('PEXPIRE', KEYS[k], math.ceil((cap[k] - level[k]) / rate[k]) + 1000)
+  local ttl = math.ceil((cap[k] - level[k]) / rate[k]) + 1000
+  redis.call('SET', KEYS[k], tostring(level[k]) .. ':' .. ARGV[1], 'PX', ttl)
 end
 return out
 `
