@@ -26,6 +26,24 @@ function isOurs(serverPid: number, pid: number, cmdline: string): boolean {
   )
 }
 
+/** CPU ticks (user + system) one process has used so far, from /proc/<pid>/stat. */
+function processTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12]) // utime, stime
+}
+
+/**
+ * Starts counting; the returned function gives the CPU milliseconds the process has used
+ * since (in steps of 10 ms), or null without /proc. It tells what a request costs the
+ * server in absolute terms; on a shared virtual machine it drifts too (frequency, caches).
+ */
+export function watchProcessCpu(pid: number): () => number | null {
+  if (!existsSync(`/proc/${pid}/stat`)) return () => null
+  const start = processTicks(pid)
+  return () => ((processTicks(pid) - start) * 1000) / TICKS_PER_SECOND
+}
+
 /** Ticks used so far by our processes, from /proc/<pid>/stat. */
 function ourTicks(serverPid: number): number {
   let total = 0
@@ -35,9 +53,7 @@ function ourTicks(serverPid: number): number {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
       if (!isOurs(serverPid, pid, cmdline)) continue
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      total += Number(fields[11]) + Number(fields[12]) // utime, stime
+      total += processTicks(pid)
     } catch {
       // the process ended meanwhile
     }

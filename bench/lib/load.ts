@@ -2,7 +2,7 @@
 // caches, connection pools), then a measured run bounded in time.
 import autocannon from 'autocannon'
 import type { Child } from './child.ts'
-import { watchOtherCpu } from './cpu.ts'
+import { watchOtherCpu, watchProcessCpu } from './cpu.ts'
 
 export type Load = {
   rps: number
@@ -11,6 +11,8 @@ export type Load = {
   non2xx: number
   /** Share of the machine's CPU that other processes took during the measured run. */
   otherCpu: number
+  /** The server process's own CPU time per answered request, in µs (null without /proc). */
+  cpuPerRequest: number | null
 }
 
 /** One request of the rotation: each connection sends them in turn, then starts over. */
@@ -54,17 +56,26 @@ export async function load(options: LoadOptions): Promise<Load> {
     autocannon({ url: server.url, method, headers, body, requests, connections: CONNECTIONS, duration })
   if (WARMUP_SECONDS > 0) await run(WARMUP_SECONDS)
   const otherCpu = watchOtherCpu(server.child.pid!)
+  const serverCpu = watchProcessCpu(server.child.pid!)
   const result = await run(SECONDS)
+  const cpuMs = serverCpu()
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     otherCpu: otherCpu(),
+    cpuPerRequest:
+      cpuMs === null || result.requests.total === 0 ? null : (cpuMs * 1000) / result.requests.total,
   }
 }
 
-export type Comparison = { subject: Load; baseline: Load; ratios: number[] }
+/**
+ * `cpuRatio`: the median over the rounds of baseline CPU per request ÷ subject CPU per request,
+ * the throughput ratio a server bound by its own CPU would show; it leaves out time spent
+ * waiting (for Redis, say).
+ */
+export type Comparison = { subject: Load; baseline: Load; ratios: number[]; cpuRatio: number | null }
 
 /**
  * Baseline and subject measured in turns, `ROUNDS` times (the order swapped every round, so a
@@ -89,6 +100,12 @@ export async function compare(
     rounds.push({ subject: s, baseline: b, ratio: s.rps / b.rps })
   }
   const ratios = rounds.map((r) => r.ratio)
-  const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!
-  return { subject: median.subject, baseline: median.baseline, ratios }
+  const middle = <T>(values: T[], by: (v: T) => number) =>
+    [...values].sort((x, y) => by(x) - by(y))[Math.floor(values.length / 2)]!
+  const median = middle(rounds, (r) => r.ratio)
+  const cpuRatios = rounds.flatMap(({ subject: s, baseline: b }) =>
+    s.cpuPerRequest && b.cpuPerRequest ? [b.cpuPerRequest / s.cpuPerRequest] : [],
+  )
+  const cpuRatio = cpuRatios.length === rounds.length ? middle(cpuRatios, (r) => r) : null
+  return { subject: median.subject, baseline: median.baseline, ratios, cpuRatio }
 }

@@ -2,7 +2,15 @@
 // ratio of their throughputs, and whether the target was met.
 
 /** A throughput (requests or deliveries per second), with latency and failures when loaded. */
-export type Figure = { rps: number; p99?: number; errors?: number; non2xx?: number; otherCpu?: number }
+export type Figure = {
+  rps: number
+  p99?: number
+  errors?: number
+  non2xx?: number
+  otherCpu?: number
+  /** The server's own CPU time per request, in µs. */
+  cpuPerRequest?: number | null
+}
 
 /** More CPU than this taken by other programs makes a figure unreliable. */
 const NOISY = 0.1
@@ -25,11 +33,17 @@ export function ratioRow(name: string, subject: Figure, baseline: Figure, min: n
 /** A row from a comparison in rounds: the median round, with every round's ratio as its note. */
 export function comparedRow(
   name: string,
-  compared: { subject: Figure; baseline: Figure; ratios: number[] },
+  compared: { subject: Figure; baseline: Figure; ratios: number[]; cpuRatio: number | null },
   min: number,
 ): Row {
   const rounds = compared.ratios.map((r) => r.toFixed(2)).join(', ')
-  return ratioRow(name, compared.subject, compared.baseline, min, `ratio per round ${rounds}`)
+  const { subject: s, baseline: b, cpuRatio } = compared
+  const cpu =
+    cpuRatio === null || !s.cpuPerRequest || !b.cpuPerRequest
+      ? ''
+      : `; server CPU per request ${s.cpuPerRequest.toFixed(0)} µs vs ${b.cpuPerRequest.toFixed(0)} µs, ` +
+        `CPU ratio ${cpuRatio.toFixed(2)} (median of rounds)`
+  return ratioRow(name, s, b, min, `ratio per round ${rounds}${cpu}`)
 }
 
 const number = (n: number) => Math.round(n).toLocaleString('en-US')

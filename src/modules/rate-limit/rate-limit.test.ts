@@ -4,8 +4,10 @@
 // Time is the harness's ManualClock: the limiter reads it, so refills are exact.
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../platform/config/index.ts'
 import type { ManualClock } from '../../platform/lib/clock.ts'
 import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { Policies } from './policies.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 const BAD_KEY = 'sk_live_thisKeyDoesNotExistAnywhere000000'
@@ -237,6 +239,50 @@ describe('rate limits: several buckets at once', () => {
     } finally {
       await small.close()
     }
+  })
+})
+
+describe('rate limits: per-route budgets', () => {
+  it('gives /oauth2/* its own per-IP budget, refilled over five minutes, apart from other IPs', async () => {
+    const app = await buildTestApp({ env: { RATE_LIMIT_OAUTH_PER_5_MINUTES: '3' } })
+    const appClock = app.clock as ManualClock
+    const token = (ip: string) =>
+      app.app.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: ip, payload: {} })
+    try {
+      const codes: number[] = []
+      for (let i = 0; i < 4; i++) codes.push((await token('203.0.113.7')).statusCode)
+      expect(codes.slice(0, 3)).not.toContain(429)
+      expect(codes[3]).toBe(429)
+      const refused = await token('203.0.113.7')
+      expect(refused.headers['ratelimit-policy']).toBe('"oauth";q=3;w=300')
+      // 3 per 5 minutes: a token every 100 s.
+      expect(refused.json()).toMatchObject({ policy: 'oauth', limit: 3, retry_after: 100 })
+      expect(refused.headers['retry-after']).toBe('100')
+      // Another address has its own budget.
+      expect((await token('203.0.113.8')).statusCode).not.toBe(429)
+      // Rolling: one token back after 100 s, not the whole budget at a window's edge.
+      appClock.advance(100_000)
+      expect((await token('203.0.113.7')).statusCode).not.toBe(429)
+      expect((await token('203.0.113.7')).statusCode).toBe(429)
+      // The API itself is not on the OAuth budget.
+      expect((await app.call(app.masterKey, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('draws a pixel route from the pixel bucket of the client IP: 300/min, no burst', () => {
+    const policies = new Policies(loadConfig({ RATE_LIMIT_IP_PER_HOUR: '0' }))
+    const buckets = policies.bucketsFor({
+      ip: '198.51.100.4',
+      principal: null,
+      workspace: null,
+      route: 'pixel',
+      refused: null,
+    })
+    expect(buckets).toEqual([
+      { key: 'pixel:198.51.100.4', policy: { name: 'pixel', limit: 300, windowMs: 60_000, burst: 0 } },
+    ])
   })
 })
 
