@@ -51,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const warn = (message: string, error: unknown) => app.log.warn({ err: error }, message)
   const metrics = createMetrics()
 
+  const box = new SecretBox(deps.encryptionKey)
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
   const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
   const entitlements = createEntitlementService(shared)
@@ -60,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const webhooks = createWebhooks({
     deps: shared,
     database,
-    box: new SecretBox(deps.encryptionKey),
+    box,
     entitlements,
     log: warn,
   })
@@ -76,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     masterKeyHash: deps.masterKeyHash,
     limiter: config.rateLimitEnabled ? createRequestLimiter(rateLimits, limiter) : undefined,
   })
-  await app.register(idempotencyModule, { config, db: database.db, clock })
+  await app.register(idempotencyModule, { config, db: database.db, clock, box })
 
   await app.register(async (scope) => usersModule(scope))
   await app.register(async (scope) => workspacesModule(scope, shared))
