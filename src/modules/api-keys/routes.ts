@@ -67,7 +67,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         summary: 'Create an API key',
         description:
           'The `key` is returned only in this response. Scopes default to `["read", "write"]` and cannot ' +
-          "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier.",
+          "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier. A key " +
+          'that expires cannot create a key that outlives it: `expires_at` beyond its own expiry is 422, ' +
+          'and without `expires_at` the new key gets its expiry.',
         body: ApiKeyCreate,
         response: { 201: messageDataSchema(ApiKeyCreated), ...errorResponses() },
       },
@@ -87,8 +89,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         summary: 'Rotate an API key',
         description:
           'Issues a new key (new id) with the same name, scopes and tier. The old key keeps working ' +
-          'until `grace_period_ends_at` (`grace_period_hours`, default 24, 0 revokes it at once). ' +
-          'The calling credential must hold every scope of the key it rotates (403 otherwise).',
+          'until `grace_period_ends_at` (`grace_period_hours`, default 24; 0 revokes it at once and ' +
+          'needs `api-keys:delete`). The calling credential must hold every scope of the key it ' +
+          'rotates (403 otherwise). Rotated by a key that expires, the new key expires no later than it.',
         params: ApiKeyParams,
         body: Type.Union([ApiKeyRotate, Type.Null()]),
         response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },

@@ -62,7 +62,11 @@ export const ApiKeyCreate = Type.Object(
 export const ApiKeyRotate = Type.Object(
   {
     grace_period_hours: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 720, description: 'Hours both keys work (default 24; 0 = none)' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 720,
+        description: 'Hours both keys work (default 24; 0 = none, which needs api-keys:delete)',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -91,6 +91,20 @@ export class UsageRecorder {
   }
 }
 
+/**
+ * When the calling API key stops working, if it ever does: a key never mints a key that
+ * outlives it. Null for keys without expiry and for the other credentials (a dashboard
+ * session or the master key makes keys that outlive it by design).
+ */
+function expiryOfCallingKey(principal: Principal): number | null {
+  return principal.type === 'api_key' ? principal.expiresAt : null
+}
+
+function earliest(expiresAt: Date | null, cap: number | null): Date | null {
+  if (cap === null) return expiresAt
+  return expiresAt !== null && expiresAt.getTime() <= cap ? expiresAt : new Date(cap)
+}
+
 export class ApiKeyService {
   private readonly deps: Deps
   private readonly entitlements: EntitlementService
@@ -176,11 +190,18 @@ export class ApiKeyService {
         `The rate_limit_tier field must not exceed the workspace tier (${workspace.tier}).`,
       )
     }
-    let expiresAt: Date | null = null
+    const creatorEnds = expiryOfCallingKey(principal)
+    let expiresAt: Date | null = creatorEnds === null ? null : new Date(creatorEnds)
     if (body.expires_at) {
       expiresAt = new Date(body.expires_at)
       if (expiresAt.getTime() <= clock.now())
         throw ApiError.invalid('expires_at', 'The expires_at field must be in the future.')
+      if (creatorEnds !== null && expiresAt.getTime() > creatorEnds) {
+        throw ApiError.invalid(
+          'expires_at',
+          `The expires_at field must not be later than the calling key's own expiry (${isoSeconds(creatorEnds)}).`,
+        )
+      }
     }
     const secret = generateKey(body.environment ?? 'live')
     const now = new Date(clock.now())
@@ -221,6 +242,17 @@ export class ApiKeyService {
   ) {
     const { db, clock, credentials } = this.deps
     const graceHours = body.grace_period_hours ?? 24
+    // No grace revokes the old key at once: that is deleting it, and needs the scope to.
+    if (graceHours === 0) {
+      const missing = missingScope(['api-keys:delete'], principal.granted)
+      if (missing) {
+        throw new ApiError(
+          'access_denied',
+          `Insufficient permissions. Required scope: ${missing} (grace_period_hours 0 revokes the old key at once).`,
+        )
+      }
+    }
+    const creatorEnds = expiryOfCallingKey(principal)
     const now = clock.now()
     const result = await db.transaction(async (tx) => {
       const [old] = await tx
@@ -263,7 +295,7 @@ export class ApiKeyService {
           keyHash: secret.hash,
           scopes: old.scopes,
           rateLimitTier: old.rateLimitTier,
-          expiresAt: old.expiresAt,
+          expiresAt: earliest(old.expiresAt, creatorEnds),
           rotatedFromId: old.id,
           createdAt: new Date(now),
           updatedAt: new Date(now),
