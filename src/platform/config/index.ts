@@ -60,6 +60,12 @@ export type Config = Readonly<{
   idempotencyTtlHours: number
   /** How long a running request holds its Idempotency-Key before a retry may take over (crash recovery), in seconds. */
   idempotencyLockSeconds: number
+  /**
+   * Days recorded usage is kept: the event ids of usage records (which make a retried record
+   * count once) and the counters of past monthly periods. The current and the previous billing
+   * period are always kept, whatever the setting; counters that never reset are never purged.
+   */
+  usageRetentionDays: number
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string
   /** Largest accepted request body, in bytes. */
@@ -181,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     plansFile: optional(env, 'PLANS_FILE'),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
+    usageRetentionDays: integer(env, 'USAGE_RETENTION_DAYS', 90, 1, 36_500),
     logLevel: text(env, 'LOG_LEVEL', 'info'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 5, 0, 86_400),
