@@ -1,4 +1,4 @@
-// core-api serve | migrate | workspaces create | keys create
+// core-api serve | migrate | workspaces create | keys create | entitlements recount
 // The CLI acts as the operator (master-key rights) on the configured database.
 import { parseArgs } from 'node:util'
 import type { TSchema } from 'typebox'
@@ -6,6 +6,7 @@ import { exitWithError, serve } from './main.ts'
 import { createApiKeyService } from './modules/api-keys/index.ts'
 import { ApiKeyCreate } from './modules/api-keys/schemas.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { registerPostCounter } from './modules/posts/index.ts'
 import { createEventSink } from './modules/webhooks/index.ts'
 import { WorkspaceCreate } from './modules/workspaces/schemas.ts'
 import { WorkspaceService } from './modules/workspaces/service.ts'
@@ -26,6 +27,7 @@ const USAGE = `Usage: core-api <command>
   migrate                            apply pending database migrations
   workspaces create --name NAME [--slug SLUG] [--tier TIER] [--owner-email EMAIL]
   keys create --workspace ID --name NAME [--scopes a,b] [--tier TIER] [--expires-at ISO] [--environment live|test]
+  entitlements recount [--workspace ID]    rebuild plan-limit counters (posts) from their rows
 
 Configuration comes from the environment (see the README).`
 
@@ -115,8 +117,25 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write('The key is shown only once: store it securely.\n')
     return
   }
+  if (command === 'entitlements' && sub === 'recount') return recountEntitlements(rest)
   process.stdout.write(`${USAGE}\n`)
   if (command !== undefined && command !== 'help' && command !== '--help') process.exitCode = 2
+}
+
+/** Rebuilds the kept entitlement counters (all workspaces, or --workspace ID) and lists the repairs. */
+async function recountEntitlements(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { workspace: { type: 'string' } } })
+  const workspaceId = values.workspace === undefined ? undefined : Number(values.workspace)
+  if (workspaceId !== undefined && (!Number.isInteger(workspaceId) || workspaceId < 1))
+    throw ApiError.invalid('workspace', 'Pass --workspace ID.')
+  const repaired = await withDatabase((deps) => {
+    const entitlements = createEntitlementService(deps)
+    registerPostCounter(entitlements)
+    return entitlements.recount(workspaceId)
+  })
+  for (const r of repaired)
+    process.stdout.write(`workspace ${r.workspaceId} ${r.feature}: ${r.before} -> ${r.after}\n`)
+  process.stdout.write(`${repaired.length} counter(s) repaired.\n`)
 }
 
 main(process.argv.slice(2)).catch((error) => {

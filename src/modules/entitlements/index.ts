@@ -30,4 +30,6 @@ export async function entitlementsModule(app: FastifyInstance, service: Entitlem
   })
 }
 
-export type { Counter, EntitlementService } from './service.ts'
+export type { Counter, CounterOptions, EntitlementService, Recounted } from './service.ts'
+// The counter steps a resource module puts into its own create and delete statements.
+export { counterSteps, releaseStep } from './store.ts'

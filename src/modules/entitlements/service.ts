@@ -1,17 +1,45 @@
 // Entitlements: what a workspace's plan allows, what it uses, and the one place limits are
-// enforced. Count features are counted from their rows by the owning module's counter, under
-// a per-workspace lock taken in the creating transaction; metered features are counters that
-// reset each calendar month (UTC); sizes are counters that never reset.
+// enforced. Count features are counted from their rows by the owning module's counter. A
+// module that keeps a counter row in its create and delete transactions (posts) is limited by
+// one conditional increment of that row, whatever the workspace's size; the others are
+// counted under a per-workspace lock taken in the creating transaction. Metered features are
+// counters that reset each calendar month (UTC); sizes are counters that never reset.
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { FeatureDef, Plans } from './plans.ts'
-import { addUsage, lockFeature, purgeUsageBefore, readUsage, rememberEvent } from './store.ts'
+import {
+  addUsage,
+  countersAfter,
+  lockFeature,
+  openCounter,
+  purgeUsageBefore,
+  readCounter,
+  readUsage,
+  recountCounter,
+  releaseCounter,
+  rememberEvent,
+  reserveCounter,
+} from './store.ts'
 
 /** Counts the resources of a count feature that exist in a workspace now. */
 export type Counter = (db: Executor, workspaceId: number, now: Date) => Promise<number>
+
+export type CounterOptions = {
+  /**
+   * The module keeps the counter row: every create goes through `reserve` (or carries
+   * `counterSteps` in its statement, calling `refused` when it admitted nothing) and every
+   * delete through `release` (or `releaseStep`), in the transaction of the change. Only for
+   * features whose count changes with creates and deletes alone (not with time, like keys
+   * that expire).
+   */
+  kept?: boolean
+}
+
+/** A counter that was rebuilt from its resources. */
+export type Recounted = { workspaceId: number; feature: string; before: number; after: number }
 
 const EPOCH = new Date(0)
 
@@ -25,15 +53,30 @@ export class EntitlementService {
   private readonly deps: Deps
   private readonly plans: Plans
   private readonly counters = new Map<string, Counter>()
+  private readonly kept = new Set<string>()
 
   constructor(deps: Deps, plans: Plans) {
     this.deps = deps
     this.plans = plans
   }
 
-  /** Modules that own a count feature register how to count it. */
-  registerCounter(feature: string, counter: Counter): void {
+  /** Modules that own a count feature register how to count it, and whether they keep its counter. */
+  registerCounter(feature: string, counter: Counter, options: CounterOptions = {}): void {
     this.counters.set(feature, counter)
+    if (options.kept) this.kept.add(feature)
+    else this.kept.delete(feature)
+  }
+
+  /** The hard limit of a feature for this workspace; null when none is enforced. */
+  hardLimit(workspace: PrincipalWorkspace, feature: string): number | null {
+    const def = this.feature(feature)
+    return def.enforcement === 'hard' ? this.plans.limit(workspace.tier, feature) : null
+  }
+
+  /** The resources of a count feature counted from their rows (O(resources)). */
+  private count(db: Executor, workspaceId: number, feature: string, now: number): Promise<number> {
+    const counter = this.counters.get(feature)
+    return counter ? counter(db, workspaceId, new Date(now)) : Promise.resolve(0)
   }
 
   feature(name: string): FeatureDef {
@@ -57,8 +100,8 @@ export class EntitlementService {
 
   private async used(db: Executor, workspaceId: number, def: FeatureDef, now: number): Promise<number> {
     if (def.kind === 'count') {
-      const counter = this.counters.get(def.name)
-      return counter ? counter(db, workspaceId, new Date(now)) : 0
+      const kept = this.kept.has(def.name) ? await readCounter(db, workspaceId, def.name) : null
+      return kept ?? this.count(db, workspaceId, def.name, now)
     }
     return readUsage(db, workspaceId, def.name, this.period(def, now).start)
   }
@@ -174,15 +217,75 @@ export class EntitlementService {
 
   /**
    * Inside the transaction that creates `quantity` resources of a count feature: refuses with
-   * 403 `feature_limit_reached` beyond a hard limit. The lock it takes serialises concurrent
-   * creators in the workspace until the transaction ends, so the count cannot go stale.
+   * 403 `feature_limit_reached` beyond a hard limit. A kept counter is one conditional
+   * increment, whose row lock orders the workspace's concurrent creators until the transaction
+   * ends; other features are counted under a lock held as long, so the count cannot go stale.
    */
   async reserve(tx: Executor, workspace: PrincipalWorkspace, feature: string, quantity = 1): Promise<void> {
     const def = this.feature(feature)
-    const limit = this.plans.limit(workspace.tier, feature)
-    if (limit === null || def.enforcement !== 'hard') return
+    const limit = this.hardLimit(workspace, feature)
+    if (this.kept.has(feature)) {
+      const input = { workspaceId: workspace.id, feature, quantity, limit }
+      if (await reserveCounter(tx, input)) return
+      await this.refused(tx, workspace, feature, quantity)
+      if (await reserveCounter(tx, input)) return
+      return this.refused(tx, workspace, feature, quantity)
+    }
+    if (limit === null) return
     await lockFeature(tx, workspace.id, feature)
     const used = await this.used(tx, workspace.id, def, this.deps.clock.now())
     if (used + quantity > limit) throw this.limitReached(def, used, limit)
+  }
+
+  /**
+   * After a create whose `counterSteps` admitted nothing, in its transaction: when the
+   * workspace had no counter yet, starts it from a COUNT and returns (the create is worth one
+   * more try); otherwise refuses with 403 `feature_limit_reached`.
+   */
+  async refused(tx: Executor, workspace: PrincipalWorkspace, feature: string, quantity = 1): Promise<void> {
+    const def = this.feature(feature)
+    const limit = this.hardLimit(workspace, feature)
+    const now = this.deps.clock.now()
+    const { used, started } = await openCounter(tx, workspace.id, feature, () =>
+      this.count(tx, workspace.id, feature, now),
+    )
+    if (started && limit !== null && used + quantity <= limit) return
+    throw this.limitReached(def, used, limit ?? used)
+  }
+
+  /** In the transaction that deletes `quantity` resources of a kept count feature. */
+  async release(tx: Executor, workspace: PrincipalWorkspace, feature: string, quantity = 1): Promise<void> {
+    if (this.kept.has(feature)) await releaseCounter(tx, { workspaceId: workspace.id, feature, quantity })
+  }
+
+  /**
+   * Rebuilds kept counters from their resources (all workspaces, or one), each in a short
+   * transaction of its own that holds the counter's row lock between the count and the write.
+   * A repair for counters that drifted (rows changed outside the API, an interrupted
+   * migration); returns the counters whose value changed.
+   */
+  async recount(workspaceId?: number, batchSize = 500): Promise<Recounted[]> {
+    const { db, clock } = this.deps
+    const repaired: Recounted[] = []
+    for (const feature of this.kept) {
+      const one = async (id: number) => {
+        const result = await db.transaction((tx) =>
+          recountCounter(tx, id, feature, () => this.count(tx, id, feature, clock.now())),
+        )
+        if (result && result.before !== result.after) repaired.push({ workspaceId: id, feature, ...result })
+      }
+      if (workspaceId !== undefined) {
+        await one(workspaceId)
+        continue
+      }
+      // Bounded by the counters that exist: each batch starts after the last workspace seen.
+      for (let after = 0; ; ) {
+        const ids = await countersAfter(db, feature, after, batchSize)
+        for (const id of ids) await one(id)
+        if (ids.length < batchSize) break
+        after = ids[ids.length - 1]!
+      }
+    }
+    return repaired
   }
 }

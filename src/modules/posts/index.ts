@@ -8,6 +8,11 @@ import { PostService } from './service.ts'
 import { countPosts } from './store.ts'
 
 export async function postsModule(app: FastifyInstance, deps: Deps & { entitlements: EntitlementService }) {
-  deps.entitlements.registerCounter('posts', countPosts)
+  registerPostCounter(deps.entitlements)
   postRoutes(app, new PostService(deps, deps.entitlements), deps.config.publicUrl)
+}
+
+/** Posts keep their entitlement counter in the statements that create and delete them. */
+export function registerPostCounter(entitlements: EntitlementService): void {
+  entitlements.registerCounter('posts', countPosts, { kept: true })
 }

@@ -13,8 +13,11 @@ import type { EntitlementService } from '../entitlements/index.ts'
 import { usersById } from '../users/index.ts'
 import type { PostCreate, PostUpdate } from './schemas.ts'
 import {
+  deletePost,
   findPost,
+  insertPost,
   listPosts,
+  type NewPost,
   type PostRow,
   postColumns,
   posts,
@@ -91,29 +94,40 @@ export class PostService {
 
   async create(principal: Principal, workspace: PrincipalWorkspace, body: Static<typeof PostCreate>) {
     const { db, clock } = this.deps
-    const now = new Date(clock.now())
+    const now = new Date(clock.now()).toISOString()
     const status = body.status ?? 'draft'
-    const row = await db.transaction(async (tx) => {
-      await this.entitlements.reserve(tx, workspace, 'posts')
-      const [created] = await tx
-        .insert(posts)
-        .values({
-          workspaceId: workspace.id,
-          authorId: principal.user?.id ?? null,
-          title: body.title.trim(),
-          body: body.body ?? '',
-          status,
-          publishedAt: status === 'published' ? now : null,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning(postColumns)
-      if (body.tags) await setTags(tx, workspace.id, created!.id, body.tags)
-      const data = await this.present([created!], new Set(['tags']), tx)
-      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'post.created', data: data[0]! })
-      return data[0]!
+    const byKey = new Map((body.tags ?? []).map((n) => [n.trim().toLowerCase(), n.trim()]))
+    const tagKeys = [...byKey.keys()].sort()
+    const post: NewPost = {
+      workspaceId: workspace.id,
+      authorId: principal.user?.id ?? null,
+      title: body.title.trim(),
+      body: body.body ?? '',
+      status,
+      publishedAt: status === 'published' ? now : null,
+      now,
+      tagKeys,
+      tagNames: tagKeys.map((key) => byKey.get(key)!),
+      limit: this.entitlements.hardLimit(workspace, 'posts'),
+    }
+    return db.transaction(async (tx) => {
+      // One statement reserves the entitlement and writes the post, its tags and their links.
+      let created = await insertPost(tx, post)
+      if (!created) {
+        await this.entitlements.refused(tx, workspace, 'posts') // throws at the limit
+        created = await insertPost(tx, post)
+        if (!created) await this.entitlements.refused(tx, workspace, 'posts')
+      }
+      const { tags, ...row } = created!
+      let data: Record<string, unknown> = { ...this.toOut(row), tags }
+      if (tags.length < tagKeys.length) {
+        // A tag committed by a concurrent create meanwhile was invisible to the statement.
+        await setTags(tx, workspace.id, row.id, post.tagNames)
+        data = (await this.present([row], new Set(['tags']), tx))[0]!
+      }
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'post.created', data })
+      return data
     })
-    return row
   }
 
   async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof PostUpdate>) {
@@ -146,10 +160,8 @@ export class PostService {
 
   async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      const [row] = await tx
-        .delete(posts)
-        .where(and(eq(posts.id, id), eq(posts.workspaceId, workspace.id)))
-        .returning(postColumns)
+      // One statement deletes the post and gives its slot back to the entitlement counter.
+      const row = await deletePost(tx, workspace.id, id)
       if (!row) throw ApiError.notFound('Post')
       await this.deps.events.emit(tx, {
         workspaceId: workspace.id,

@@ -3,6 +3,7 @@ import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
+import { counterSteps, releaseStep } from '../entitlements/index.ts'
 import { posts, postTags, tags } from './tables.ts'
 
 export type PostRow = Omit<typeof posts.$inferSelect, 'search'>
@@ -120,6 +121,113 @@ export async function setTags(
     .where(and(eq(tags.workspaceId, workspaceId), inArray(sql`lower(${tags.name})`, keys)))
     .orderBy(tags.id)
   await db.insert(postTags).values(found.map((t) => ({ postId, tagId: t.id })))
+}
+
+export type NewPost = {
+  workspaceId: number
+  authorId: number | null
+  title: string
+  body: string
+  status: PostRow['status']
+  publishedAt: string | null
+  now: string
+  /** Tag names, trimmed, one per lower-case name, in the order of their lower-case names. */
+  tagNames: string[]
+  tagKeys: string[]
+  /** The workspace's hard limit of posts; null when none is enforced. */
+  limit: number | null
+}
+
+/** The post columns of a WITH part that returns them. */
+function fieldsOf(part: Record<keyof typeof columns, unknown>) {
+  return Object.fromEntries(
+    Object.keys(columns).map((k) => [k, part[k as keyof typeof columns]]),
+  ) as typeof columns
+}
+
+const p = <K extends keyof NewPost>(name: K) => sql.placeholder(name)
+
+/**
+ * Creates a post in one statement: the entitlement counter, the row, unknown tags and the
+ * links, returning the row with its tags (sorted by name). Prepared (on PostgreSQL each pooled
+ * connection plans it once). No row when the counter did not admit the post. Unknown tags are
+ * written in the order of their lower-case names, as `setTags` does, so concurrent creates
+ * cannot deadlock on them.
+ */
+function createStatement(db: Executor) {
+  const { reserved, untracked, admitted } = counterSteps(db, {
+    workspaceId: p('workspaceId'),
+    feature: 'posts',
+    quantity: 1,
+    limit: p('limit'),
+  })
+  const created = db.$with('created', columns).as(
+    sql`insert into ${posts} (workspace_id, author_id, title, body, status, published_at, created_at, updated_at)
+      select ${p('workspaceId')}::integer, ${p('authorId')}::integer, ${p('title')}::text, ${p('body')}::text,
+        ${p('status')}::text, ${p('publishedAt')}::timestamptz, ${p('now')}::timestamptz, ${p('now')}::timestamptz
+      where ${admitted}
+      returning id, workspace_id, author_id, title, body, status, published_at, created_at, updated_at`,
+  )
+  const named = db.$with('named', { key: sql<string>`key`, name: sql<string>`name` }).as(
+    sql`select key, name from unnest(${p('tagKeys')}::text[], ${p('tagNames')}::text[]) as n(key, name)
+      where exists (select 1 from ${created})`,
+  )
+  const added = db.$with('added', { id: tags.id, name: tags.name }).as(
+    sql`insert into ${tags} (workspace_id, name)
+      select ${p('workspaceId')}::integer, name from ${named} order by key
+      on conflict do nothing
+      returning id, name`,
+  )
+  const found = db.$with('found', { id: tags.id, name: tags.name }).as(
+    sql`select id, name from ${added}
+      union all
+      select id, name from ${tags}
+      where workspace_id = ${p('workspaceId')}::integer and lower(name) in (select key from ${named})`,
+  )
+  const linked = db.$with('linked', { tagId: postTags.tagId }).as(
+    sql`insert into ${postTags} (post_id, tag_id) select ${created}.id, ${found}.id from ${created}, ${found}
+      returning tag_id`,
+  )
+  return db
+    .with(reserved, untracked, created, named, added, found, linked)
+    .select({
+      ...fieldsOf(created),
+      tags: sql<
+        TagRef[]
+      >`(select coalesce(json_agg(json_build_object('id', id, 'name', name) order by name), '[]'::json) from ${found})`,
+    })
+    .from(created)
+    .prepare('create_post')
+}
+
+/**
+ * Writes a new post; null when the entitlement counter did not admit it (see
+ * EntitlementService.refused). `tags` holds the tags linked, which may be fewer than named when
+ * a tag was created by a concurrent transaction that committed while this statement ran (it
+ * cannot see that row): the caller then links them with `setTags`.
+ */
+export async function insertPost(
+  db: Executor,
+  post: NewPost,
+): Promise<(PostRow & { tags: TagRef[] }) | null> {
+  const [row] = await createStatement(db).execute(post)
+  return (row as (PostRow & { tags: TagRef[] }) | undefined) ?? null
+}
+
+function deleteStatement(db: Executor) {
+  const workspaceId = sql.placeholder('workspaceId')
+  const removed = db.$with('removed', columns).as(
+    sql`delete from ${posts} where id = ${sql.placeholder('id')}::integer and workspace_id = ${workspaceId}::integer
+      returning id, workspace_id, author_id, title, body, status, published_at, created_at, updated_at`,
+  )
+  const released = releaseStep(db, { workspaceId, feature: 'posts', removed })
+  return db.with(removed, released).select(fieldsOf(removed)).from(removed).prepare('delete_post')
+}
+
+/** Deletes a post and gives its slot back to the workspace's counter, in one statement. */
+export async function deletePost(db: Executor, workspaceId: number, id: number): Promise<PostRow | null> {
+  const [row] = await deleteStatement(db).execute({ workspaceId, id })
+  return (row as PostRow | undefined) ?? null
 }
 
 export { columns as postColumns, posts }

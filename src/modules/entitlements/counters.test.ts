@@ -1,0 +1,209 @@
+// The posts limit is kept as a counter row updated in the statements that create and delete
+// posts: a hard limit is one conditional increment, whatever the workspace's size, and is never
+// exceeded under concurrency; deleting frees a slot; a recount repairs a counter that drifted.
+// Against the real database (PGlite, or PostgreSQL when DATABASE_URL is set).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../platform/config/index.ts'
+import { noEvents } from '../../platform/events.ts'
+import type { ManualClock } from '../../platform/lib/clock.ts'
+import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { registerPostCounter } from '../posts/index.ts'
+import { createEntitlementService } from './index.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'core-api-counters-'))
+const plans = join(dir, 'plans.json')
+// free: 3 posts; starter: 5 posts (the rest as the defaults)
+writeFileSync(
+  plans,
+  JSON.stringify({
+    plans: {
+      free: { posts: 3, api_keys: 10, webhooks: 5, api_calls: 10000, storage: 1073741824 },
+      starter: { posts: 5, api_keys: 25, webhooks: 10, api_calls: 50000, storage: 2147483648 },
+    },
+  }),
+)
+
+let t: TestApp
+beforeAll(async () => {
+  t = await buildTestApp({ env: { PLANS_FILE: plans } })
+})
+afterAll(async () => {
+  await t?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+beforeEach(() => (t.clock as ManualClock).advance(61_000))
+
+/** The entitlement service as the CLI builds it, on the test app's database. */
+function service() {
+  const entitlements = createEntitlementService({
+    config: loadConfig({ PLANS_FILE: plans }),
+    db: t.database.db,
+    clock: t.clock,
+    credentials: undefined as never,
+    events: noEvents,
+  })
+  registerPostCounter(entitlements)
+  return entitlements
+}
+
+async function rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {
+  return ((await t.database.db.execute(query)) as unknown as { rows: T[] }).rows
+}
+const counter = async (workspaceId: number) =>
+  (
+    await rows<{ used: string | number }>(
+      sql`select used from entitlement_counters where workspace_id = ${workspaceId} and feature = 'posts'`,
+    )
+  ).map((r) => Number(r.used))[0] ?? null
+const postCount = async (workspaceId: number) =>
+  Number(
+    (await rows<{ n: string }>(sql`select count(*) as n from posts where workspace_id = ${workspaceId}`))[0]!
+      .n,
+  )
+
+const create = (key: string, title: string, workspace?: number) =>
+  t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title }, workspace })
+const remove = (key: string, id: number, workspace?: number) =>
+  t.call(key, { method: 'DELETE', url: `/api/v1/posts/${id}`, workspace })
+const check = async (key: string) =>
+  (await t.call(key, { method: 'GET', url: '/api/v1/entitlements/check?feature=posts' })).json()
+
+async function setup(tier: string) {
+  const ws = await t.workspace({ tier })
+  const { key } = await t.key(ws.id, { scopes: ['posts:*', 'entitlements:read'] })
+  return { ws, key }
+}
+
+describe('entitlements: kept post counters', () => {
+  it('admits up to the limit, then refuses with nothing stored; the counter matches the rows', async () => {
+    const { ws, key } = await setup('free')
+    expect(await counter(ws.id)).toBeNull() // started by the first create
+    for (const title of ['one', 'two', 'three']) expect((await create(key, title)).statusCode).toBe(201)
+    expect(await counter(ws.id)).toBe(3)
+    const refused = await create(key, 'four')
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json()).toMatchObject({
+      error: 'feature_limit_reached',
+      feature: 'posts',
+      limit: 3,
+      current_usage: 3,
+    })
+    expect(await postCount(ws.id)).toBe(3)
+    expect(await counter(ws.id)).toBe(3)
+    expect(await check(key)).toMatchObject({ allowed: false, current_usage: 3, available: 0 })
+  })
+
+  it('a delete frees a slot, and a post deleted twice frees one', async () => {
+    const { ws, key } = await setup('free')
+    const ids: number[] = []
+    for (const title of ['one', 'two', 'three']) ids.push((await create(key, title)).json().data.id)
+    expect((await create(key, 'four')).statusCode).toBe(403)
+    expect((await remove(key, ids[0]!)).statusCode).toBe(204)
+    expect((await remove(key, ids[0]!)).statusCode).toBe(404)
+    expect(await counter(ws.id)).toBe(2)
+    expect(await check(key)).toMatchObject({ allowed: true, current_usage: 2, available: 1 })
+    expect((await create(key, 'four')).statusCode).toBe(201)
+    expect((await create(key, 'five')).statusCode).toBe(403)
+    expect(await counter(ws.id)).toBe(3)
+    expect(await postCount(ws.id)).toBe(3)
+  })
+
+  it('starts from the posts that exist when the counter is first needed', async () => {
+    const { ws, key } = await setup('starter') // 5
+    // posts written before counters existed (or outside the API)
+    await t.database.db.execute(
+      sql`insert into posts (workspace_id, title) select ${ws.id}, 'old ' || g from generate_series(1, 4) g`,
+    )
+    expect(await check(key)).toMatchObject({ current_usage: 4, available: 1 })
+    expect((await create(key, 'fifth')).statusCode).toBe(201)
+    expect(await counter(ws.id)).toBe(5)
+    expect((await create(key, 'sixth')).statusCode).toBe(403)
+  })
+
+  it('recount repairs a counter that drifted, in one workspace or in all', async () => {
+    const a = await setup('free')
+    const b = await setup('free')
+    for (const s of [a, b]) expect((await create(s.key, 'one')).statusCode).toBe(201)
+    // drift: a counter too low (posts written outside the API) and one too high
+    await t.database.db.execute(
+      sql`insert into posts (workspace_id, title) select ${a.ws.id}, 'outside ' || g from generate_series(1, 2) g`,
+    )
+    await t.database.db.execute(sql`update entitlement_counters set used = 3 where workspace_id = ${b.ws.id}`)
+    expect((await create(b.key, 'refused by the drift')).statusCode).toBe(403)
+
+    expect(await service().recount(a.ws.id)).toEqual([
+      { workspaceId: a.ws.id, feature: 'posts', before: 1, after: 3 },
+    ])
+    expect(await counter(a.ws.id)).toBe(3)
+    expect((await create(a.key, 'over the limit')).statusCode).toBe(403)
+
+    const all = await service().recount()
+    expect(all).toContainEqual({ workspaceId: b.ws.id, feature: 'posts', before: 3, after: 1 })
+    expect(all.some((r) => r.workspaceId === a.ws.id)).toBe(false) // already right
+    expect(await counter(b.ws.id)).toBe(1)
+    expect((await create(b.key, 'two')).statusCode).toBe(201)
+    expect(await service().recount()).toEqual([])
+  })
+
+  it('concurrent creates and deletes never pass the limit, and leave the counter exact', async () => {
+    const { ws, key } = await setup('starter') // 5
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => create(key, `concurrent ${i}`)))
+    const statuses = results.map((r) => r.statusCode)
+    expect(
+      statuses.filter((s) => s === 201),
+      JSON.stringify(statuses),
+    ).toHaveLength(5)
+    expect(
+      statuses.filter((s) => s === 403),
+      JSON.stringify(statuses),
+    ).toHaveLength(15)
+    expect(await postCount(ws.id)).toBe(5)
+    expect(await counter(ws.id)).toBe(5)
+
+    // deletes of two posts racing twelve creates: at most 5 at every moment, 5 at the end
+    const ids = results.filter((r) => r.statusCode === 201).map((r) => r.json().data.id as number)
+    const mixed = await Promise.all([
+      ...ids.slice(0, 2).map((id) => remove(key, id)),
+      ...Array.from({ length: 12 }, (_, i) => create(key, `after ${i}`)),
+    ])
+    expect(mixed.slice(0, 2).map((r) => r.statusCode)).toEqual([204, 204])
+    const admitted = mixed.slice(2).filter((r) => r.statusCode === 201).length
+    expect(admitted).toBeLessThanOrEqual(2)
+    expect(mixed.slice(2).every((r) => r.statusCode === 201 || r.statusCode === 403)).toBe(true)
+    expect(await postCount(ws.id)).toBe(3 + admitted)
+    expect(await counter(ws.id)).toBe(3 + admitted)
+  })
+
+  it('a workspace without a hard limit keeps no counter, and starts one again when limited', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const master = t.masterKey
+    expect((await create(master, 'limited', ws.id)).statusCode).toBe(201)
+    expect(await counter(ws.id)).toBe(1)
+    const upgrade = await t.call(master, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'enterprise' },
+    })
+    expect(upgrade.statusCode).toBe(200)
+    for (const title of ['a', 'b', 'c']) expect((await create(master, title, ws.id)).statusCode).toBe(201)
+    expect(await counter(ws.id)).toBeNull()
+    const downgrade = await t.call(master, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'free' },
+    })
+    expect(downgrade.statusCode).toBe(200)
+    const refused = await create(master, 'over', ws.id)
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json()).toMatchObject({ limit: 3, current_usage: 4 })
+    expect(await counter(ws.id)).toBeNull() // started in the refused transaction, so rolled back
+    const ids = (await t.call(master, { method: 'GET', url: '/api/v1/posts', workspace: ws.id })).json().data
+    for (const post of ids.slice(0, 2)) expect((await remove(master, post.id, ws.id)).statusCode).toBe(204)
+    expect((await create(master, 'fits again', ws.id)).statusCode).toBe(201)
+    expect(await counter(ws.id)).toBe(3)
+  })
+})
