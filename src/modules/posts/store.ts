@@ -1,5 +1,8 @@
 // Queries on posts and their tags. Every query names the workspace.
+
+import type { Query } from 'drizzle-orm'
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import type { PreparedQueryConfig } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -149,12 +152,11 @@ const p = <K extends keyof NewPost>(name: K) => sql.placeholder(name)
 
 /**
  * Creates a post in one statement: the entitlement counter, the row, unknown tags and the
- * links, returning the row with its tags (sorted by name). Prepared (on PostgreSQL each pooled
- * connection plans it once). No row when the counter did not admit the post. Unknown tags are
- * written in the order of their lower-case names, as `setTags` does, so concurrent creates
- * cannot deadlock on them.
+ * links, returning the row with its tags (sorted by name). No row when the counter did not
+ * admit the post. Unknown tags are written in the order of their lower-case names, as
+ * `setTags` does, so concurrent creates cannot deadlock on them.
  */
-function createStatement(db: Executor) {
+function buildCreate(db: Executor) {
   const { reserved, untracked, admitted } = counterSteps(db, {
     workspaceId: p('workspaceId'),
     feature: 'posts',
@@ -194,10 +196,11 @@ function createStatement(db: Executor) {
       ...fieldsOf(created),
       tags: sql<
         TagRef[]
-      >`(select coalesce(json_agg(json_build_object('id', id, 'name', name) order by name), '[]'::json) from ${found})`,
+      >`(select coalesce(json_agg(json_build_object('id', id, 'name', name) order by name), '[]'::json) from ${found})`.as(
+        'tags',
+      ),
     })
     .from(created)
-    .prepare('create_post')
 }
 
 /**
@@ -210,24 +213,60 @@ export async function insertPost(
   db: Executor,
   post: NewPost,
 ): Promise<(PostRow & { tags: TagRef[] }) | null> {
-  const [row] = await createStatement(db).execute(post)
-  return (row as (PostRow & { tags: TagRef[] }) | undefined) ?? null
+  const [row] = (await statements.create(db).execute(post)).rows
+  return row ? { ...toPostRow(row), tags: row.tags as TagRef[] } : null
 }
 
-function deleteStatement(db: Executor) {
+function buildDelete(db: Executor) {
   const workspaceId = sql.placeholder('workspaceId')
   const removed = db.$with('removed', columns).as(
     sql`delete from ${posts} where id = ${sql.placeholder('id')}::integer and workspace_id = ${workspaceId}::integer
       returning id, workspace_id, author_id, title, body, status, published_at, created_at, updated_at`,
   )
   const released = releaseStep(db, { workspaceId, feature: 'posts', removed })
-  return db.with(removed, released).select(fieldsOf(removed)).from(removed).prepare('delete_post')
+  return db.with(removed, released).select(fieldsOf(removed)).from(removed)
+}
+
+type RawRow = Record<string, unknown>
+
+/**
+ * A statement built once — its text and parameter list; building a WITH clause of seven parts
+ * costs more CPU than the database takes to run it — and prepared on the executor of each call
+ * under `name` (on PostgreSQL, each pooled connection parses and plans it once). Rows come as
+ * the driver gives them; `toPostRow` maps them.
+ */
+function prepared(name: string, build: (db: Executor) => { toSQL(): Query }) {
+  let query: Query | undefined
+  return (db: Executor) => {
+    query ??= build(db).toSQL()
+    return db._.session.prepareQuery<PreparedQueryConfig & { execute: { rows: RawRow[] } }>(
+      query,
+      undefined,
+      name,
+      false,
+    )
+  }
+}
+
+const statements = {
+  create: prepared('create_post', buildCreate),
+  remove: prepared('delete_post', buildDelete),
+}
+
+/** A post row as the driver returns it (column names, timestamps as text) to a PostRow. */
+function toPostRow(raw: RawRow): PostRow {
+  const row: Record<string, unknown> = {}
+  for (const [key, column] of Object.entries(columns)) {
+    const value = raw[column.name]
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value as never)
+  }
+  return row as PostRow
 }
 
 /** Deletes a post and gives its slot back to the workspace's counter, in one statement. */
 export async function deletePost(db: Executor, workspaceId: number, id: number): Promise<PostRow | null> {
-  const [row] = await deleteStatement(db).execute({ workspaceId, id })
-  return (row as PostRow | undefined) ?? null
+  const [row] = (await statements.remove(db).execute({ workspaceId, id })).rows
+  return row ? toPostRow(row) : null
 }
 
 export { columns as postColumns, posts }
