@@ -2,10 +2,16 @@
 // the same primary-key SELECT on the same database (bench/servers/bare-read.ts). The gap is
 // what the platform adds to a request that does one indexed read: the auth path, Drizzle,
 // the response schema. Target: at least 0.8, on PGlite and on PostgreSQL.
-import { cpSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
 import { withChild } from './lib/child.ts'
-import { BARE_READ, bearer, type Tenant, tenants, withCore, withDataDirs, withPostgres } from './lib/core.ts'
+import {
+  BARE_READ,
+  bearer,
+  type Tenant,
+  tenants,
+  withCore,
+  withPgliteCopies,
+  withPostgres,
+} from './lib/core.ts'
 import { compare, load } from './lib/load.ts'
 import { comparedRow, type Row } from './lib/report.ts'
 
@@ -30,18 +36,11 @@ function compareReads(made: Tenant[], bareEnv: Record<string, string>, coreEnv: 
   )
 }
 
-/**
- * PGlite runs inside the one process that opened the folder, so the two servers cannot share
- * it: core-api creates the data in folder A and stops, A is copied to B, then the bare route
- * serves B and core-api A, measured in turns. Same rows, same pages, same engine.
- */
+/** The bare route serves a copy of core-api's PGlite folder (see withPgliteCopies), in turns. */
 export async function resourceReadPglite(): Promise<Row[]> {
-  return withDataDirs(2, async ([a, b]) => {
-    const made = await withCore({ DATA_DIR: a! }, (core) => tenants(core))
-    cpSync(a!, b!, { recursive: true })
-    rmSync(join(b!, 'core-api.lock'), { force: true })
-    return [comparedRow(name('PGlite'), await compareReads(made, { DATA_DIR: b! }, { DATA_DIR: a! }), 0.8)]
-  })
+  return withPgliteCopies(async (made, a, b) => [
+    comparedRow(name('PGlite'), await compareReads(made, { DATA_DIR: b }, { DATA_DIR: a }), 0.8),
+  ])
 }
 
 /** Both servers on one fresh database (core-api migrates it), each with a pool of 10. */

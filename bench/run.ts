@@ -14,6 +14,7 @@ import { noise } from './noise.ts'
 import { rateLimit } from './rate-limit.ts'
 import { resourceReadPglite, resourceReadPostgres } from './resource-read.ts'
 import { webhooks } from './webhooks.ts'
+import { writesFullWorkspace, writesLogging, writesPglite, writesPostgres } from './writes.ts'
 
 const groups: Record<string, Array<() => Promise<Row[]>>> = {
   noise: [noise],
@@ -21,6 +22,8 @@ const groups: Record<string, Array<() => Promise<Row[]>>> = {
   read: [resourceReadPglite, resourceReadPostgres],
   guards: [rateLimit, idempotency],
   webhooks: [webhooks],
+  writes: [writesPostgres, writesPglite, writesFullWorkspace],
+  logging: [writesLogging],
 }
 
 // A signal would end the process without its 'exit' handlers, which kill the children.

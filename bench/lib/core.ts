@@ -1,6 +1,6 @@
 // core-api as the subject of a benchmark: its script, its environment, a tenant to call it
 // with, and the throwaway storage each run gets (a PGlite folder or a PostgreSQL database).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,7 @@ const bench = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.
 export const CORE = bench('../src/main.ts')
 export const HELLO = bench('servers/hello.ts')
 export const BARE_READ = bench('servers/bare-read.ts')
+export const BARE_WRITE = bench('servers/bare-write.ts')
 
 export const MASTER = 'sk_master_bench_0123456789abcdefghijklmnopqrstuvwxyz'
 export const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -58,6 +59,20 @@ export async function withDataDirs<T>(count: number, use: (dirs: string[]) => Pr
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * PGlite runs inside the one process that opened the folder, so two servers cannot share it:
+ * core-api creates the tenants in folder A and stops, A is copied to B, then `use` gets the
+ * tenants and both folders (same rows, same pages, same engine).
+ */
+export function withPgliteCopies<T>(use: (made: Tenant[], a: string, b: string) => Promise<T>): Promise<T> {
+  return withDataDirs(2, async ([a, b]) => {
+    const made = await withCore({ DATA_DIR: a! }, (core) => tenants(core))
+    cpSync(a!, b!, { recursive: true })
+    rmSync(join(b!, 'core-api.lock'), { force: true })
+    return use(made, a!, b!)
+  })
 }
 
 /** Runs `use` with the URL of a fresh PostgreSQL database, dropped afterwards. */
