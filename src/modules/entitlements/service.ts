@@ -229,7 +229,7 @@ export class EntitlementService {
       if (await reserveCounter(tx, input)) return
       await this.refused(tx, workspace, feature, quantity)
       if (await reserveCounter(tx, input)) return
-      return this.refused(tx, workspace, feature, quantity)
+      return this.refused(tx, workspace, feature, quantity, false)
     }
     if (limit === null) return
     await lockFeature(tx, workspace.id, feature)
@@ -238,18 +238,26 @@ export class EntitlementService {
   }
 
   /**
-   * After a create whose `counterSteps` admitted nothing, in its transaction: when the
-   * workspace had no counter yet, starts it from a COUNT and returns (the create is worth one
-   * more try); otherwise refuses with 403 `feature_limit_reached`.
+   * After a create whose `counterSteps` admitted nothing, in its transaction: starts the
+   * workspace's counter from a COUNT when it has none yet, then returns when the counter has
+   * room (the create is worth one more try: the counter was missing, or a concurrent create
+   * started it meanwhile); otherwise, or when `retry` is false, refuses with 403
+   * `feature_limit_reached`.
    */
-  async refused(tx: Executor, workspace: PrincipalWorkspace, feature: string, quantity = 1): Promise<void> {
+  async refused(
+    tx: Executor,
+    workspace: PrincipalWorkspace,
+    feature: string,
+    quantity = 1,
+    retry = true,
+  ): Promise<void> {
     const def = this.feature(feature)
     const limit = this.hardLimit(workspace, feature)
     const now = this.deps.clock.now()
-    const { used, started } = await openCounter(tx, workspace.id, feature, () =>
+    const { used } = await openCounter(tx, workspace.id, feature, () =>
       this.count(tx, workspace.id, feature, now),
     )
-    if (started && limit !== null && used + quantity <= limit) return
+    if (retry && limit !== null && used + quantity <= limit) return
     throw this.limitReached(def, used, limit ?? used)
   }
 

@@ -114,9 +114,10 @@ export class PostService {
       // One statement reserves the entitlement and writes the post, its tags and their links.
       let created = await insertPost(tx, post)
       if (!created) {
-        await this.entitlements.refused(tx, workspace, 'posts') // throws at the limit
+        // No counter yet, or at the limit: start the counter, or refuse (403).
+        await this.entitlements.refused(tx, workspace, 'posts')
         created = await insertPost(tx, post)
-        if (!created) await this.entitlements.refused(tx, workspace, 'posts')
+        if (!created) await this.entitlements.refused(tx, workspace, 'posts', 1, false)
       }
       const { tags, ...row } = created!
       let data: Record<string, unknown> = { ...this.toOut(row), tags }
