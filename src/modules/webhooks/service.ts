@@ -2,7 +2,7 @@
 // other modules emit into. URLs pass the SSRF guard when stored and again at every connect.
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Static } from 'typebox'
-import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { DomainEvent, EventSink } from '../../platform/events.ts'
@@ -14,7 +14,7 @@ import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import type { Deliverer, DeliveryPolicy } from './delivery.ts'
-import { patternProblem } from './events.ts'
+import { missingReadScope, patternProblem } from './events.ts'
 import type { DisabledEndpoint } from './outcomes.ts'
 import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
 import { generateSecret, isValidSecret } from './signature.ts'
@@ -142,6 +142,17 @@ export class WebhookService {
     if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
   }
 
+  /** Subscribing is reading: the credential needs the read scope of every resource `events` match. */
+  private mayRead(principal: Principal, events: readonly string[]): void {
+    const missing = missingReadScope(events, principal.granted)
+    if (missing) {
+      throw new ApiError(
+        'access_denied',
+        `Insufficient permissions. Required scope: ${missing.scope} (to subscribe to ${missing.pattern})`,
+      )
+    }
+  }
+
   async list(
     workspace: PrincipalWorkspace,
     query: ListQuery,
@@ -162,8 +173,9 @@ export class WebhookService {
     return this.toOut(row)
   }
 
-  async create(workspace: PrincipalWorkspace, body: Static<typeof EndpointCreate>) {
+  async create(principal: Principal, workspace: PrincipalWorkspace, body: Static<typeof EndpointCreate>) {
     this.validate(body)
+    this.mayRead(principal, body.events)
     const secret = body.secret ?? generateSecret()
     const now = new Date(this.deps.clock.now())
     const row = await this.deps.db.transaction(async (tx) => {
@@ -185,8 +197,20 @@ export class WebhookService {
     return { ...this.toOut(row), secret }
   }
 
-  async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof EndpointUpdate>) {
+  async update(
+    principal: Principal,
+    workspace: PrincipalWorkspace,
+    id: number,
+    body: Static<typeof EndpointUpdate>,
+  ) {
     this.validate(body)
+    if (body.events !== undefined) this.mayRead(principal, body.events)
+    else if (body.url !== undefined) {
+      // Pointing a subscription at a new receiver is subscribing that receiver.
+      const current = await findEndpoint(this.deps.db, workspace.id, id)
+      if (!current) throw ApiError.notFound('Webhook endpoint')
+      this.mayRead(principal, current.events)
+    }
     const now = new Date(this.deps.clock.now())
     const [row] = await this.deps.db
       .update(webhookEndpoints)

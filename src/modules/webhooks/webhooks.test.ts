@@ -632,6 +632,67 @@ describe('webhooks: errors', () => {
 })
 
 describe('webhooks: security', () => {
+  it('needs the read scope of every resource a subscription matches, on create', async () => {
+    const writer = await tenant(['webhooks:write'])
+    const url = 'http://127.0.0.1:9/hook'
+    for (const [events, scope, pattern] of [
+      [['post.*'], 'posts:read', 'post.*'],
+      [['post.created'], 'posts:read', 'post.created'],
+      [['*'], 'posts:read', '*'],
+      [['webhook.test', 'api_key.revoked'], 'api-keys:read', 'api_key.revoked'],
+      [['workspace.updated'], 'workspaces:read', 'workspace.updated'],
+    ] as Array<[string[], string, string]>) {
+      const res = await writer.as({ method: 'POST', url: '/api/v1/webhooks', payload: { url, events } })
+      expect(res.statusCode, events.join()).toBe(403)
+      errorBody(
+        res,
+        'access_denied',
+        `Insufficient permissions. Required scope: ${scope} (to subscribe to ${pattern})`,
+      )
+    }
+    expect(await endpointCount(writer.ws.id)).toBe(0)
+    // Its own resource's events need nothing more.
+    await createEndpoint(writer, { url, events: ['webhook.*'] })
+
+    const { key } = await t.key(writer.ws.id, { scopes: ['webhooks:write', 'posts:read'] })
+    const postReader = (payload: Record<string, unknown>) =>
+      t.call(key, { method: 'POST', url: '/api/v1/webhooks', payload })
+    expect((await postReader({ url, events: ['post.*'] })).statusCode).toBe(201)
+    const all = await postReader({ url, events: ['*'] })
+    expect(all.statusCode).toBe(403)
+    expect(all.json().message).toBe(
+      'Insufficient permissions. Required scope: api-keys:read (to subscribe to *)',
+    )
+    expect(await endpointCount(writer.ws.id)).toBe(2)
+  })
+
+  it('needs those scopes to change a subscription or its receiver, and leaves it unchanged', async () => {
+    const admin = await tenant()
+    const ep = await createEndpoint(admin, { url: 'http://127.0.0.1:9/hook', events: ['post.*'] })
+    const { key } = await t.key(admin.ws.id, { scopes: ['webhooks:write'] })
+    const before = await stored(admin.ws.id, ep.id)
+    const patch = (payload: Record<string, unknown>) =>
+      t.call(key, { method: 'PATCH', url: `/api/v1/webhooks/${ep.id}`, payload })
+    for (const [payload, scope, pattern] of [
+      [{ events: ['*'] }, 'posts:read', '*'],
+      [{ events: ['api_key.created'] }, 'api-keys:read', 'api_key.created'],
+      [{ url: 'http://127.0.0.1:9/mine' }, 'posts:read', 'post.*'],
+      [{ url: 'http://127.0.0.1:9/mine', is_active: true }, 'posts:read', 'post.*'],
+    ] as Array<[Record<string, unknown>, string, string]>) {
+      const res = await patch(payload)
+      expect(res.statusCode, JSON.stringify(payload)).toBe(403)
+      errorBody(
+        res,
+        'access_denied',
+        `Insufficient permissions. Required scope: ${scope} (to subscribe to ${pattern})`,
+      )
+    }
+    expect(await stored(admin.ws.id, ep.id)).toEqual(before)
+    // What reads nothing more is allowed: narrowing to its own events, pausing, describing.
+    expect((await patch({ description: 'mine', is_active: false })).statusCode).toBe(200)
+    expect((await patch({ events: ['webhook.disabled'] })).statusCode).toBe(200)
+  })
+
   it('keeps scopes apart: read cannot write, write cannot delete', async () => {
     const admin = await tenant()
     const ep = await createEndpoint(admin, { url: 'http://127.0.0.1:9/hook', events: ['webhook.test'] })
