@@ -243,18 +243,20 @@ export class WebhookService {
     const now = this.deps.clock.now()
     const graceHours = body.grace_period_hours ?? 24
     const secret = body.secret ?? generateSecret()
-    const current = await findEndpoint(this.deps.db, workspace.id, id)
-    if (!current) throw ApiError.notFound('Webhook endpoint')
     const expiresAt = graceHours === 0 ? null : new Date(now + graceHours * HOUR)
-    await this.deps.db
+    // One statement: the secret kept for the grace period is the one being replaced, as the
+    // row holds it when this update takes its lock, so concurrent rotations lose none.
+    const [row] = await this.deps.db
       .update(webhookEndpoints)
       .set({
         secret: this.box.seal(secret),
-        previousSecret: expiresAt ? current.secret : null,
+        previousSecret: expiresAt ? sql`${webhookEndpoints.secret}` : null,
         previousSecretExpiresAt: expiresAt,
         updatedAt: new Date(now),
       })
-      .where(eq(webhookEndpoints.id, id))
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
+      .returning({ id: webhookEndpoints.id })
+    if (!row) throw ApiError.notFound('Webhook endpoint')
     return { id, secret, previous_secret_expires_at: isoSeconds(expiresAt) }
   }
 

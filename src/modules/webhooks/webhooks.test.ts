@@ -4,7 +4,7 @@
 // on loopback), so none depends on another; signatures are checked with `standardwebhooks`.
 // Time is moved with the harness's ManualClock, never by sleeping.
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import type { ManualClock } from '../../platform/lib/clock.ts'
@@ -775,4 +775,37 @@ describe('webhooks: security', () => {
     const [row] = await t.database.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, ep.id))
     for (const secret of [ep.secret, fresh]) expect(JSON.stringify(row)).not.toContain(secret.slice(6))
   })
+})
+
+describe('webhooks: races', () => {
+  // Two rotations that both read the endpoint before either writes: only PostgreSQL runs them
+  // side by side (PGlite has one connection), held at the row lock until both are waiting.
+  it.skipIf(!process.env.DATABASE_URL)(
+    'loses no secret to concurrent rotations: the secret kept is the one replaced',
+    async () => {
+      const who = await tenant()
+      const sink = await receiver()
+      const ep = await createEndpoint(who, { url: sink.url(), events: ['post.created'] })
+      const rotateNow = () => rotate(who, ep.id, { grace_period_hours: 1 })
+      const db = t.database.db
+      const answers = await db.transaction(async (tx) => {
+        await tx.execute(sql`select id from webhook_endpoints where id = ${ep.id} for update`)
+        const rotations = [rotateNow(), rotateNow()]
+        await until(async () => {
+          const waiting = await db.execute(
+            sql`select count(*)::integer as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`,
+          )
+          return (waiting as unknown as { rows: Array<{ n: number }> }).rows[0]!.n === 2
+        }, 'both rotations waiting')
+        return rotations
+      })
+      const secrets = (await Promise.all(answers)).map((r) => r.json().data.secret as string)
+      await who.as({ method: 'POST', url: `/api/v1/webhooks/${ep.id}/test` })
+      const [request] = sink.received
+      // Both secrets handed out sign; the original, replaced by the first rotation, does not.
+      for (const secret of secrets) verify(secret, request!)
+      expect(() => verify(ep.secret, request!)).toThrow()
+    },
+  )
 })
