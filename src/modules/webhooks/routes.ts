@@ -214,7 +214,8 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         tags,
         summary: 'Retry a delivery',
         description:
-          '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise or when its attempts are used up.',
+          '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
+          'or when its attempts are used up.',
         params: DeliveryParams,
         response: { 200: RetryOut, ...errorResponses(400, 404) },
       },

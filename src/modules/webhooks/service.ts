@@ -13,7 +13,7 @@ import { randomBase62 } from '../../platform/lib/random.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
-import type { Deliverer, DeliveryPolicy } from './delivery.ts'
+import { type Deliverer, type DeliveryPolicy, newClaimToken } from './delivery.ts'
 import { missingReadScope, patternProblem } from './events.ts'
 import type { DisabledEndpoint } from './outcomes.ts'
 import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
@@ -74,6 +74,7 @@ export class WebhookService {
   private readonly entitlements: EntitlementService
   private readonly deliverer: Deliverer
   private readonly policy: DeliveryPolicy
+  private readonly claimMs: number
 
   constructor(input: {
     deps: Deps
@@ -81,12 +82,15 @@ export class WebhookService {
     entitlements: EntitlementService
     deliverer: Deliverer
     policy: DeliveryPolicy
+    /** How long a claim on a delivery lasts (a test send holds its own). */
+    claimMs: number
   }) {
     this.deps = input.deps
     this.box = input.box
     this.entitlements = input.entitlements
     this.deliverer = input.deliverer
     this.policy = input.policy
+    this.claimMs = input.claimMs
   }
 
   private toOut(row: EndpointRow) {
@@ -282,7 +286,7 @@ export class WebhookService {
       // Held by this request, so no worker also sends it.
       await tx
         .update(webhookDeliveries)
-        .set({ lockedUntil: new Date(now + this.deps.config.webhookTimeoutSeconds * 2000) })
+        .set({ lockedUntil: new Date(now + this.claimMs), claimToken: newClaimToken() })
         .where(inArray(webhookDeliveries.id, ids))
       return ids
     })
@@ -328,24 +332,47 @@ export class WebhookService {
     return this.deliveryOut(row, true)
   }
 
-  /** Queues a failed or retrying delivery for an attempt now. */
+  /**
+   * Queues a failed or retrying delivery for an attempt now. A delivery a worker is sending at
+   * this moment is refused: a second send would run beside the first.
+   */
   async retry(workspace: PrincipalWorkspace, endpointId: number, id: number) {
     const { db, clock } = this.deps
     const row = await findDelivery(db, workspace.id, endpointId, id)
     if (!row) throw ApiError.notFound('Delivery')
-    const maxAttempts = this.policy.scheduleMs.length + this.policy.manualAttempts
-    if (row.status === 'success') throw new ApiError('cannot_retry', 'This delivery already succeeded.')
-    if (row.status === 'pending') throw new ApiError('cannot_retry', 'This delivery is already queued.')
-    if (row.attempt >= maxAttempts) {
-      throw new ApiError('cannot_retry', `This delivery has used all ${maxAttempts} attempts.`)
-    }
     const now = new Date(clock.now())
+    const maxAttempts = this.policy.scheduleMs.length + this.policy.manualAttempts
+    const refusal = (current: DeliveryRow) => {
+      if (current.status === 'success') return 'This delivery already succeeded.'
+      if (current.lockedUntil !== null && current.lockedUntil > now)
+        return 'This delivery is being sent right now; retry it once that attempt has finished.'
+      if (current.status === 'pending') return 'This delivery is already queued.'
+      if (current.attempt >= maxAttempts) return `This delivery has used all ${maxAttempts} attempts.`
+      return null
+    }
+    const refused = refusal(row)
+    if (refused) throw new ApiError('cannot_retry', refused)
+    // The same conditions again in the update: a worker may have claimed it meanwhile. The
+    // claim token is cleared, so an attempt whose claim lapsed cannot record over this retry.
     const [updated] = await db
       .update(webhookDeliveries)
-      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, updatedAt: now })
-      .where(and(eq(webhookDeliveries.id, id), inArray(webhookDeliveries.status, ['failed', 'retrying'])))
+      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now })
+      .where(
+        and(
+          eq(webhookDeliveries.id, id),
+          inArray(webhookDeliveries.status, ['failed', 'retrying']),
+          sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} <= ${now.toISOString()}::timestamptz)`,
+          sql`${webhookDeliveries.attempt} < ${maxAttempts}`,
+        ),
+      )
       .returning()
-    if (!updated) throw new ApiError('cannot_retry', 'This delivery changed state; fetch it and try again.')
+    if (!updated) {
+      const current = await findDelivery(db, workspace.id, endpointId, id)
+      throw new ApiError(
+        'cannot_retry',
+        (current && refusal(current)) ?? 'This delivery changed state; fetch it and try again.',
+      )
+    }
     await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
     return { id: updated.id, status: updated.status, attempt: updated.attempt + 1 }
   }

@@ -68,6 +68,8 @@ export const webhookDeliveries = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
     /** Set while a worker holds the delivery; a crashed worker's claim expires. */
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    /** Names the claim: an outcome is written only under the claim it was attempted with. */
+    claimToken: text('claim_token'),
     responseCode: integer('response_code'),
     responseBody: text('response_body'),
     responseTimeMs: integer('response_time_ms'),
@@ -78,7 +80,12 @@ export const webhookDeliveries = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'retrying')`),
+    // Claiming walks the endpoints with work left, then each one's oldest due deliveries.
+    index('webhook_deliveries_queue_idx')
+      .on(t.endpointId, t.nextAttemptAt)
+      .where(sql`status in ('pending', 'retrying')`),
+    // The deliveries held by workers right now, counted per endpoint against its concurrency.
+    index('webhook_deliveries_claimed_idx').on(t.endpointId).where(sql`locked_until is not null`),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
   ],
 )

@@ -777,7 +777,77 @@ describe('webhooks: security', () => {
   })
 })
 
-describe('webhooks: races', () => {
+describe('webhooks: hostile receivers and races', () => {
+  it("stores a receiver's binary answer and absurd Retry-After safely; other tenants are unaffected", async () => {
+    const binary = Buffer.concat([
+      Buffer.from('{"ok":'),
+      Buffer.from([0x00, 0xff, 0xfe, 0xc3]),
+      Buffer.from('}'),
+    ])
+    const answers: Record<string, Exclude<Answer, 'hold'>> = {
+      '/binary': { status: 200, body: binary },
+      '/forever': { status: 503, headers: { 'retry-after': '99999999999999' } },
+      '/never': { status: 503, headers: { 'retry-after': 'Fri, 31 Dec 275759 23:59:59 GMT' } },
+      '/healthy': { status: 200 },
+    }
+    // Every request is held until all four arrived, then all are answered at once: their
+    // outcomes are recorded in one batch, as a busy worker's would be.
+    const sink = await receiver(() => 'hold')
+    const [a, b, c] = [await tenant(), await tenant(), await tenant()]
+    const bin = await createEndpoint(a, { url: sink.url('/binary'), events: ['post.created'] })
+    const forever = await createEndpoint(a, { url: sink.url('/forever'), events: ['post.created'] })
+    const never = await createEndpoint(c, { url: sink.url('/never'), events: ['post.created'] })
+    const healthy = await createEndpoint(b, { url: sink.url('/healthy'), events: ['post.created'] })
+    await post(a, 'a')
+    await post(b, 'b')
+    await post(c, 'c')
+    await until(() => sink.held.length === 4, 'four requests')
+    sink.release((r) => answers[r.path]!)
+    const settled = async () =>
+      (
+        await Promise.all([
+          deliveries(a, bin.id),
+          deliveries(a, forever.id),
+          deliveries(c, never.id),
+          deliveries(b, healthy.id),
+        ])
+      )
+        .flat()
+        .every((d) => d.attempt === 1)
+    await until(settled, 'every first attempt recorded')
+    const [binDelivery] = await deliveries(a, bin.id)
+    expect(binDelivery).toMatchObject({ status: 'success', response_code: 200 })
+    const detail = await a.as({
+      method: 'GET',
+      url: `/api/v1/webhooks/${bin.id}/deliveries/${binDelivery!.id}`,
+    })
+    expect(detail.json().data.response_body).toBe('{"ok":\uFFFD\uFFFD\uFFFD\uFFFD}')
+    for (const [who, ep] of [
+      [a, forever],
+      [c, never],
+    ] as const) {
+      const [d] = await deliveries(who, ep.id)
+      expect(d).toMatchObject({ status: 'retrying', response_code: 503 })
+      const wait = Date.parse(String(d!.next_retry_at)) - clock.now()
+      expect(wait).toBeGreaterThan(5000)
+      expect(wait).toBeLessThanOrEqual(86_400_000)
+    }
+    expect((await stored(a.ws.id, bin.id)).body.data).toMatchObject({ success_count: 1 })
+    expect((await stored(a.ws.id, forever.id)).body.data).toMatchObject({ failure_count: 1 })
+    // Claims lapse and the worker polls on: the healthy tenant still gets its event once.
+    clock.advance(300_000)
+    await post(b, 'b2')
+    await until(() => sink.held.length === 1, 'the next event')
+    sink.release()
+    await until(
+      async () => (await deliveries(b, healthy.id)).every((d) => d.status === 'success'),
+      'recorded',
+    )
+    const ids = sink.received.filter((r) => r.path === '/healthy').map((r) => r.headers['webhook-id'])
+    expect(new Set(ids).size).toBe(2)
+    expect(sink.received.filter((r) => r.path === '/binary')).toHaveLength(1)
+  })
+
   // Two rotations that both read the endpoint before either writes: only PostgreSQL runs them
   // side by side (PGlite has one connection), held at the row lock until both are waiting.
   it.skipIf(!process.env.DATABASE_URL)(
@@ -808,4 +878,30 @@ describe('webhooks: races', () => {
       expect(() => verify(ep.secret, request!)).toThrow()
     },
   )
+
+  it('refuses to retry a delivery while it is being sent, so it is never sent twice at once', async () => {
+    const who = await tenant()
+    let answer: Answer = { status: 503 }
+    const sink = await receiver(() => answer)
+    const ep = await createEndpoint(who, { url: sink.url(), events: ['post.created'] })
+    await post(who, 'in flight')
+    const first = async () => (await deliveries(who, ep.id))[0]!
+    await until(async () => (await deliveries(who, ep.id))[0]?.status === 'retrying', 'first failure')
+    answer = 'hold'
+    clock.advance(6000)
+    await until(() => sink.held.length === 1, 'second attempt in flight')
+    const { id } = await first()
+    const retry = await who.as({ method: 'POST', url: `/api/v1/webhooks/${ep.id}/deliveries/${id}/retry` })
+    expect(retry.statusCode).toBe(400)
+    errorBody(
+      retry,
+      'cannot_retry',
+      'This delivery is being sent right now; retry it once that attempt has finished.',
+    )
+    expect(await first()).toMatchObject({ status: 'retrying', attempt: 1 })
+    sink.release()
+    await until(async () => (await first()).status === 'success', 'second attempt recorded')
+    expect(await first()).toMatchObject({ attempt: 2 })
+    expect(sink.received).toHaveLength(2)
+  })
 })

@@ -31,12 +31,16 @@ export type Config = Readonly<{
   webhookTimeoutSeconds: number
   /** Delay before each delivery attempt, in seconds: the first attempt, then each retry. */
   webhookRetrySchedule: readonly number[]
-  /** Seconds a worker's claim on a delivery lasts; after a crash, another worker sends it then. */
+  /**
+   * Seconds a worker's claim on a delivery lasts (at least twice `webhookTimeoutSeconds`, so a
+   * live attempt never loses its claim); after a crash, another worker sends it then.
+   */
   webhookClaimSeconds: number
   /** Hours an endpoint may fail without a success before it is disabled. */
   webhookDisableAfterHours: number
-  /** Delivery attempts one worker runs at once, and at once per endpoint. */
+  /** Delivery attempts one worker runs at once. */
   webhookConcurrency: number
+  /** Deliveries of one endpoint held at once, by all workers together. */
   webhookEndpointConcurrency: number
   /** How often the worker looks for due deliveries when no notification wakes it, in ms. */
   webhookPollMs: number
