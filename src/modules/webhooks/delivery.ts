@@ -1,6 +1,7 @@
 // Delivering: one attempt of a claimed delivery (sign, send, record the outcome), and the
 // worker that claims due deliveries and runs attempts — woken by NOTIFY when an event commits,
-// polling as a fallback, never letting one slow endpoint hold up the others.
+// polling as a fallback, never letting one slow endpoint hold up the others — and purges
+// what has outlived the retention period.
 import { and, eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
@@ -9,7 +10,7 @@ import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { OutcomeWriter } from './outcomes.ts'
 import { type Attempt, MAX_RETRY_AFTER_MS, type Sender } from './sender.ts'
 import { signedHeaders } from './signature.ts'
-import { type Claimed, claimDue, NOTIFY_CHANNEL } from './store.ts'
+import { type Claimed, claimDue, NOTIFY_CHANNEL, purgeFinished } from './store.ts'
 import { webhookDeliveries } from './tables.ts'
 
 export type DeliveryPolicy = {
@@ -148,7 +149,14 @@ export type WorkerOptions = {
   pollMs: number
   lockMs: number
   batch: number
+  /** Finished deliveries and their events older than this are purged; 0 keeps them forever. */
+  retentionMs: number
+  purgeEveryMs: number
 }
+
+/** Rows one purge statement deletes, and statements one purge runs: bounded work per run. */
+const PURGE_BATCH = 1000
+const PURGE_BATCHES_PER_RUN = 20
 
 /**
  * Claims due deliveries and attempts them, at most `concurrency` at once. It claims only what
@@ -167,7 +175,8 @@ export class DeliveryWorker {
   private stopped = true
   private pumping = false
   private again = false
-  private timer: NodeJS.Timeout | null = null
+  private purging: Promise<void> | null = null
+  private timers: NodeJS.Timeout[] = []
   private unlisten: (() => Promise<void>) | null = null
   private readonly idle = new Set<() => void>()
 
@@ -188,17 +197,22 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.stopped = false
     this.unlisten = await this.database.listen(NOTIFY_CHANNEL, () => this.wake())
-    this.timer = setInterval(() => this.wake(), this.options.pollMs)
-    this.timer.unref()
+    this.timers = [
+      setInterval(() => this.wake(), this.options.pollMs),
+      setInterval(() => void this.purge(), this.options.purgeEveryMs),
+    ]
+    for (const timer of this.timers) timer.unref()
     this.wake()
+    void this.purge()
   }
 
-  /** Stops claiming and waits for the attempts in flight. */
+  /** Stops claiming and waits for the attempts in flight and the purge. */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearInterval(this.timer)
+    for (const timer of this.timers) clearInterval(timer)
     await this.unlisten?.().catch(() => {})
     if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
+    await this.purging
     await this.deliverer.outcomes.flush()
   }
 
@@ -210,6 +224,23 @@ export class DeliveryWorker {
       return
     }
     void this.pump()
+  }
+
+  /** Deletes finished deliveries and unreferenced events older than the retention period, in bounded batches. */
+  purge(): Promise<void> {
+    if (this.options.retentionMs === 0 || this.purging) return this.purging ?? Promise.resolve()
+    const before = new Date(this.clock.now() - this.options.retentionMs)
+    this.purging = (async () => {
+      for (let run = 0; run < PURGE_BATCHES_PER_RUN && !this.stopped; run++) {
+        const gone = await purgeFinished(this.database.db, before, PURGE_BATCH)
+        if (gone.deliveries < PURGE_BATCH && gone.events < PURGE_BATCH) break
+      }
+    })()
+      .catch((error) => this.log('could not purge old webhook deliveries', error))
+      .finally(() => {
+        this.purging = null
+      })
+    return this.purging
   }
 
   private async pump(): Promise<void> {

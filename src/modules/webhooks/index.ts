@@ -63,6 +63,8 @@ export function createWebhooks(input: {
       pollMs: config.webhookPollMs,
       lockMs: claimMs(config),
       batch: 100,
+      retentionMs: config.webhookRetentionDays * 86_400_000,
+      purgeEveryMs: 600_000,
     },
   })
   return { service, worker, sender }

@@ -238,3 +238,40 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
     )
   return row ?? null
 }
+
+/** The number a `select count(*)::integer as n` statement answered. */
+function countOf(result: unknown): number {
+  return (result as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0
+}
+
+/**
+ * One bounded step of the retention purge: deletes up to `batch` finished (`success`, `failed`)
+ * deliveries last changed before `before`, then up to `batch` events created before it that no
+ * delivery refers to any more. Pending and retrying deliveries — and so their events — are
+ * never touched. Rows another worker is deleting are skipped, not waited for.
+ */
+export async function purgeFinished(
+  db: Database,
+  before: Date,
+  batch: number,
+): Promise<{ deliveries: number; events: number }> {
+  const cutoff = sql`${before.toISOString()}::timestamptz`
+  const deliveries = await db.execute(sql`
+    with gone as (
+      delete from webhook_deliveries where id in (
+        select id from webhook_deliveries
+          where status in ('success', 'failed') and updated_at < ${cutoff}
+          limit ${batch}::integer for update skip locked)
+      returning 1)
+    select count(*)::integer as n from gone`)
+  const events = await db.execute(sql`
+    with gone as (
+      delete from webhook_events where id in (
+        select e.id from webhook_events e
+          where e.created_at < ${cutoff}
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+          limit ${batch}::integer for update skip locked)
+      returning 1)
+    select count(*)::integer as n from gone`)
+  return { deliveries: countOf(deliveries), events: countOf(events) }
+}

@@ -4,13 +4,14 @@
 // on loopback), so none depends on another; signatures are checked with `standardwebhooks`.
 // Time is moved with the harness's ManualClock, never by sleeping.
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import type { ManualClock } from '../../platform/lib/clock.ts'
 import { buildTestApp, type TestApp } from '../../testing/harness.ts'
 import { sign } from './signature.ts'
-import { webhookDeliveries, webhookEndpoints } from './tables.ts'
+import { purgeFinished } from './store.ts'
+import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
 
 type Received = { headers: IncomingHttpHeaders; body: string; path: string }
 type Answer = { status: number; headers?: Record<string, string>; body?: string | Buffer } | 'hold'
@@ -903,5 +904,38 @@ describe('webhooks: hostile receivers and races', () => {
     await until(async () => (await first()).status === 'success', 'second attempt recorded')
     expect(await first()).toMatchObject({ attempt: 2 })
     expect(sink.received).toHaveLength(2)
+  })
+})
+
+describe('webhooks: retention', () => {
+  it('purges finished deliveries and unreferenced events past the retention period, in bounded batches', async () => {
+    const who = await tenant()
+    const sink = await receiver(() => ({ status: 500 }))
+    const ep = await createEndpoint(who, { url: sink.url(), events: ['post.created'] })
+    for (const title of ['old success', 'old failure', 'old retrying', 'recent']) await post(who, title)
+    await until(async () => (await deliveries(who, ep.id, '?status=retrying')).length === 4, 'four failures')
+    const [recent, retrying, failed, succeeded] = await deliveries(who, ep.id, '?sort=-id')
+    const db = t.database.db
+    const old = new Date(clock.now() - 31 * 86_400_000)
+    const set = (id: number, values: Partial<typeof webhookDeliveries.$inferInsert>) =>
+      db.update(webhookDeliveries).set(values).where(eq(webhookDeliveries.id, id))
+    await set(succeeded!.id, { status: 'success', updatedAt: old })
+    await set(failed!.id, { status: 'failed', updatedAt: old })
+    await set(retrying!.id, { updatedAt: old, nextAttemptAt: new Date(clock.now() + 86_400_000) })
+    await set(recent!.id, { status: 'success' })
+    const eventIds = [succeeded, failed, retrying, recent].map((d) => String(d!.event_id))
+    await db.update(webhookEvents).set({ createdAt: old }).where(eq(webhookEvents.id, eventIds[0]!))
+    await db.update(webhookEvents).set({ createdAt: old }).where(eq(webhookEvents.id, eventIds[1]!))
+    await db.update(webhookEvents).set({ createdAt: old }).where(eq(webhookEvents.id, eventIds[2]!))
+    const before = new Date(clock.now() - 30 * 86_400_000)
+    expect(await purgeFinished(db, before, 1)).toEqual({ deliveries: 1, events: 1 })
+    expect(await purgeFinished(db, before, 1000)).toEqual({ deliveries: 1, events: 1 })
+    expect(await purgeFinished(db, before, 1000)).toEqual({ deliveries: 0, events: 0 })
+    expect((await deliveries(who, ep.id, '?sort=id')).map((d) => d.id)).toEqual([retrying!.id, recent!.id])
+    const events = await db
+      .select({ id: webhookEvents.id })
+      .from(webhookEvents)
+      .where(and(eq(webhookEvents.workspaceId, who.ws.id), inArray(webhookEvents.id, eventIds)))
+    expect(events.map((e) => e.id).sort()).toEqual([eventIds[2], eventIds[3]].sort())
   })
 })

@@ -42,6 +42,8 @@ export type Config = Readonly<{
   webhookConcurrency: number
   /** Deliveries of one endpoint held at once, by all workers together. */
   webhookEndpointConcurrency: number
+  /** Days finished webhook deliveries and their events are kept; 0 keeps them forever. */
+  webhookRetentionDays: number
   /** How often the worker looks for due deliveries when no notification wakes it, in ms. */
   webhookPollMs: number
   /** Apply rate limits at all (turn off only behind a gateway that limits, or to measure their cost). */
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookDisableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
     webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 128, 1, 10_000),
     webhookEndpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
+    webhookRetentionDays: integer(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 3650),
     webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
     rateLimitEnabled:
       env.RATE_LIMIT_ENABLED === undefined || env.RATE_LIMIT_ENABLED === ''
