@@ -30,11 +30,15 @@ export function storableText(bytes: Buffer | string, maxChars = Number.POSITIVE_
   return text.replaceAll('\u0000', '\uFFFD').slice(0, maxChars).toWellFormed()
 }
 
+/** An HTTP date (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
 /** Retry-After as a delay in ms, between 0 and MAX_RETRY_AFTER_MS; null when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | null {
   if (typeof value !== 'string') return null
   const text = value.trim()
   if (/^\d+$/.test(text)) return Math.min(Number(text.slice(0, 12)) * 1000, MAX_RETRY_AFTER_MS)
+  if (!HTTP_DATE.test(text)) return null
   const at = Date.parse(text)
   return Number.isFinite(at) ? Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS) : null
 }

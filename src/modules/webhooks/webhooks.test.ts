@@ -788,7 +788,7 @@ describe('webhooks: hostile receivers and races', () => {
     const answers: Record<string, Exclude<Answer, 'hold'>> = {
       '/binary': { status: 200, body: binary },
       '/forever': { status: 503, headers: { 'retry-after': '99999999999999' } },
-      '/never': { status: 503, headers: { 'retry-after': 'Fri, 31 Dec 275759 23:59:59 GMT' } },
+      '/never': { status: 503, headers: { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' } },
       '/healthy': { status: 200 },
     }
     // Every request is held until all four arrived, then all are answered at once: their
