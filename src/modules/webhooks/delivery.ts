@@ -157,6 +157,8 @@ export type WorkerOptions = {
 /** Rows one purge statement deletes, and statements one purge runs: bounded work per run. */
 const PURGE_BATCH = 1000
 const PURGE_BATCHES_PER_RUN = 20
+/** How long after a slot frees the worker looks for more work (freed slots are claimed together). */
+const REFILL_MS = 2
 
 /**
  * Claims due deliveries and attempts them, at most `concurrency` at once. It claims only what
@@ -177,6 +179,7 @@ export class DeliveryWorker {
   private again = false
   private purging: Promise<void> | null = null
   private timers: NodeJS.Timeout[] = []
+  private soon: NodeJS.Timeout | null = null
   private unlisten: (() => Promise<void>) | null = null
   private readonly idle = new Set<() => void>()
 
@@ -210,6 +213,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopped = true
     for (const timer of this.timers) clearInterval(timer)
+    if (this.soon) clearTimeout(this.soon)
     await this.unlisten?.().catch(() => {})
     if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
     await this.purging
@@ -224,6 +228,17 @@ export class DeliveryWorker {
       return
     }
     void this.pump()
+  }
+
+  /**
+   * Looks for more work shortly after a slot frees: the slots freed meanwhile are filled by
+   * one claim, not one claim each.
+   */
+  private wakeSoon(): void {
+    this.soon ??= setTimeout(() => {
+      this.soon = null
+      this.wake()
+    }, REFILL_MS)
   }
 
   /** Deletes finished deliveries and unreferenced events older than the retention period, in bounded batches. */
@@ -282,7 +297,7 @@ export class DeliveryWorker {
       .finally(() => {
         this.running--
         this.settle()
-        this.wake()
+        this.wakeSoon()
       })
   }
 
