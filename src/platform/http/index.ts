@@ -12,6 +12,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/errors.ts'
 import { newRequestId } from '../lib/random.ts'
 import { ApiError, type ErrorCode, type FieldErrors } from './errors.ts'
 import { toFieldErrors, validatorCompiler } from './validation.ts'
@@ -84,6 +85,13 @@ function bodyOf(error: ApiError, req: FastifyRequest): Record<string, unknown> {
   return error.toBody(req.id)
 }
 
+const DATABASE_UNAVAILABLE = new ApiError(
+  'service_unavailable',
+  'The database is not reachable; retry shortly.',
+  undefined,
+  { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+)
+
 /** Translates anything thrown into an ApiError: our own, Fastify's, or an unexpected one. */
 export function toApiError(error: FastifyError | ApiError | Error): ApiError {
   if (error instanceof ApiError) return error
@@ -117,6 +125,8 @@ export function toApiError(error: FastifyError | ApiError | Error): ApiError {
   if (fe.statusCode === 415) return new ApiError('unsupported_media_type')
   if (fe.statusCode === 400 && error instanceof SyntaxError) return new ApiError('invalid_json')
   if (fe.statusCode === 503) return new ApiError('service_unavailable')
+  // An outage, not a bug: the client retries, and the request changed nothing.
+  if (isDatabaseUnavailable(error)) return DATABASE_UNAVAILABLE
   // Any other refusal of the framework is the client's: a 4xx in our format, never a 500.
   if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && fe.statusCode && fe.statusCode < 500)
     return fe.statusCode === 404 ? ApiError.notFound() : new ApiError('bad_request')
@@ -129,7 +139,8 @@ export function sendError(
   error: FastifyError | ApiError | Error,
 ): FastifyReply {
   const apiError = toApiError(error)
-  if (apiError.status >= 500) req.log.error({ err: error }, 'request failed')
+  if (apiError.code === 'server_error') req.log.error({ err: error }, 'request failed')
+  else if (apiError.status >= 500) req.log.warn({ err: error }, 'request failed: a dependency is unavailable')
   reply.header('x-request-id', req.id)
   if (apiError.headers) reply.headers(apiError.headers)
   return reply.code(apiError.status).type('application/json; charset=utf-8').send(bodyOf(apiError, req))
