@@ -301,6 +301,40 @@ describe('hostile input', () => {
     expectError(arrays, 422, 'validation_failed')
   })
 
+  it('refuses unpaired surrogates in strings and keys with 422, and keeps paired ones', async () => {
+    const ws = await t.workspace()
+    for (const settings of ['{"x\\udfffy":1}', '{"tz":"\\ud83d"}', '{"a":["ok","\\udc00"]}']) {
+      const res = await t.call(t.masterKey, {
+        method: 'PATCH',
+        url: `/api/v1/workspaces/${ws.id}`,
+        payload: `{"settings":${settings}}`,
+        headers: JSON_TYPE,
+      })
+      expectError(res, 422, 'validation_failed')
+      expect(Object.values(res.json().errors).flat()).toEqual([expect.stringContaining('unpaired surrogate')])
+    }
+    const title = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/posts',
+      payload: '{"title":"a\\ud800"}',
+      headers: JSON_TYPE,
+    })
+    expectError(title, 422, 'validation_failed')
+    expect(title.json().errors).toEqual({
+      title: ['The title field must be valid Unicode (it holds an unpaired surrogate).'],
+    })
+    const search = await t.call(key, { method: 'GET', url: '/api/v1/posts?search=%ED%A0%80' })
+    expect(search.statusCode).toBeLessThan(500)
+    const paired = await t.call(t.masterKey, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: '{"settings":{"\\ud83d\\udca9":"\\ud83d\\udca9"}}',
+      headers: JSON_TYPE,
+    })
+    expect(paired.statusCode, paired.body).toBe(200)
+    expect(paired.json().data.settings).toEqual({ '💩': '💩' })
+  })
+
   it('answers query parameters and body fields named like Object.prototype members with 422', async () => {
     for (const name of [
       'constructor',

@@ -32,8 +32,9 @@ export const MAX_DEPTH = 64
 const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
 
 /**
- * Ajv-style errors for every string (or object key) holding U+0000, which PostgreSQL cannot
- * store, and for nesting deeper than MAX_DEPTH (reported once, at the top-level field holding
+ * Ajv-style errors for every string (or object key) holding U+0000 or an unpaired UTF-16
+ * surrogate (`"\ud800"` in JSON), which PostgreSQL cannot store (jsonb refuses the escape,
+ * text would get U+FFFD instead), and for nesting deeper than MAX_DEPTH (reported once, at the top-level field holding
  * it). Iterative, so no input can exhaust the stack.
  */
 function textErrors(data: unknown): ErrorObject[] {
@@ -48,6 +49,7 @@ function textErrors(data: unknown): ErrorObject[] {
     const { value, path, depth, top } = next
     if (typeof value === 'string') {
       if (value.includes('\u0000')) fail('nul', path)
+      else if (!value.isWellFormed()) fail('surrogate', path)
       continue
     }
     if (value === null || typeof value !== 'object') continue
@@ -63,17 +65,13 @@ function textErrors(data: unknown): ErrorObject[] {
     for (const [key, item] of entries.reverse()) {
       const at = `${path}/${pointer(String(key))}`
       if (typeof key === 'string' && key.includes('\u0000')) fail('nul', at)
+      else if (typeof key === 'string' && !key.isWellFormed()) fail('surrogate', at)
       else pending.push({ value: item, path: at, depth: depth + 1, top: depth === 0 ? at : top })
     }
   }
   return out
 }
 
-/**
- * Ajv for the part, then — for bodies and query strings that passed — a refusal of the NUL
- * character and of deep nesting, so text PostgreSQL would reject, or a value no code path
- * could walk safely, is a 422 naming the field instead of a 500.
- */
 /** How a number must be spelled in a path or query string: plain decimal, nothing Number() also takes. */
 const DECIMAL: Record<string, RegExp> = {
   integer: /^-?(?:0|[1-9][0-9]*)$/,
@@ -94,8 +92,8 @@ function numericProperties(schema: unknown): Array<[string, string]> {
 
 /**
  * Ajv for the part, then — for bodies and query strings that passed — a refusal of the NUL
- * character and of deep nesting, so text PostgreSQL would reject, or a value no code path
- * could walk safely, is a 422 naming the field instead of a 500. Numbers in paths and query
+ * character, of unpaired surrogates and of deep nesting, so text PostgreSQL would reject, or a
+ * value no code path could walk safely, is a 422 naming the field instead of a 500. Numbers in paths and query
  * strings must be plain decimals first: Ajv's coercion would read `0x10`, `1e3` or `1 ` as
  * 16, 1000 and 1, so a malformed id would name another resource.
  */
@@ -191,6 +189,8 @@ function messageOf(field: string, error: ErrorObject): string {
       return `${subject} format is invalid.`
     case 'nul':
       return `${subject} must not contain the NUL character.`
+    case 'surrogate':
+      return `${subject} must be valid Unicode (it holds an unpaired surrogate).`
     case 'depth':
       return `${subject} must not nest objects or arrays more than ${p.limit} levels deep.`
     default:
