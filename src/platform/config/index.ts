@@ -17,7 +17,7 @@ export type Config = Readonly<{
   redisUrl: string | null
   /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
   redisPrefix: string
-  /** External base URL, used in pagination links and as the OAuth issuer. */
+  /** External base URL, used in pagination links and the OpenAPI document's server. */
   publicUrl: string
   /** Platform admin credential (all scopes, any workspace). Generated at first start when unset. */
   masterKey: string | null
@@ -54,8 +54,6 @@ export type Config = Readonly<{
   trustProxy: boolean | number | string
   /** Path of a plans JSON file overriding config/plans.json (limits per tier). */
   plansFile: string | null
-  /** Path of an `mcpServers` JSON file in the format MCP clients use. */
-  mcpConfig: string | null
   /** How long a response is replayed for a repeated Idempotency-Key, in hours. */
   idempotencyTtlHours: number
   /** How long a running request holds its Idempotency-Key before a retry may take over (crash recovery), in seconds. */
@@ -183,7 +181,6 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),
     rateLimitAuthFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000_000),
     trustProxy: proxySetting(env.TRUST_PROXY),
-    mcpConfig: optional(env, 'MCP_CONFIG'),
     plansFile: optional(env, 'PLANS_FILE'),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
