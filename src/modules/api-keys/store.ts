@@ -100,3 +100,9 @@ export async function countLiveKeys(db: Executor, workspaceId: number, now: Date
     )
   return row?.n ?? 0
 }
+
+/** The workspace a key belongs to, for the operator's CLI, which names keys by id alone. */
+export async function workspaceOfKey(db: Database, id: number): Promise<number | null> {
+  const [row] = await db.select({ workspaceId: apiKeys.workspaceId }).from(apiKeys).where(eq(apiKeys.id, id))
+  return row?.workspaceId ?? null
+}
