@@ -158,7 +158,6 @@ export async function exportDatabase(db: Database, file: string): Promise<Header
 
 /** Loads an export into `db`, which must be migrated to the same level and hold no data. */
 export async function importDatabase(db: Database, file: string): Promise<Header> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
   let header: Header | null = null
   let lineNumber = 0
   await db.transaction(async (tx) => {
@@ -176,6 +175,8 @@ export async function importDatabase(db: Database, file: string): Promise<Header
       pending = { table, rows: [] }
     }
 
+    // Opened here, where the lines are read: lines read before a reader listens would be lost.
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
     for await (const line of lines) {
       lineNumber++
       if (line.trim() === '') continue
