@@ -4,27 +4,48 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { TSchema } from 'typebox'
-import { exitWithError, serve } from './main.ts'
-import { createApiKeyService } from './modules/api-keys/index.ts'
-import { ApiKeyCreate, apiKeyList } from './modules/api-keys/schemas.ts'
 import type { ApiKeyService } from './modules/api-keys/service.ts'
-import { workspaceOfKey } from './modules/api-keys/store.ts'
-import { createEntitlementService } from './modules/entitlements/index.ts'
-import { createEventSink } from './modules/webhooks/index.ts'
-import { WorkspaceCreate } from './modules/workspaces/schemas.ts'
-import { WorkspaceService } from './modules/workspaces/service.ts'
-import { findWorkspaceForAuth } from './modules/workspaces/store.ts'
-import { CredentialCache, masterPrincipal, type PrincipalWorkspace } from './platform/auth/index.ts'
-import { rotateMasterKey } from './platform/auth/master-key.ts'
-import { loadConfig } from './platform/config/index.ts'
+import type { PrincipalWorkspace } from './platform/auth/index.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
-import { exportDatabase, importDatabase, TransferError } from './platform/db/transfer.ts'
 import type { Deps } from './platform/deps.ts'
-import { ApiError } from './platform/http/errors.ts'
-import { parseListQuery } from './platform/http/list.ts'
-import { toFieldErrors, validatorCompiler } from './platform/http/validation.ts'
-import { systemClock } from './platform/lib/clock.ts'
-import { connectPubSub, openConfiguredDatabase } from './server.ts'
+
+/**
+ * The application's modules, loaded once the command line is understood: help, version and a
+ * wrong command line answer at once, without loading the server.
+ */
+async function load() {
+  const parts = await Promise.all([
+    import('./main.ts'),
+    import('./modules/api-keys/index.ts'),
+    import('./modules/api-keys/schemas.ts'),
+    import('./modules/api-keys/store.ts'),
+    import('./modules/entitlements/index.ts'),
+    import('./modules/webhooks/index.ts'),
+    import('./modules/workspaces/schemas.ts'),
+    import('./modules/workspaces/service.ts'),
+    import('./modules/workspaces/store.ts'),
+    import('./platform/auth/index.ts'),
+    import('./platform/auth/master-key.ts'),
+    import('./platform/config/index.ts'),
+    import('./platform/db/transfer.ts'),
+    import('./platform/http/errors.ts'),
+    import('./platform/http/list.ts'),
+    import('./platform/http/validation.ts'),
+    import('./platform/lib/clock.ts'),
+    import('./server.ts'),
+  ])
+  return Object.assign({}, ...parts) as UnionToIntersection<(typeof parts)[number]>
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never
+
+let m: Awaited<ReturnType<typeof load>>
+/** Loads the application once the command line has been understood. */
+async function ready(): Promise<void> {
+  m ??= await load()
+}
 
 const USAGE = `Usage: core-api <command> [options]
 
@@ -55,12 +76,12 @@ function version(): string {
 }
 
 function validate<T>(schema: TSchema, value: unknown): T {
-  const check = validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as {
+  const check = m.validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as {
     (v: unknown): boolean
     errors: never
   }
   if (!check(value))
-    throw new ApiError('validation_failed', undefined, { errors: toFieldErrors(check.errors) })
+    throw new m.ApiError('validation_failed', undefined, { errors: m.toFieldErrors(check.errors) })
   return value as T
 }
 
@@ -89,14 +110,14 @@ function positiveId(raw: string | undefined, what: string): number {
 }
 
 async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Promise<T>): Promise<T> {
-  const config = loadConfig()
-  const database = await openConfiguredDatabase(config)
-  const pubsub = connectPubSub(config)
+  const config = m.loadConfig()
+  const database = await m.openConfiguredDatabase(config)
+  const pubsub = m.connectPubSub(config)
   try {
     await database.migrate()
-    const credentials = new CredentialCache(pubsub, systemClock, 0)
-    const events = createEventSink(systemClock) // delivered by the server's worker
-    return await run({ config, db: database.db, clock: systemClock, credentials, events }, database)
+    const credentials = new m.CredentialCache(pubsub, m.systemClock, 0)
+    const events = m.createEventSink(m.systemClock) // delivered by the server's worker
+    return await run({ config, db: database.db, clock: m.systemClock, credentials, events }, database)
   } finally {
     await pubsub.close()
     await database.close()
@@ -105,9 +126,9 @@ async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Pr
 
 /** The API-key service and a workspace, as the server would build them. */
 async function keysIn(deps: Deps, workspaceId: number): Promise<[ApiKeyService, PrincipalWorkspace]> {
-  const workspace = await findWorkspaceForAuth(deps.db, workspaceId)
-  if (!workspace) throw ApiError.notFound('Workspace')
-  const service = createApiKeyService(deps, createEntitlementService(deps), () => {})
+  const workspace = await m.findWorkspaceForAuth(deps.db, workspaceId)
+  if (!workspace) throw m.ApiError.notFound('Workspace')
+  const service = m.createApiKeyService(deps, m.createEntitlementService(deps), () => {})
   return [service, workspace]
 }
 
@@ -120,13 +141,14 @@ async function workspacesCreate(args: string[]) {
     tier: { type: 'string' },
     'owner-email': { type: 'string' },
   })
-  const body = validate<never>(WorkspaceCreate, {
+  await ready()
+  const body = validate<never>(m.WorkspaceCreate, {
     name: values.name,
     ...(values.slug && { slug: values.slug }),
     ...(values.tier && { tier: values.tier }),
     ...(values['owner-email'] && { owner_email: values['owner-email'] }),
   })
-  print(await withDatabase((deps) => new WorkspaceService(deps).create(masterPrincipal(), body)))
+  print(await withDatabase((deps) => new m.WorkspaceService(deps).create(m.masterPrincipal(), body)))
 }
 
 async function keysCreate(args: string[]) {
@@ -139,7 +161,8 @@ async function keysCreate(args: string[]) {
     environment: { type: 'string' },
   })
   const workspaceId = positiveId(values.workspace, '--workspace')
-  const body = validate<never>(ApiKeyCreate, {
+  await ready()
+  const body = validate<never>(m.ApiKeyCreate, {
     name: values.name,
     ...(values.scopes && { scopes: values.scopes.split(',').map((s) => s.trim()) }),
     ...(values.tier && { rate_limit_tier: values.tier }),
@@ -148,7 +171,7 @@ async function keysCreate(args: string[]) {
   })
   const created = await withDatabase(async (deps) => {
     const [service, workspace] = await keysIn(deps, workspaceId)
-    return service.create(masterPrincipal(), workspace, body)
+    return service.create(m.masterPrincipal(), workspace, body)
   })
   print(created)
   process.stderr.write('The key is shown only once: store it securely.\n')
@@ -157,7 +180,8 @@ async function keysCreate(args: string[]) {
 async function keysList(args: string[]) {
   const { values } = options(args, { workspace: { type: 'string' }, status: { type: 'string' } })
   const workspaceId = positiveId(values.workspace, '--workspace')
-  const statuses = apiKeyList.statuses ?? []
+  await ready()
+  const statuses = m.apiKeyList.statuses ?? []
   if (values.status !== undefined && !statuses.includes(values.status))
     throw new UsageError(`--status must be one of ${statuses.join(', ')}`)
   const keys = await withDatabase(async (deps) => {
@@ -165,9 +189,9 @@ async function keysList(args: string[]) {
     const all: unknown[] = []
     // Bounded: at most 1,000 pages of 100.
     for (let page = 1; page <= 1000; page++) {
-      const query = parseListQuery(
+      const query = m.parseListQuery(
         { page, per_page: 100, ...(values.status && { status: values.status }) },
-        apiKeyList,
+        m.apiKeyList,
       )
       const result = await service.list(workspace, query, new URL('http://cli/api/v1/api-keys'))
       all.push(...result.data)
@@ -181,11 +205,12 @@ async function keysList(args: string[]) {
 async function keysRevoke(args: string[]) {
   const { positionals } = options(args, {}, 1)
   const id = positiveId(positionals[0], 'the key id')
+  await ready()
   await withDatabase(async (deps) => {
-    const workspaceId = await workspaceOfKey(deps.db, id)
-    if (workspaceId === null) throw ApiError.notFound('API key')
+    const workspaceId = await m.workspaceOfKey(deps.db, id)
+    if (workspaceId === null) throw m.ApiError.notFound('API key')
     const [service, workspace] = await keysIn(deps, workspaceId)
-    await service.revoke(masterPrincipal(), workspace, id)
+    await service.revoke(m.masterPrincipal(), workspace, id)
   })
   process.stderr.write(
     `API key ${id} is revoked. Running servers refuse it within CREDENTIAL_CACHE_SECONDS (at once with REDIS_URL).\n`,
@@ -194,12 +219,13 @@ async function keysRevoke(args: string[]) {
 
 async function masterKeyRotate(args: string[]) {
   options(args, {})
-  if (loadConfig().masterKey !== null) {
+  await ready()
+  if (m.loadConfig().masterKey !== null) {
     throw new UsageError(
       'CORE_API_MASTER_KEY is set, and it wins over a stored master key: set a new value there and restart the servers',
     )
   }
-  const key = await withDatabase((deps) => rotateMasterKey(deps.db))
+  const key = await withDatabase((deps) => m.rotateMasterKey(deps.db))
   process.stdout.write(`${key}\n`)
   process.stderr.write(
     'This new master key is shown only this once; the old one stops working when the servers restart.\n',
@@ -209,7 +235,8 @@ async function masterKeyRotate(args: string[]) {
 async function dbExport(args: string[]) {
   const { values } = options(args, { out: { type: 'string' } })
   if (!values.out) throw new UsageError('pass --out FILE')
-  const header = await withDatabase((_deps, database) => exportDatabase(database.db, values.out!))
+  await ready()
+  const header = await withDatabase((_deps, database) => m.exportDatabase(database.db, values.out!))
   const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
   process.stderr.write(
     `Exported ${rows} rows of ${Object.keys(header.tables).length} tables to ${values.out}. ` +
@@ -220,7 +247,8 @@ async function dbExport(args: string[]) {
 async function dbImport(args: string[]) {
   const { values } = options(args, { file: { type: 'string' } })
   if (!values.file) throw new UsageError('pass --file FILE')
-  const header = await withDatabase((_deps, database) => importDatabase(database.db, values.file!))
+  await ready()
+  const header = await withDatabase((_deps, database) => m.importDatabase(database.db, values.file!))
   const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
   process.stderr.write(`Imported ${rows} rows of ${Object.keys(header.tables).length} tables.\n`)
 }
@@ -251,8 +279,9 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'serve' || command === 'worker' || command === 'migrate') {
     if (sub !== undefined) throw new UsageError(`${command} takes no arguments, got "${sub}"`)
-    if (command === 'serve') return serve()
-    if (command === 'worker') return serve({ http: false })
+    await ready()
+    if (command === 'serve') return m.serve()
+    if (command === 'worker') return m.serve({ http: false })
     await withDatabase(async () => {})
     process.stdout.write('Migrations applied.\n')
     return
@@ -274,13 +303,17 @@ main(process.argv.slice(2)).catch((error) => {
     process.stderr.write(`core-api: ${error.message}\nRun "core-api --help" for the commands.\n`)
     process.exit(2)
   }
-  if (error instanceof ApiError || error instanceof TransferError) {
+  if (m === undefined) {
+    process.stderr.write(`core-api: ${(error as Error)?.stack ?? String(error)}\n`)
+    process.exit(1)
+  }
+  if (error instanceof m.ApiError || error instanceof m.TransferError) {
     process.stderr.write(`core-api: ${error.message}\n`)
     const errors =
-      error instanceof ApiError ? (error.extra?.errors as Record<string, string[]> | undefined) : undefined
+      error instanceof m.ApiError ? (error.extra?.errors as Record<string, string[]> | undefined) : undefined
     for (const [field, messages] of Object.entries(errors ?? {}))
       process.stderr.write(`  ${field}: ${messages.join(' ')}\n`)
     process.exit(1)
   }
-  exitWithError(error)
+  m.exitWithError(error)
 })

@@ -139,8 +139,15 @@ describe('the command line', () => {
   it('replaces a lost master key: printed once, the old one refused after the restart', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'core-api-master-'))
     try {
-      const first = await startServer({ ...EMBEDDED, DATA_DIR: fresh })
+      const first = await startServer({ ...EMBEDDED, DATA_DIR: fresh, LOG_LEVEL: 'info' })
       const lost = /sk_master_[0-9A-Za-z]+/.exec(first.output())![0]
+      // The start-up line says where the server, the reference and the data are (logs are
+      // written asynchronously: wait for it, a bounded while).
+      for (let i = 0; i < 50 && !first.output().includes('core-api is serving on'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(first.output()).toContain(
+        `core-api is serving on ${first.url}; API reference at ${first.url}/docs; data in ${fresh}"`,
+      )
       expect(await first.stop()).toBe(0)
 
       const rotated = await cli(['master-key', 'rotate'], { DATA_DIR: fresh })
