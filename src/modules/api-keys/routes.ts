@@ -26,7 +26,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'List API keys',
-        description: 'Keys of the workspace, newest first. Only the prefix of each key is shown.',
+        description:
+          'Keys of the workspace, newest first. Only the prefix of each key is shown. Without `status` ' +
+          'the list holds the keys that were not revoked; `status=revoked` lists the revoked ones.',
         querystring: listQuerySchema(apiKeyList),
         response: { 200: pageSchema(Type.Partial(ApiKeyOut)), ...errorResponses() },
       },
@@ -46,6 +48,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Get an API key',
+        description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
         querystring: IncludeQuery,
         response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
@@ -67,7 +70,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         summary: 'Create an API key',
         description:
           'The `key` is returned only in this response. Scopes default to `["read", "write"]` and cannot ' +
-          "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier.",
+          "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier. A key " +
+          'that expires cannot create a key that outlives it: `expires_at` beyond its own expiry is 422, ' +
+          'and without `expires_at` the new key gets its expiry.',
         body: ApiKeyCreate,
         response: { 201: messageDataSchema(ApiKeyCreated), ...errorResponses() },
       },
@@ -87,8 +92,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         summary: 'Rotate an API key',
         description:
           'Issues a new key (new id) with the same name, scopes and tier. The old key keeps working ' +
-          'until `grace_period_ends_at` (`grace_period_hours`, default 24, 0 revokes it at once). ' +
-          'The calling credential must hold every scope of the key it rotates (403 otherwise).',
+          'until `grace_period_ends_at` (`grace_period_hours`, default 24; 0 revokes it at once and ' +
+          'needs `api-keys:delete`). The calling credential must hold every scope of the key it ' +
+          'rotates (403 otherwise). Rotated by a key that expires, the new key expires no later than it.',
         params: ApiKeyParams,
         body: Type.Union([ApiKeyRotate, Type.Null()]),
         response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },
@@ -108,15 +114,18 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Revoke an API key',
-        description: 'The key stops working at once, on every instance.',
+        description:
+          'The key stops working at once, on every instance. Its record stays for the audit trail: ' +
+          '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +
+          'revoked keys with `status=revoked`. Revoking it again is 409.',
         params: ApiKeyParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        response: { 204: Type.Null(), ...errorResponses(404, 409) },
       },
       config: { auth: { scope: 'api-keys:delete', workspace: true } },
     },
     async (req, reply) => {
       const { id } = req.params as { id: number }
-      await service.revoke(req.workspace!, id)
+      await service.revoke(req.principal!, req.workspace!, id)
       return reply.code(204).send()
     },
   )

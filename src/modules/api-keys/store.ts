@@ -1,5 +1,6 @@
-// Queries on API keys. Every query names the workspace, and revoked keys are never returned.
-import { and, count, eq, gt, ilike, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+// Queries on API keys. Every query names the workspace; revoked keys are read only for the
+// audit trail (list with `status=revoked`, get by id), never to authenticate.
+import { and, count, eq, gt, ilike, isNotNull, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -16,6 +17,7 @@ const sortColumns = {
   updated_at: apiKeys.updatedAt,
   last_used_at: apiKeys.lastUsedAt,
   expires_at: apiKeys.expiresAt,
+  revoked_at: apiKeys.revokedAt,
 }
 
 const live = isNull(apiKeys.revokedAt)
@@ -23,7 +25,7 @@ const live = isNull(apiKeys.revokedAt)
 export async function listKeys(db: Database, workspaceId: number, query: ListQuery, now: Date) {
   const conditions: Array<SQL | undefined> = [
     eq(apiKeys.workspaceId, workspaceId),
-    live,
+    query.status === 'revoked' ? isNotNull(apiKeys.revokedAt) : live,
     ...dateFilters(query, apiKeys),
   ]
   if (query.status === 'active') conditions.push(or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))
@@ -43,11 +45,12 @@ export async function listKeys(db: Database, workspaceId: number, query: ListQue
   return { rows, total: total?.n ?? 0 }
 }
 
-export async function findKey(db: Database, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
+/** A key of the workspace, revoked or not (GET answers a revoked key with its status). */
+export async function findKey(db: Executor, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
   const [row] = await db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), live))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId)))
   return row ?? null
 }
 
@@ -96,4 +99,10 @@ export async function countLiveKeys(db: Executor, workspaceId: number, now: Date
       ),
     )
   return row?.n ?? 0
+}
+
+/** The workspace a key belongs to, for the operator's CLI, which names keys by id alone. */
+export async function workspaceOfKey(db: Database, id: number): Promise<number | null> {
+  const [row] = await db.select({ workspaceId: apiKeys.workspaceId }).from(apiKeys).where(eq(apiKeys.id, id))
+  return row?.workspaceId ?? null
 }

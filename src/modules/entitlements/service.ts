@@ -8,7 +8,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { FeatureDef, Plans } from './plans.ts'
-import { addUsage, lockFeature, readUsage, rememberEvent } from './store.ts'
+import { addUsage, lockFeature, purgeUsageBefore, readUsage, rememberEvent } from './store.ts'
 
 /** Counts the resources of a count feature that exist in a workspace now. */
 export type Counter = (db: Executor, workspaceId: number, now: Date) => Promise<number>
@@ -116,6 +116,7 @@ export class EntitlementService {
           eventId: input.eventId,
           feature: def.name,
           quantity: input.quantity,
+          createdAt: new Date(now),
         })
         if (!first) return readUsage(tx, workspace.id, def.name, start) // counted already
       }
@@ -153,6 +154,22 @@ export class EntitlementService {
       entitlements[def.name] = entry
     }
     return { workspace_id: workspace.id, tier: workspace.tier, entitlements }
+  }
+
+  /**
+   * Forgets usage older than USAGE_RETENTION_DAYS, in bounded batches: remembered event ids and
+   * the counters of past monthly periods. The current and the previous month are always kept
+   * (the summary, a late retry of a record, and the last invoice need them), and so are the
+   * counters of features that never reset. Returns the rows deleted.
+   */
+  async purgeUsage(batchSize = 1000, maxBatches = 100): Promise<number> {
+    const now = new Date(this.deps.clock.now())
+    const previousPeriod = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)
+    const retained = now.getTime() - this.deps.config.usageRetentionDays * 86_400_000
+    const cutoff = new Date(Math.min(retained, previousPeriod))
+    // A period's counter goes once the whole period is past the cutoff.
+    const periodsBefore = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1))
+    return purgeUsageBefore(this.deps.db, { cutoff, periodsBefore, batchSize, maxBatches })
   }
 
   /**

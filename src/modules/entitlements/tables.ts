@@ -1,7 +1,7 @@
 // Recorded usage of metered and size features, per workspace, feature and period (the first
 // instant of the month for monthly features; the epoch for those that never reset). Count
 // features (posts, api_keys, webhooks) are not stored here: they are counted from their rows.
-import { bigint, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
 import { workspaces } from '../workspaces/tables.ts'
 
 export const entitlementUsage = pgTable(
@@ -18,7 +18,7 @@ export const entitlementUsage = pgTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.feature, t.periodStart] })],
 )
 
-/** Client event ids already counted, so a retried record counts once. */
+/** Client event ids already counted, so a retried record counts once; purged after USAGE_RETENTION_DAYS. */
 export const entitlementUsageEvents = pgTable(
   'entitlement_usage_events',
   {
@@ -30,5 +30,8 @@ export const entitlementUsageEvents = pgTable(
     quantity: bigint('quantity', { mode: 'number' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.eventId] })],
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.eventId] }),
+    index('entitlement_usage_events_created_idx').on(t.createdAt),
+  ],
 )

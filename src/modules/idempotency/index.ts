@@ -3,7 +3,8 @@
 // first response the handler produced (status < 500) is stored for 24 h and replayed byte
 // for byte with `Idempotent-Replayed: true`. The same key with another request is 422; a twin
 // arriving while the first runs is 409 with Retry-After. Checked after authentication and rate
-// limiting, before validation.
+// limiting, before validation. Stored bodies are sealed with the secret box: a response may
+// carry a secret shown once (a new API key, a webhook signing secret).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../platform/config/index.ts'
@@ -11,12 +12,13 @@ import type { Database } from '../../platform/db/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
-import { IdempotencyStore, purgeExpired } from './store.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { type ClaimToken, IdempotencyStore, purgeExpired } from './store.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set when this request owns an Idempotency-Key and its response must be stored. */
-    idempotencyScope: string | null
+    idempotencyClaim: ClaimToken | null
   }
 }
 
@@ -25,7 +27,7 @@ const KEY = /^[\x20-\x7e]{1,255}$/
 const REPLAYED_HEADERS = ['content-type', 'location']
 const PURGE_EVERY_MS = 10 * 60_000
 
-export type IdempotencyDeps = { config: Config; db: Database; clock: Clock }
+export type IdempotencyDeps = { config: Config; db: Database; clock: Clock; box: SecretBox }
 
 // The guards (401, 403 of a scope, 429) run in `onRequest` and the claim's own refusals (409 in
 // progress, 422 reused) are thrown before a scope is owned: neither ever reaches the store. What
@@ -43,8 +45,8 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
   const { db, clock, config } = deps
   const ttlMs = config.idempotencyTtlHours * 3_600_000
   const lockMs = config.idempotencyLockSeconds * 1000
-  const store = new IdempotencyStore(db)
-  app.decorateRequest('idempotencyScope', null)
+  const store = new IdempotencyStore(db, deps.box)
+  app.decorateRequest('idempotencyClaim', null)
 
   async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
     const header = req.headers['idempotency-key']
@@ -60,7 +62,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const fingerprint = sha256Hex(`${req.method} ${req.url}\n${req.rawBody ?? ''}`)
     const result = await store.claim({ scope, fingerprint, now: clock.now(), lockMs, ttlMs })
     if (result.outcome === 'owner') {
-      req.idempotencyScope = scope
+      req.idempotencyClaim = result.claim
       return
     }
     if (result.fingerprint !== fingerprint) throw new ApiError('idempotency_key_reused')
@@ -73,11 +75,11 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
   }
 
   async function storeIdempotentResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
-    const scope = req.idempotencyScope
-    if (scope === null) return payload
-    req.idempotencyScope = null
+    const claim = req.idempotencyClaim
+    if (claim === null) return payload
+    req.idempotencyClaim = null
     if (!isStored(reply.statusCode)) {
-      await store.release(scope)
+      await store.release(claim)
       return payload
     }
     const headers: Record<string, string> = {}
@@ -87,7 +89,12 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     }
     const body =
       typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null
-    await store.complete(scope, { status: reply.statusCode, headers, body })
+    // A request that ran past its lock and was taken over by a retry leaves the record to it.
+    if (!(await store.complete(claim, { status: reply.statusCode, headers, body }))) {
+      req.log.warn(
+        'idempotency claim lost before the response was stored; the record is left to its new owner',
+      )
+    }
     return payload
   }
 
@@ -103,6 +110,10 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const purge = () =>
       purgeExpired(db, clock.now()).catch((error) => app.log.warn({ err: error }, 'idempotency purge failed'))
     await purge()
+    // Records written in clear by an earlier version are sealed once, at start.
+    await store
+      .sealPlainBodies()
+      .catch((error) => app.log.warn({ err: error }, 'sealing stored idempotent responses failed'))
     timer = setInterval(purge, PURGE_EVERY_MS)
     timer.unref()
   })

@@ -95,32 +95,30 @@ export async function tagsOf(db: Executor, postIds: number[]): Promise<Map<numbe
   return out
 }
 
-/** Replaces a post's tags with these names, creating unknown names in the workspace. */
+/**
+ * Replaces a post's tags with these names, creating unknown names in the workspace. Rows are
+ * written in one order (names by their lower case, links by tag id): two transactions naming
+ * the same new tags in different orders would otherwise each wait for a row the other holds.
+ */
 export async function setTags(
   db: Executor,
   workspaceId: number,
   postId: number,
   names: string[],
 ): Promise<void> {
-  const unique = [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()]
+  const byKey = new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()]))
+  const keys = [...byKey.keys()].sort()
   await db.delete(postTags).where(eq(postTags.postId, postId))
-  if (unique.length === 0) return
+  if (keys.length === 0) return
   await db
     .insert(tags)
-    .values(unique.map((name) => ({ workspaceId, name })))
+    .values(keys.map((key) => ({ workspaceId, name: byKey.get(key)! })))
     .onConflictDoNothing()
   const found = await db
     .select({ id: tags.id })
     .from(tags)
-    .where(
-      and(
-        eq(tags.workspaceId, workspaceId),
-        inArray(
-          sql`lower(${tags.name})`,
-          unique.map((n) => n.toLowerCase()),
-        ),
-      ),
-    )
+    .where(and(eq(tags.workspaceId, workspaceId), inArray(sql`lower(${tags.name})`, keys)))
+    .orderBy(tags.id)
   await db.insert(postTags).values(found.map((t) => ({ postId, tagId: t.id })))
 }
 

@@ -225,6 +225,16 @@ describe('MemoryLimiter: check every bucket, then take from all or none', () => 
     expect(strictest(second)?.policy.name).toBe('key')
   })
 
+  it('admits no more than capacity when its clock steps back and forth (no refill is counted twice)', () => {
+    const limiter = new MemoryLimiter()
+    const fast = policy('fast', 1000, 1000) // a token per ms, capacity 1,000
+    let admitted = 0
+    for (let i = 0; i < 3000; i++) {
+      if (limiter.takeSync([{ key: 'k', policy: fast }], i % 2 === 0 ? 10_000 : 9_950).allowed) admitted++
+    }
+    expect(admitted).toBe(1000)
+  })
+
   it('frees buckets that are full again, without changing any answer', () => {
     const limiter = new MemoryLimiter()
     const size = () => (limiter as unknown as { buckets: Map<string, unknown> }).buckets.size
@@ -278,6 +288,30 @@ describe.skipIf(!process.env.REDIS_URL)('RedisLimiter answers as MemoryLimiter d
     }
     expect(fallbacks).toEqual([])
     expect(await redis!.exists(`${prefix}key`)).toBe(1)
+  })
+
+  // Two instances whose clocks are 50 ms apart share one bucket: a write by the late clock must
+  // not move the bucket's time back, or the early clock would count those 50 ms of refill again
+  // on its next take (PRODUCT.md: a shared limit admits no more than its capacity).
+  it('two instances with skewed clocks admit no more than capacity', async () => {
+    const fallbacks: unknown[] = []
+    const ahead = new RedisLimiter(redis!, prefix, (error) => fallbacks.push(error))
+    const behind = new RedisLimiter(redis!, prefix, (error) => fallbacks.push(error))
+    const fast = policy('fast', 100, 100) // a token per ms, capacity 100
+    const take = [{ key: 'skewed', policy: fast }]
+    let admitted = 0
+    try {
+      for (let i = 0; i < 300; i++) {
+        const decision =
+          i % 2 === 0 ? await ahead.take(take, 5_000_000) : await behind.take(take, 5_000_000 - 50)
+        if (decision.allowed) admitted++
+      }
+    } finally {
+      await ahead.close()
+      await behind.close()
+    }
+    expect(fallbacks).toEqual([])
+    expect(admitted).toBe(100)
   })
 
   it('decides the requests of one batch in order, as if they came one by one', async () => {

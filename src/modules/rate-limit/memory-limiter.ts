@@ -50,12 +50,14 @@ export class MemoryLimiter implements Limiter {
     return entry ? refill(policy, entry.tokens, entry.updatedAt, now) : capacityOf(policy)
   }
 
+  /** The bucket's time never moves back, or a clock stepping back would count a refill twice. */
   private save(key: string, policy: Policy, tokens: number, now: number): void {
-    const fullAt = now + ((capacityOf(policy) - tokens) * policy.windowMs) / policy.limit
     const entry = this.buckets.get(key)
-    if (!entry) return void this.buckets.set(key, { tokens, updatedAt: now, fullAt })
+    const at = entry ? Math.max(entry.updatedAt, now) : now
+    const fullAt = at + ((capacityOf(policy) - tokens) * policy.windowMs) / policy.limit
+    if (!entry) return void this.buckets.set(key, { tokens, updatedAt: at, fullAt })
     entry.tokens = tokens
-    entry.updatedAt = now
+    entry.updatedAt = at
     entry.fullAt = fullAt
   }
 

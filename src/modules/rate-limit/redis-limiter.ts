@@ -14,12 +14,14 @@ import { type Limiter, MemoryLimiter } from './memory-limiter.ts'
 // KEYS: the distinct buckets of the batch. ARGV[1]: now (ms); ARGV[2]: the number of requests;
 // then per request its number of buckets, and per bucket its KEYS index, capacity and refill
 // rate (tokens/ms). A bucket is the string "<tokens>:<updated at>", read for the whole batch
-// with one MGET and written once, expiring when it would be full again. Returns, per request,
-// 1 or 0 (admitted) and the tokens left in each of its buckets.
+// with one MGET and written once, expiring when it would be full again. Its time never moves
+// back: instances' clocks differ by a few ms, and a write stamped with a late clock would let
+// the next take on an early one count the same refill twice. Returns, per request, 1 or 0
+// (admitted) and the tokens left in each of its buckets.
 const TAKE_BATCH = `
 local now = tonumber(ARGV[1])
 local stored = redis.call('MGET', unpack(KEYS))
-local level, cap, rate, touched = {}, {}, {}, {}
+local level, cap, rate, stamp, touched = {}, {}, {}, {}, {}
 local out = {}
 local a = 3
 for _ = 1, tonumber(ARGV[2]) do
@@ -33,10 +35,12 @@ for _ = 1, tonumber(ARGV[2]) do
       cap[k] = tonumber(ARGV[at + 1])
       rate[k] = tonumber(ARGV[at + 2])
       local state = stored[k]
+      stamp[k] = now
       if state then
         local sep = string.find(state, ':', 1, true)
-        local elapsed = math.max(0, now - tonumber(string.sub(state, sep + 1)))
-        level[k] = math.min(cap[k], tonumber(string.sub(state, 1, sep - 1)) + elapsed * rate[k])
+        local updated = tonumber(string.sub(state, sep + 1))
+        level[k] = math.min(cap[k], tonumber(string.sub(state, 1, sep - 1)) + math.max(0, now - updated) * rate[k])
+        stamp[k] = math.max(now, updated)
       else
         level[k] = cap[k]
       end
@@ -56,7 +60,7 @@ for _ = 1, tonumber(ARGV[2]) do
 end
 for k in pairs(touched) do
   local ttl = math.ceil((cap[k] - level[k]) / rate[k]) + 1000
-  redis.call('SET', KEYS[k], tostring(level[k]) .. ':' .. ARGV[1], 'PX', ttl)
+  redis.call('SET', KEYS[k], tostring(level[k]) .. ':' .. string.format('%d', stamp[k]), 'PX', ttl)
 end
 return out
 `

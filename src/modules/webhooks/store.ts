@@ -86,6 +86,9 @@ export async function insertEvent(
           : eq(webhookEndpoints.id, onlyEndpointId),
       ),
     )
+    // Held until commit, so an endpoint deleted meanwhile is either skipped here or waits:
+    // never a delivery whose endpoint is gone (a foreign-key violation, a 500 for the writer).
+    .for('key share')
   const targets = onlyEndpointId === null ? endpoints.filter((e) => matches(e.events, event.type)) : endpoints
   if (targets.length === 0) return []
   const rows = await tx

@@ -11,7 +11,14 @@ import { isoSeconds } from '../../platform/lib/clock.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
 import { findOrCreateUser } from '../users/store.ts'
 import type { WorkspaceCreate, WorkspaceUpdate } from './schemas.ts'
-import { findVisibleWorkspace, listWorkspaces, type Owner, ownersOf, type WorkspaceRow } from './store.ts'
+import {
+  findVisibleWorkspace,
+  listWorkspaces,
+  lockWorkspace,
+  type Owner,
+  ownersOf,
+  type WorkspaceRow,
+} from './store.ts'
 import { memberships, workspaces } from './tables.ts'
 
 const MAX_SETTINGS_BYTES = 16_384
@@ -153,21 +160,24 @@ export class WorkspaceService {
     body: Static<typeof WorkspaceUpdate>,
   ): Promise<WorkspaceOut> {
     const { db, credentials, clock } = this.deps
-    const current = await findVisibleWorkspace(db, principal, id)
-    if (!current) throw ApiError.notFound('Workspace')
-    if (body.tier !== undefined && body.tier !== current.tier) requireOperator(principal)
-    let settings = current.settings
-    if (body.settings) {
-      settings = { ...current.settings }
-      for (const [key, value] of Object.entries(body.settings)) {
-        if (value === null) delete settings[key]
-        else settings[key] = value
-      }
-      checkSettingsSize(settings)
-    }
+    if (!(await findVisibleWorkspace(db, principal, id))) throw ApiError.notFound('Workspace')
     let row: WorkspaceRow
     try {
       row = await db.transaction(async (tx) => {
+        // Settings are merged into the row as it is now: concurrent updates take turns on its
+        // lock, so none loses the keys another one set.
+        const current = await lockWorkspace(tx, id)
+        if (!current) throw ApiError.notFound('Workspace')
+        if (body.tier !== undefined && body.tier !== current.tier) requireOperator(principal)
+        let settings = current.settings
+        if (body.settings) {
+          settings = { ...current.settings }
+          for (const [key, value] of Object.entries(body.settings)) {
+            if (value === null) delete settings[key]
+            else settings[key] = value
+          }
+          checkSettingsSize(settings)
+        }
         const [updated] = await tx
           .update(workspaces)
           .set({

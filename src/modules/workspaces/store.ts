@@ -2,7 +2,7 @@
 // so no query can reach a workspace the caller may not see.
 import { and, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
-import type { Database } from '../../platform/db/index.ts'
+import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
@@ -79,6 +79,12 @@ export async function findVisibleWorkspace(db: Database, principal: Principal, i
     .select()
     .from(workspaces)
     .where(and(eq(workspaces.id, id), visibleTo(principal)))
+  return row ?? null
+}
+
+/** A workspace's row, locked until the transaction ends: read-modify-write updates take turns. */
+export async function lockWorkspace(tx: Executor, id: number): Promise<WorkspaceRow | null> {
+  const [row] = await tx.select().from(workspaces).where(eq(workspaces.id, id)).for('update')
   return row ?? null
 }
 

@@ -254,3 +254,33 @@ describe('workspaces: tiers belong to the operator', () => {
     expect(me.json().data.workspace.tier).toBe('pro')
   })
 })
+
+describe('workspaces: concurrent updates', () => {
+  it('keeps every settings key of concurrent PATCHes (none is lost to another)', async () => {
+    const ws = await t.workspace({ settings: { kept: true, dropped: 1 } })
+    for (let round = 0; round < 3; round++) {
+      const keys = Array.from({ length: 8 }, (_, i) => `r${round}k${i}`)
+      const answers = await Promise.all([
+        ...keys.map((key, i) =>
+          t.call(t.masterKey, {
+            method: 'PATCH',
+            url: `/api/v1/workspaces/${ws.id}`,
+            payload: { settings: { [key]: i } },
+          }),
+        ),
+        t.call(t.masterKey, {
+          method: 'PATCH',
+          url: `/api/v1/workspaces/${ws.id}`,
+          payload: { name: `Renamed ${round}`, settings: { dropped: null } },
+        }),
+      ])
+      for (const res of answers) expect(res.statusCode, res.body).toBe(200)
+      const settings = (
+        await t.call(t.masterKey, { method: 'GET', url: `/api/v1/workspaces/${ws.id}` })
+      ).json().data.settings
+      expect(settings).toMatchObject(Object.fromEntries(keys.map((key, i) => [key, i])))
+      expect(settings.kept).toBe(true)
+      expect(settings).not.toHaveProperty('dropped')
+    }
+  })
+})

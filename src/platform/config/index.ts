@@ -17,7 +17,7 @@ export type Config = Readonly<{
   redisUrl: string | null
   /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
   redisPrefix: string
-  /** External base URL, used in pagination links and as the OAuth issuer. */
+  /** External base URL, used in pagination links and the OpenAPI document's server. */
   publicUrl: string
   /** Platform admin credential (all scopes, any workspace). Generated at first start when unset. */
   masterKey: string | null
@@ -60,12 +60,16 @@ export type Config = Readonly<{
   trustProxy: boolean | number | string
   /** Path of a plans JSON file overriding config/plans.json (limits per tier). */
   plansFile: string | null
-  /** Path of an `mcpServers` JSON file in the format MCP clients use. */
-  mcpConfig: string | null
   /** How long a response is replayed for a repeated Idempotency-Key, in hours. */
   idempotencyTtlHours: number
   /** How long a running request holds its Idempotency-Key before a retry may take over (crash recovery), in seconds. */
   idempotencyLockSeconds: number
+  /**
+   * Days recorded usage is kept: the event ids of usage records (which make a retried record
+   * count once) and the counters of past monthly periods. The current and the previous billing
+   * period are always kept, whatever the setting; counters that never reset are never purged.
+   */
+  usageRetentionDays: number
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string
   /** Largest accepted request body, in bytes. */
@@ -184,10 +188,10 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),
     rateLimitAuthFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000_000),
     trustProxy: proxySetting(env.TRUST_PROXY),
-    mcpConfig: optional(env, 'MCP_CONFIG'),
     plansFile: optional(env, 'PLANS_FILE'),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
+    usageRetentionDays: integer(env, 'USAGE_RETENTION_DAYS', 90, 1, 36_500),
     logLevel: text(env, 'LOG_LEVEL', 'info'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 5, 0, 86_400),

@@ -47,7 +47,7 @@ describe('SSRF guard', () => {
   it('refuses at connect time a host name that resolves to a blocked address', async () => {
     const lookup = guardedLookup(false)
     const error = await new Promise<Error | null>((resolve) => lookup('localhost', {}, (e) => resolve(e)))
-    expect(error?.message).toContain('private address')
+    expect(error?.message).toBe('localhost: destination not allowed')
 
     let hits = 0
     const server = createServer((_req, res) => {
@@ -61,6 +61,8 @@ describe('SSRF guard', () => {
       const blocked = await guarded.send(new URL(`http://localhost:${port}/x`), {}, '{}')
       expect(blocked.ok).toBe(false)
       expect(blocked.error).toMatch(/^Blocked/)
+      // What the name resolves to is not told (the delivery log is shown to the workspace).
+      expect(blocked.error).not.toMatch(/127\.0\.0\.1|::1|private|loopback/)
       expect(hits).toBe(0)
       guarded.close()
       const open = new Sender({ allowInsecure: true, timeoutMs: 2000 })
@@ -70,5 +72,18 @@ describe('SSRF guard', () => {
     } finally {
       server.close()
     }
+  })
+
+  it('names the resolved address only to the operator’s debug hook, never in the error', async () => {
+    const seen: Array<[string, string]> = []
+    const lookup = guardedLookup(false, (host, address) => seen.push([host, address]))
+    const error = await new Promise<Error | null>((resolve) =>
+      lookup('localhost', { all: true }, (e) => resolve(e)),
+    )
+    expect(error?.name).toBe('UnsafeUrlError')
+    expect(error?.message).not.toMatch(/\d+\.\d+\.\d+\.\d+|::1|resolves/)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]![0]).toBe('localhost')
+    expect(['127.0.0.1', '::1']).toContain(seen[0]![1])
   })
 })

@@ -95,9 +95,14 @@ export function checkUrl(raw: string, allowInsecure: boolean): URL {
 
 /**
  * A `lookup` for http(s).request that resolves every address of the host and refuses the
- * connection when any of them is blocked.
+ * connection when any of them is blocked. The refusal says only that the destination is not
+ * allowed: its text reaches the workspace (a delivery's error), and naming the address would
+ * tell anyone what internal names resolve to. `onBlocked` (a debug log, say) gets the address.
  */
-export function guardedLookup(allowInsecure: boolean): LookupFunction {
+export function guardedLookup(
+  allowInsecure: boolean,
+  onBlocked?: (hostname: string, address: string) => void,
+): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0)
@@ -105,7 +110,8 @@ export function guardedLookup(allowInsecure: boolean): LookupFunction {
       if (!allowInsecure) {
         const bad = list.find((a) => isBlockedAddress(a.address))
         if (bad) {
-          const refusal = new UnsafeUrlError(`${hostname} resolves to a private address (${bad.address})`)
+          onBlocked?.(hostname, bad.address)
+          const refusal = new UnsafeUrlError(`${hostname}: destination not allowed`)
           return callback(Object.assign(refusal, { code: 'EADDRNOTAVAIL' }), '', 0)
         }
       }

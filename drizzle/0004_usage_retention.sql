@@ -1,0 +1,1 @@
+CREATE INDEX "entitlement_usage_events_created_idx" ON "entitlement_usage_events" USING btree ("created_at");
