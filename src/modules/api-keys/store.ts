@@ -72,8 +72,11 @@ export async function findKeyForAuth(db: Database, hash: string) {
 /** Writes buffered last-used times in one statement; never moves a time backwards. */
 export async function writeLastUsed(db: Database, times: Map<number, number>): Promise<void> {
   if (times.size === 0) return
+  // In id order: two instances flushing overlapping keys in opposite orders could deadlock.
   const values = sql.join(
-    [...times].map(([id, at]) => sql`(${id}::integer, ${new Date(at).toISOString()}::timestamptz)`),
+    [...times]
+      .sort(([a], [b]) => a - b)
+      .map(([id, at]) => sql`(${id}::integer, ${new Date(at).toISOString()}::timestamptz)`),
     sql`, `,
   )
   await db.execute(sql`
