@@ -780,8 +780,8 @@ describe('api keys: security', () => {
         url: '/api/v1/api-keys',
         headers: { 'x-workspace-id': workspace },
       })
-      expect(res.statusCode, workspace).toBe(403)
-      expect(res.json().error).toBe('access_denied')
+      expect(res.statusCode, workspace).toBe(404)
+      expect(res.json().error).toBe('not_found')
     }
   })
 

@@ -54,7 +54,11 @@ export interface CredentialSource {
   findApiKey(hash: string): Promise<Principal | null>
   /** Notes that a key was used (persisted in batches, never on the request path). */
   recordUse(keyId: number, at: number): void
-  findWorkspace(id: number): Promise<PrincipalWorkspace | null>
+  /**
+   * The workspace `id` if `principal` may act in it, else null. The source decides membership:
+   * the master key may act in every workspace; a user-level credential only in its own.
+   */
+  findWorkspace(principal: Principal, id: number): Promise<PrincipalWorkspace | null>
 }
 
 /** Applies rate limits to a request; throws the 429. `refusal` is the 401/403 about to be sent. */
@@ -180,10 +184,16 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     }
     const id = /^[1-9][0-9]{0,9}$/.test(requested) ? Number(requested) : 0
     const workspace =
-      id > 0 && id <= 2_147_483_647 ? await cache.workspace(id, () => source.findWorkspace(id)) : null
-    if (!workspace)
-      throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
-    return workspace
+      id > 0 && id <= 2_147_483_647
+        ? principal.type === 'master_key'
+          ? await cache.workspace(id, () => source.findWorkspace(principal, id))
+          : await source.findWorkspace(principal, id)
+        : null
+    if (workspace) return workspace
+    // The master key may act in every workspace, so for it the only reason is that there is
+    // none; any other credential learns nothing about workspaces it cannot act in.
+    if (principal.type === 'master_key') throw ApiError.notFound('Workspace')
+    throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
   }
 
   app.addHook('onRequest', guardRequest)
