@@ -87,10 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => webhooksModule(scope, webhooks, config.publicUrl))
 
   registerOperations(app, database, metrics)
-  await app.register(scalar, {
-    routePrefix: '/docs',
-    configuration: { url: '/api/openapi.json', withDefaultFonts: false },
-  })
+  await registerReference(app)
 
   app.addHook('onReady', async () => {
     await credentials.start()
@@ -106,21 +103,56 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app
 }
 
-function registerOperations(app: FastifyInstance, database: DatabaseHandle, metrics: Metrics): void {
-  app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger())
+export const REFERENCE_TITLE = 'core-api API reference'
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+/**
+ * The interactive reference at /docs, self-contained: the hosted Scalar features (AI agent,
+ * MCP generator, developer tools with their deploy and share buttons, telemetry) are off, since
+ * they would send the document of a self-hosted API to a third party.
+ */
+async function registerReference(app: FastifyInstance): Promise<void> {
+  // The page and its assets are never refused by a bucket (the routes are the plugin's own).
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/'))
+      route.config = { ...route.config, unmetered: true }
+  })
+  await app.register(scalar, {
+    routePrefix: '/docs',
+    configuration: {
+      url: '/api/openapi.json',
+      pageTitle: REFERENCE_TITLE,
+      metaData: { title: REFERENCE_TITLE },
+      withDefaultFonts: false,
+      hideClientButton: true,
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
+      mcp: { disabled: true },
+      telemetry: false,
+    },
+  })
+}
+
+function registerOperations(app: FastifyInstance, database: DatabaseHandle, metrics: Metrics): void {
+  const unmetered = { unmetered: true }
+  // A browser opening the server's address lands on the reference.
+  app.get('/', { schema: { hide: true }, config: unmetered }, (_req, reply) => reply.redirect('/docs', 302))
+
+  app.get('/api/openapi.json', { schema: { hide: true }, config: unmetered }, () => app.swagger())
+
+  app.get('/metrics', { schema: { hide: true }, config: unmetered }, async (_req, reply) => {
     reply.type(metrics.registry.contentType)
     return metrics.registry.metrics()
   })
 
-  app.get('/health', { schema: { tags: ['Operations'], summary: 'Liveness: the process answers' } }, () => ({
-    status: 'ok',
-  }))
+  app.get(
+    '/health',
+    { schema: { tags: ['Operations'], summary: 'Liveness: the process answers' }, config: unmetered },
+    () => ({ status: 'ok' }),
+  )
 
   app.get(
     '/ready',
-    { schema: { tags: ['Operations'], summary: 'Readiness: the database answers' } },
+    { schema: { tags: ['Operations'], summary: 'Readiness: the database answers' }, config: unmetered },
     async function ready() {
       try {
         await database.ping()

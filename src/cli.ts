@@ -1,136 +1,268 @@
-// core-api serve | migrate | workspaces create | keys create | entitlements recount
-// The CLI acts as the operator (master-key rights) on the configured database.
+// core-api serve | worker | migrate | workspaces | keys | master-key | db | entitlements
+// The CLI acts as the operator (master-key rights) on the configured database. Exit codes: 0
+// done, 1 the command failed, 2 the command line is wrong (unknown command or option).
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { TSchema } from 'typebox'
-import { exitWithError, serve } from './main.ts'
-import { createApiKeyService } from './modules/api-keys/index.ts'
-import { ApiKeyCreate } from './modules/api-keys/schemas.ts'
-import { createEntitlementService } from './modules/entitlements/index.ts'
-import { registerPostCounter } from './modules/posts/index.ts'
-import { createEventSink } from './modules/webhooks/index.ts'
-import { WorkspaceCreate } from './modules/workspaces/schemas.ts'
-import { WorkspaceService } from './modules/workspaces/service.ts'
-import { findWorkspaceForAuth } from './modules/workspaces/store.ts'
-import { CredentialCache, masterPrincipal } from './platform/auth/index.ts'
-import { loadConfig } from './platform/config/index.ts'
+import type { ApiKeyService } from './modules/api-keys/service.ts'
+import type { PrincipalWorkspace } from './platform/auth/index.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
 import type { Deps } from './platform/deps.ts'
-import { ApiError } from './platform/http/errors.ts'
-import { toFieldErrors, validatorCompiler } from './platform/http/validation.ts'
-import { systemClock } from './platform/lib/clock.ts'
-import { connectPubSub, openConfiguredDatabase } from './server.ts'
 
-const USAGE = `Usage: core-api <command>
+/**
+ * The application's modules, loaded once the command line is understood: help, version and a
+ * wrong command line answer at once, without loading the server.
+ */
+async function load() {
+  const parts = await Promise.all([
+    import('./main.ts'),
+    import('./modules/api-keys/index.ts'),
+    import('./modules/api-keys/schemas.ts'),
+    import('./modules/api-keys/store.ts'),
+    import('./modules/entitlements/index.ts'),
+    import('./modules/posts/index.ts'),
+    import('./modules/webhooks/index.ts'),
+    import('./modules/workspaces/schemas.ts'),
+    import('./modules/workspaces/service.ts'),
+    import('./modules/workspaces/store.ts'),
+    import('./platform/auth/index.ts'),
+    import('./platform/auth/master-key.ts'),
+    import('./platform/config/index.ts'),
+    import('./platform/db/transfer.ts'),
+    import('./platform/http/errors.ts'),
+    import('./platform/http/list.ts'),
+    import('./platform/http/validation.ts'),
+    import('./platform/lib/clock.ts'),
+    import('./server.ts'),
+  ])
+  return Object.assign({}, ...parts) as UnionToIntersection<(typeof parts)[number]>
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never
+
+let m: Awaited<ReturnType<typeof load>>
+/** Loads the application once the command line has been understood. */
+async function ready(): Promise<void> {
+  m ??= await load()
+}
+
+const USAGE = `Usage: core-api <command> [options]
 
   serve                              start the HTTP server (same as npm start)
   worker                             deliver webhooks only, without an HTTP server
   migrate                            apply pending database migrations
   workspaces create --name NAME [--slug SLUG] [--tier TIER] [--owner-email EMAIL]
   keys create --workspace ID --name NAME [--scopes a,b] [--tier TIER] [--expires-at ISO] [--environment live|test]
-  entitlements recount [--workspace ID]    rebuild plan-limit counters (posts) from their rows
+  keys list --workspace ID [--status active|expired|revoked]
+  keys revoke ID                     revoke a key at once
+  master-key rotate                  replace the stored master key (a lost one); prints the new one once
+  db export --out FILE               write every table to FILE (JSON lines), e.g. to move to PostgreSQL
+  db import --file FILE              load an export into a new, empty database (DATABASE_URL or DATA_DIR)
+  entitlements recount [--workspace ID]  rebuild plan-limit counters (posts) from their rows
+  -h, --help                         this help
+  -v, --version                      the version
 
-Configuration comes from the environment (see the README).`
+Configuration comes from the environment (see the README). With the embedded database, stop
+the server first: one process at a time holds the data folder.`
+
+/** A command line that cannot be run: printed with a hint, exit code 2. */
+class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  return String(pkg.version)
+}
 
 function validate<T>(schema: TSchema, value: unknown): T {
-  const check = validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as {
+  const check = m.validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as {
     (v: unknown): boolean
     errors: never
   }
   if (!check(value))
-    throw new ApiError('validation_failed', undefined, { errors: toFieldErrors(check.errors) })
+    throw new m.ApiError('validation_failed', undefined, { errors: m.toFieldErrors(check.errors) })
   return value as T
 }
 
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+
+/** Parses the options of a command; an unknown option or a stray argument is a UsageError. */
+function options(args: string[], spec: Options, positionals = 0) {
+  try {
+    const parsed = parseArgs({ args, options: spec, allowPositionals: positionals > 0, strict: true })
+    if (parsed.positionals.length > positionals)
+      throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`)
+    return parsed as { values: Record<string, string | undefined>; positionals: string[] }
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    throw new UsageError((error as Error).message)
+  }
+}
+
+function positiveId(raw: string | undefined, what: string): number {
+  const id = Number(raw)
+  if (raw === undefined || !Number.isInteger(id) || id < 1 || id > 2_147_483_647)
+    throw new UsageError(
+      `${what} must be a positive integer, got ${raw === undefined ? 'nothing' : `"${raw}"`}`,
+    )
+  return id
+}
+
 async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Promise<T>): Promise<T> {
-  const config = loadConfig()
-  const database = await openConfiguredDatabase(config)
-  const pubsub = connectPubSub(config)
+  const config = m.loadConfig()
+  const database = await m.openConfiguredDatabase(config)
+  const pubsub = m.connectPubSub(config)
   try {
     await database.migrate()
-    const credentials = new CredentialCache(pubsub, systemClock, 0)
-    const events = createEventSink(systemClock) // delivered by the server's worker
-    return await run({ config, db: database.db, clock: systemClock, credentials, events }, database)
+    const credentials = new m.CredentialCache(pubsub, m.systemClock, 0)
+    const events = m.createEventSink(m.systemClock) // delivered by the server's worker
+    return await run({ config, db: database.db, clock: m.systemClock, credentials, events }, database)
   } finally {
     await pubsub.close()
     await database.close()
   }
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, sub, ...rest] = argv
-  if (command === 'serve') return serve()
-  if (command === 'worker') return serve({ http: false })
-  if (command === 'migrate') {
-    await withDatabase(async () => {})
-    process.stdout.write('Migrations applied.\n')
-    return
+/** The API-key service and a workspace, as the server would build them. */
+async function keysIn(deps: Deps, workspaceId: number): Promise<[ApiKeyService, PrincipalWorkspace]> {
+  const workspace = await m.findWorkspaceForAuth(deps.db, workspaceId)
+  if (!workspace) throw m.ApiError.notFound('Workspace')
+  const service = m.createApiKeyService(deps, m.createEntitlementService(deps), () => {})
+  return [service, workspace]
+}
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+
+async function workspacesCreate(args: string[]) {
+  const { values } = options(args, {
+    name: { type: 'string' },
+    slug: { type: 'string' },
+    tier: { type: 'string' },
+    'owner-email': { type: 'string' },
+  })
+  await ready()
+  const body = validate<never>(m.WorkspaceCreate, {
+    name: values.name,
+    ...(values.slug && { slug: values.slug }),
+    ...(values.tier && { tier: values.tier }),
+    ...(values['owner-email'] && { owner_email: values['owner-email'] }),
+  })
+  print(await withDatabase((deps) => new m.WorkspaceService(deps).create(m.masterPrincipal(), body)))
+}
+
+async function keysCreate(args: string[]) {
+  const { values } = options(args, {
+    workspace: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'string' },
+    tier: { type: 'string' },
+    'expires-at': { type: 'string' },
+    environment: { type: 'string' },
+  })
+  const workspaceId = positiveId(values.workspace, '--workspace')
+  await ready()
+  const body = validate<never>(m.ApiKeyCreate, {
+    name: values.name,
+    ...(values.scopes && { scopes: values.scopes.split(',').map((s) => s.trim()) }),
+    ...(values.tier && { rate_limit_tier: values.tier }),
+    ...(values['expires-at'] && { expires_at: values['expires-at'] }),
+    ...(values.environment && { environment: values.environment }),
+  })
+  const created = await withDatabase(async (deps) => {
+    const [service, workspace] = await keysIn(deps, workspaceId)
+    return service.create(m.masterPrincipal(), workspace, body)
+  })
+  print(created)
+  process.stderr.write('The key is shown only once: store it securely.\n')
+}
+
+async function keysList(args: string[]) {
+  const { values } = options(args, { workspace: { type: 'string' }, status: { type: 'string' } })
+  const workspaceId = positiveId(values.workspace, '--workspace')
+  await ready()
+  const statuses = m.apiKeyList.statuses ?? []
+  if (values.status !== undefined && !statuses.includes(values.status))
+    throw new UsageError(`--status must be one of ${statuses.join(', ')}`)
+  const keys = await withDatabase(async (deps) => {
+    const [service, workspace] = await keysIn(deps, workspaceId)
+    const all: unknown[] = []
+    // Bounded: at most 1,000 pages of 100.
+    for (let page = 1; page <= 1000; page++) {
+      const query = m.parseListQuery(
+        { page, per_page: 100, ...(values.status && { status: values.status }) },
+        m.apiKeyList,
+      )
+      const result = await service.list(workspace, query, new URL('http://cli/api/v1/api-keys'))
+      all.push(...result.data)
+      if (page >= result.meta.last_page) break
+    }
+    return all
+  })
+  print(keys)
+}
+
+async function keysRevoke(args: string[]) {
+  const { positionals } = options(args, {}, 1)
+  const id = positiveId(positionals[0], 'the key id')
+  await ready()
+  await withDatabase(async (deps) => {
+    const workspaceId = await m.workspaceOfKey(deps.db, id)
+    if (workspaceId === null) throw m.ApiError.notFound('API key')
+    const [service, workspace] = await keysIn(deps, workspaceId)
+    await service.revoke(m.masterPrincipal(), workspace, id)
+  })
+  process.stderr.write(
+    `API key ${id} is revoked. Running servers refuse it within CREDENTIAL_CACHE_SECONDS (at once with REDIS_URL).\n`,
+  )
+}
+
+async function masterKeyRotate(args: string[]) {
+  options(args, {})
+  await ready()
+  if (m.loadConfig().masterKey !== null) {
+    throw new UsageError(
+      'CORE_API_MASTER_KEY is set, and it wins over a stored master key: set a new value there and restart the servers',
+    )
   }
-  if (command === 'workspaces' && sub === 'create') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        name: { type: 'string' },
-        slug: { type: 'string' },
-        tier: { type: 'string' },
-        'owner-email': { type: 'string' },
-      },
-    })
-    const body = validate<never>(WorkspaceCreate, {
-      name: values.name,
-      ...(values.slug && { slug: values.slug }),
-      ...(values.tier && { tier: values.tier }),
-      ...(values['owner-email'] && { owner_email: values['owner-email'] }),
-    })
-    const workspace = await withDatabase((deps) => new WorkspaceService(deps).create(masterPrincipal(), body))
-    process.stdout.write(`${JSON.stringify(workspace, null, 2)}\n`)
-    return
-  }
-  if (command === 'keys' && sub === 'create') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        workspace: { type: 'string' },
-        name: { type: 'string' },
-        scopes: { type: 'string' },
-        tier: { type: 'string' },
-        'expires-at': { type: 'string' },
-        environment: { type: 'string' },
-      },
-    })
-    const workspaceId = Number(values.workspace)
-    if (!Number.isInteger(workspaceId) || workspaceId < 1)
-      throw ApiError.invalid('workspace', 'Pass --workspace ID.')
-    const body = validate<never>(ApiKeyCreate, {
-      name: values.name,
-      ...(values.scopes && { scopes: values.scopes.split(',').map((s) => s.trim()) }),
-      ...(values.tier && { rate_limit_tier: values.tier }),
-      ...(values['expires-at'] && { expires_at: values['expires-at'] }),
-      ...(values.environment && { environment: values.environment }),
-    })
-    const created = await withDatabase(async (deps) => {
-      const workspace = await findWorkspaceForAuth(deps.db, workspaceId)
-      if (!workspace) throw ApiError.notFound('Workspace')
-      const entitlements = createEntitlementService(deps)
-      return createApiKeyService(deps, entitlements, () => {}).create(masterPrincipal(), workspace, body)
-    })
-    process.stdout.write(`${JSON.stringify(created, null, 2)}\n`)
-    process.stderr.write('The key is shown only once: store it securely.\n')
-    return
-  }
-  if (command === 'entitlements' && sub === 'recount') return recountEntitlements(rest)
-  process.stdout.write(`${USAGE}\n`)
-  if (command !== undefined && command !== 'help' && command !== '--help') process.exitCode = 2
+  const key = await withDatabase((deps) => m.rotateMasterKey(deps.db))
+  process.stdout.write(`${key}\n`)
+  process.stderr.write(
+    'This new master key is shown only this once; the old one stops working when the servers restart.\n',
+  )
+}
+
+async function dbExport(args: string[]) {
+  const { values } = options(args, { out: { type: 'string' } })
+  if (!values.out) throw new UsageError('pass --out FILE')
+  await ready()
+  const header = await withDatabase((_deps, database) => m.exportDatabase(database.db, values.out!))
+  const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
+  process.stderr.write(
+    `Exported ${rows} rows of ${Object.keys(header.tables).length} tables to ${values.out}. ` +
+      'It holds key hashes and encrypted secrets: keep it as safe as the database.\n',
+  )
+}
+
+async function dbImport(args: string[]) {
+  const { values } = options(args, { file: { type: 'string' } })
+  if (!values.file) throw new UsageError('pass --file FILE')
+  await ready()
+  const header = await withDatabase((_deps, database) => m.importDatabase(database.db, values.file!))
+  const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
+  process.stderr.write(`Imported ${rows} rows of ${Object.keys(header.tables).length} tables.\n`)
 }
 
 /** Rebuilds the kept entitlement counters (all workspaces, or --workspace ID) and lists the repairs. */
-async function recountEntitlements(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { workspace: { type: 'string' } } })
-  const workspaceId = values.workspace === undefined ? undefined : Number(values.workspace)
-  if (workspaceId !== undefined && (!Number.isInteger(workspaceId) || workspaceId < 1))
-    throw ApiError.invalid('workspace', 'Pass --workspace ID.')
+async function entitlementsRecount(args: string[]) {
+  const { values } = options(args, { workspace: { type: 'string' } })
+  const workspaceId = values.workspace === undefined ? undefined : positiveId(values.workspace, '--workspace')
+  await ready()
   const repaired = await withDatabase((deps) => {
-    const entitlements = createEntitlementService(deps)
-    registerPostCounter(entitlements)
+    const entitlements = m.createEntitlementService(deps)
+    m.registerPostCounter(entitlements)
     return entitlements.recount(workspaceId)
   })
   for (const r of repaired)
@@ -138,13 +270,68 @@ async function recountEntitlements(args: string[]): Promise<void> {
   process.stdout.write(`${repaired.length} counter(s) repaired.\n`)
 }
 
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  'workspaces create': workspacesCreate,
+  'keys create': keysCreate,
+  'keys list': keysList,
+  'keys revoke': keysRevoke,
+  'master-key rotate': masterKeyRotate,
+  'db export': dbExport,
+  'db import': dbImport,
+  'entitlements recount': entitlementsRecount,
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '-h' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`core-api ${version()}\n`)
+    return
+  }
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  if (command === 'serve' || command === 'worker' || command === 'migrate') {
+    if (sub !== undefined) throw new UsageError(`${command} takes no arguments, got "${sub}"`)
+    await ready()
+    if (command === 'serve') return m.serve()
+    if (command === 'worker') return m.serve({ http: false })
+    await withDatabase(async () => {})
+    process.stdout.write('Migrations applied.\n')
+    return
+  }
+  const run = COMMANDS[`${command} ${sub}`]
+  if (!run) {
+    const known = Object.keys(COMMANDS).filter((c) => c.startsWith(`${command} `))
+    throw new UsageError(
+      known.length > 0
+        ? `unknown ${command} command${sub === undefined ? '' : ` "${sub}"`}; try: ${known.map((c) => `core-api ${c}`).join(', ')}`
+        : `unknown command "${command}"`,
+    )
+  }
+  return run(rest)
+}
+
 main(process.argv.slice(2)).catch((error) => {
-  if (error instanceof ApiError) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`core-api: ${error.message}\nRun "core-api --help" for the commands.\n`)
+    process.exit(2)
+  }
+  if (m === undefined) {
+    process.stderr.write(`core-api: ${(error as Error)?.stack ?? String(error)}\n`)
+    process.exit(1)
+  }
+  if (error instanceof m.ApiError || error instanceof m.TransferError) {
     process.stderr.write(`core-api: ${error.message}\n`)
-    const errors = error.extra?.errors as Record<string, string[]> | undefined
+    const errors =
+      error instanceof m.ApiError ? (error.extra?.errors as Record<string, string[]> | undefined) : undefined
     for (const [field, messages] of Object.entries(errors ?? {}))
       process.stderr.write(`  ${field}: ${messages.join(' ')}\n`)
     process.exit(1)
   }
-  exitWithError(error)
+  m.exitWithError(error)
 })

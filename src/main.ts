@@ -1,4 +1,5 @@
 // `npm start` / `core-api serve`: read the config, start the server, stop gracefully.
+import { resolve } from 'node:path'
 import { ConfigError, loadConfig } from './platform/config/index.ts'
 import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
 import { createServer } from './server.ts'
@@ -36,8 +37,18 @@ export async function serve(options: { http: boolean } = { http: true }): Promis
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
-  if (options.http) await app.listen({ port: config.port, host: config.host })
-  else {
+  if (options.http) {
+    const address = await app.listen({ port: config.port, host: config.host })
+    const storage = config.databaseUrl
+      ? 'PostgreSQL'
+      : config.dataDir.startsWith('memory://')
+        ? 'memory (lost at exit)'
+        : resolve(config.dataDir)
+    app.log.info(
+      { address, reference: `${address}/docs`, data: storage },
+      `core-api is serving on ${address}; API reference at ${address}/docs; data in ${storage}`,
+    )
+  } else {
     await app.ready()
     app.log.info('worker started: delivering webhooks')
   }

@@ -268,6 +268,150 @@ describe('errors', () => {
   })
 })
 
+describe('hostile input', () => {
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+
+  it('refuses nesting deeper than 64 levels in a free-form object with 422, however deep', async () => {
+    const ws = await t.workspace()
+    for (const depth of [64, 5_000, 100_000]) {
+      const res = await t.call(t.masterKey, {
+        method: 'PATCH',
+        url: `/api/v1/workspaces/${ws.id}`,
+        payload: `{"settings":${nested(depth)}}`,
+        headers: JSON_TYPE,
+      })
+      expectError(res, 422, 'validation_failed')
+      expect(res.json().errors).toEqual({
+        settings: ['The settings field must not nest objects or arrays more than 64 levels deep.'],
+      })
+    }
+    const within = await t.call(t.masterKey, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: `{"settings":${nested(62)}}`,
+      headers: JSON_TYPE,
+    })
+    expect(within.statusCode, within.body).toBe(200)
+    const arrays = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/entitlements/usage',
+      payload: `{"feature":"api_calls","quantity":1,"metadata":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`,
+      headers: JSON_TYPE,
+    })
+    expectError(arrays, 422, 'validation_failed')
+  })
+
+  it('refuses unpaired surrogates in strings and keys with 422, and keeps paired ones', async () => {
+    const ws = await t.workspace()
+    for (const settings of ['{"x\\udfffy":1}', '{"tz":"\\ud83d"}', '{"a":["ok","\\udc00"]}']) {
+      const res = await t.call(t.masterKey, {
+        method: 'PATCH',
+        url: `/api/v1/workspaces/${ws.id}`,
+        payload: `{"settings":${settings}}`,
+        headers: JSON_TYPE,
+      })
+      expectError(res, 422, 'validation_failed')
+      expect(Object.values(res.json().errors).flat()).toEqual([expect.stringContaining('unpaired surrogate')])
+    }
+    const title = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/posts',
+      payload: '{"title":"a\\ud800"}',
+      headers: JSON_TYPE,
+    })
+    expectError(title, 422, 'validation_failed')
+    expect(title.json().errors).toEqual({
+      title: ['The title field must be valid Unicode (it holds an unpaired surrogate).'],
+    })
+    const search = await t.call(key, { method: 'GET', url: '/api/v1/posts?search=%ED%A0%80' })
+    expect(search.statusCode).toBeLessThan(500)
+    const paired = await t.call(t.masterKey, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: '{"settings":{"\\ud83d\\udca9":"\\ud83d\\udca9"}}',
+      headers: JSON_TYPE,
+    })
+    expect(paired.statusCode, paired.body).toBe(200)
+    expect(paired.json().data.settings).toEqual({ '💩': '💩' })
+  })
+
+  it('answers query parameters and body fields named like Object.prototype members with 422', async () => {
+    for (const name of [
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '__proto__',
+      '__defineGetter__',
+    ]) {
+      const query = await t.call(key, { method: 'GET', url: `/api/v1/posts?${name}=x` })
+      expectError(query, 422, 'validation_failed')
+      expect(Object.keys(query.json().errors), name).toEqual([name])
+      const body = await t.call(key, {
+        method: 'POST',
+        url: '/api/v1/posts',
+        payload: `{"title":"x","${name}":1}`,
+        headers: JSON_TYPE,
+      })
+      // secure-json-parse refuses __proto__ in a body as invalid JSON; the others are unknown fields
+      if (name === '__proto__') expectError(body, 400, 'invalid_json')
+      else {
+        expectError(body, 422, 'validation_failed')
+        expect(body.json().errors).toEqual({ [name]: [`The ${name} field is not allowed.`] })
+      }
+    }
+    expect(Object.hasOwn(Object.prototype, 'x')).toBe(false)
+  })
+
+  it('answers a path parameter longer than 100 characters with 404', async () => {
+    for (const url of [`/api/v1/posts/${'1'.repeat(101)}`, `/api/v1/api-keys/${'9'.repeat(5000)}/rotate`]) {
+      expectError(await t.call(key, { method: 'GET', url }), 404, 'not_found')
+    }
+  })
+
+  it('reads numbers in paths and query strings only as plain decimals', async () => {
+    const post = await t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title: 'hex' } })
+    const id: number = post.json().data.id
+    expect((await t.call(key, { method: 'GET', url: `/api/v1/posts/${id}` })).statusCode).toBe(200)
+    for (const spelled of [
+      `0x${id.toString(16)}`,
+      `${id}e0`,
+      `${id}%20`,
+      `%20${id}`,
+      `0${id}`,
+      `${id}.0`,
+      `+${id}`,
+    ]) {
+      const res = await t.call(key, { method: 'GET', url: `/api/v1/posts/${spelled}` })
+      expectError(res, 404, 'not_found')
+      const deleted = await t.call(key, { method: 'DELETE', url: `/api/v1/posts/${spelled}` })
+      expectError(deleted, 404, 'not_found')
+    }
+    expect((await t.call(key, { method: 'GET', url: `/api/v1/posts/${id}` })).statusCode).toBe(200)
+    for (const query of ['per_page=1e1', 'per_page=0x10', 'page=%201', 'page=1.0']) {
+      const res = await t.call(key, { method: 'GET', url: `/api/v1/posts?${query}` })
+      expectError(res, 422, 'validation_failed')
+    }
+    expect((await t.call(key, { method: 'GET', url: '/api/v1/posts?per_page=10&page=1' })).statusCode).toBe(
+      200,
+    )
+  })
+
+  it('answers a method no route has, sent without Content-Type, with 405 or 404 — not 500', async () => {
+    const known = await t.call(key, { method: 'QUERY' as 'GET', url: '/api/v1/webhooks' })
+    expectError(known, 405, 'method_not_allowed')
+    expect(known.headers.allow).toBe('GET, POST')
+    expectError(await t.call(key, { method: 'QUERY' as 'GET', url: '/api/v1/nothing' }), 404, 'not_found')
+    const typed = await t.call(key, {
+      method: 'QUERY' as 'GET',
+      url: '/api/v1/webhooks',
+      payload: '{}',
+      headers: JSON_TYPE,
+    })
+    expectError(typed, 405, 'method_not_allowed')
+  })
+})
+
 describe('reference and operations', () => {
   it('serves an OpenAPI 3.1 document of the API', async () => {
     const res = await t.app.inject('/api/openapi.json')

@@ -30,6 +30,8 @@ const LIST_FIELDS = [
   'name',
   'prefix',
   'rate_limit_tier',
+  'revoked_at',
+  'revoked_by',
   'scopes',
   'status',
 ]
@@ -76,7 +78,7 @@ describe('api keys: happy paths', () => {
       prefix: body.data.key.slice(0, 12),
       environment: 'live',
       scopes: ['read', 'write'],
-      rate_limit_tier: null,
+      rate_limit_tier: 'enterprise', // none given: the workspace's
       expires_at: null,
       created_at: iso(clock.now()),
     })
@@ -185,6 +187,17 @@ describe('api keys: happy paths', () => {
       { id: alpha.id, name: 'Alpha MOBILE', prefix: alpha.key.slice(0, 12) },
       { id: beta.id, name: 'Beta mobile', prefix: beta.key.slice(0, 12) },
       { id: gamma.id, name: 'Gamma 100% server', prefix: gamma.key.slice(0, 12) },
+    ])
+    // `id` is always returned, and may be named
+    expect((await list(ws.id, '?fields=id,name&sort=name')).data).toEqual([
+      { id: alpha.id, name: 'Alpha MOBILE' },
+      { id: beta.id, name: 'Beta mobile' },
+      { id: gamma.id, name: 'Gamma 100% server' },
+    ])
+    expect((await list(ws.id, '?fields=id&sort=name')).data).toEqual([
+      { id: alpha.id },
+      { id: beta.id },
+      { id: gamma.id },
     ])
     expect(ids((await list(ws.id, '?sort=-name')).data)).toEqual([gamma.id, beta.id, alpha.id])
     expect(ids((await list(ws.id, '?search=mobile&sort=name')).data)).toEqual([alpha.id, beta.id])
@@ -326,8 +339,14 @@ describe('api keys: happy paths', () => {
     expect(data).toMatchObject({ rotated_from_id: old.id, grace_period_ends_at: iso(clock.now()) })
     expect(await meStatus(old.key)).toBe(401)
     expect(await meStatus(data.key)).toBe(200)
-    expect((await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${old.id}` })).statusCode).toBe(404)
+    const record = await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${old.id}` })
+    expect(record.json().data).toMatchObject({
+      status: 'revoked',
+      revoked_at: iso(clock.now()),
+      revoked_by: { type: 'master_key', key_id: null, user_id: null },
+    })
     expect(ids((await list(ws.id)).data)).toEqual([data.id])
+    expect(ids((await list(ws.id, '?status=revoked')).data)).toEqual([old.id])
   })
 
   it('accepts the longest grace period (720 h) and rotates the replacement again', async () => {
@@ -348,9 +367,9 @@ describe('api keys: happy paths', () => {
     expect(next.json().data.rotated_from_id).toBe(res.json().data.id)
   })
 
-  it('revokes at once: 204 with no body, then 401 for the key and 404 for its id', async () => {
-    const ws = await t.workspace()
-    const { key, id } = await t.key(ws.id, { scopes: ['*'] })
+  it('revokes at once: 204 with no body, then 401 for the key, which stays on record as revoked', async () => {
+    const ws = await t.workspace({ tier: 'pro' })
+    const { key, id } = await t.key(ws.id, { name: 'Doomed', scopes: ['*'] })
     const other = await t.key(ws.id)
     expect(await meStatus(key)).toBe(200) // cached on this instance before the revocation
     const res = await t.call(key, { method: 'DELETE', url: `/api/v1/api-keys/${id}` })
@@ -358,11 +377,86 @@ describe('api keys: happy paths', () => {
     expect(res.body).toBe('')
     expect(await meStatus(key)).toBe(401)
     expect(await meStatus(other.key)).toBe(200)
-    expect((await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${id}` })).statusCode).toBe(404)
+
+    const revokedAt = iso(clock.now())
+    const one = await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${id}` })
+    expect(one.statusCode).toBe(200)
+    expect(one.json()).toEqual({
+      data: {
+        id,
+        name: 'Doomed',
+        prefix: key.slice(0, 12),
+        environment: 'live',
+        scopes: ['*'],
+        rate_limit_tier: 'pro',
+        status: 'revoked',
+        last_used_at: revokedAt,
+        expires_at: null,
+        created_at: expect.any(String),
+        revoked_at: revokedAt,
+        revoked_by: { type: 'api_key', key_id: id, user_id: null },
+      },
+    })
+    expect(one.body).not.toContain(key)
+    // The usual list holds the keys that work or have expired; the revoked ones are asked for.
     expect(ids((await list(ws.id)).data)).toEqual([other.id])
+    expect(ids((await list(ws.id, '?status=active')).data)).toEqual([other.id])
+    const revoked = await list(ws.id, '?status=revoked&fields=name,status,revoked_at,revoked_by')
+    expect(revoked).toEqual({
+      data: [
+        {
+          id,
+          name: 'Doomed',
+          status: 'revoked',
+          revoked_at: revokedAt,
+          revoked_by: { type: 'api_key', key_id: id, user_id: null },
+        },
+      ],
+      meta: { current_page: 1, from: 1, last_page: 1, per_page: 25, to: 1, total: 1 },
+      links: {
+        first:
+          'http://api.test/api/v1/api-keys?status=revoked&fields=name%2Cstatus%2Crevoked_at%2Crevoked_by&page=1',
+        last: 'http://api.test/api/v1/api-keys?status=revoked&fields=name%2Cstatus%2Crevoked_at%2Crevoked_by&page=1',
+        prev: null,
+        next: null,
+      },
+    })
+
     const twice = await asMaster(ws.id, { method: 'DELETE', url: `/api/v1/api-keys/${id}` })
-    expect(twice.statusCode).toBe(404)
-    expect(twice.json().error).toBe('not_found')
+    expect(twice.statusCode).toBe(409)
+    expect(twice.json()).toEqual({
+      error: 'conflict',
+      message: 'This API key is already revoked.',
+      request_id: twice.headers['x-request-id'],
+    })
+    // The record is unchanged, and the key still never authenticates.
+    expect((await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${id}` })).json()).toEqual(
+      one.json(),
+    )
+    expect(await meStatus(key)).toBe(401)
+  })
+
+  it('shows the workspace tier for a key created without one, and follows it when it changes', async () => {
+    const ws = await t.workspace({ tier: 'starter' })
+    const follower = await t.key(ws.id)
+    const pinned = await t.key(ws.id, { rate_limit_tier: 'free' })
+    const tiers = async () => (await list(ws.id, '?fields=rate_limit_tier&sort=id')).data
+    expect(await tiers()).toEqual([
+      { id: follower.id, rate_limit_tier: 'starter' },
+      { id: pinned.id, rate_limit_tier: 'free' },
+    ])
+    const changed = await asMaster(ws.id, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { tier: 'agency' },
+    })
+    expect(changed.statusCode, changed.body).toBe(200)
+    expect(await tiers()).toEqual([
+      { id: follower.id, rate_limit_tier: 'agency' },
+      { id: pinned.id, rate_limit_tier: 'free' },
+    ])
+    const one = await asMaster(ws.id, { method: 'GET', url: `/api/v1/api-keys/${follower.id}` })
+    expect(one.json().data.rate_limit_tier).toBe('agency')
   })
 })
 
@@ -494,7 +588,7 @@ describe('api keys: errors', () => {
       'fields=key',
       'fields=key_hash',
       'include=workspace',
-      'status=revoked',
+      'status=deleted',
       'per_page=101',
       'page=0',
       'created_after=yesterday',
@@ -686,8 +780,8 @@ describe('api keys: security', () => {
         url: '/api/v1/api-keys',
         headers: { 'x-workspace-id': workspace },
       })
-      expect(res.statusCode, workspace).toBe(403)
-      expect(res.json().error).toBe('access_denied')
+      expect(res.statusCode, workspace).toBe(404)
+      expect(res.json().error).toBe('not_found')
     }
   })
 

@@ -23,7 +23,10 @@ export function credentialSource(service: ApiKeyService, deps: Deps): Credential
   return {
     findApiKey: (hash) => service.principalFor(hash),
     recordUse: (keyId, at) => service.usage.record(keyId, at),
-    findWorkspace: (id) => findWorkspaceForAuth(deps.db, id),
+    // Only the master key reaches this (a key acts in its own workspace); user-level
+    // credentials must be checked for membership here when they exist.
+    findWorkspace: (principal, id) =>
+      principal.type === 'master_key' ? findWorkspaceForAuth(deps.db, id) : Promise.resolve(null),
   }
 }
 

@@ -26,7 +26,9 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'List API keys',
-        description: 'Keys of the workspace, newest first. Only the prefix of each key is shown.',
+        description:
+          'Keys of the workspace, newest first. Only the prefix of each key is shown. Without `status` ' +
+          'the list holds the keys that were not revoked; `status=revoked` lists the revoked ones.',
         querystring: listQuerySchema(apiKeyList),
         response: { 200: pageSchema(Type.Partial(ApiKeyOut)), ...errorResponses() },
       },
@@ -46,6 +48,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Get an API key',
+        description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
         querystring: IncludeQuery,
         response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
@@ -111,15 +114,18 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Revoke an API key',
-        description: 'The key stops working at once, on every instance.',
+        description:
+          'The key stops working at once, on every instance. Its record stays for the audit trail: ' +
+          '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +
+          'revoked keys with `status=revoked`. Revoking it again is 409.',
         params: ApiKeyParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        response: { 204: Type.Null(), ...errorResponses(404, 409) },
       },
       config: { auth: { scope: 'api-keys:delete', workspace: true } },
     },
     async (req, reply) => {
       const { id } = req.params as { id: number }
-      await service.revoke(req.workspace!, id)
+      await service.revoke(req.principal!, req.workspace!, id)
       return reply.code(204).send()
     },
   )

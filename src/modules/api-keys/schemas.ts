@@ -8,7 +8,13 @@ const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   uniqueItems: true,
   description: '`resource:action` scopes, or the shorthands `read`, `write`, `delete`, `resource:*`, `*`',
 })
-const KeyTier = Type.Enum([...TIERS], { description: 'Rate-limit tier; null inherits the workspace tier' })
+const KeyTier = Type.Enum([...TIERS], {
+  description: "Rate-limit tier; null (or none) follows the workspace's tier, also when it changes",
+})
+const EffectiveTier = Type.String({
+  description:
+    "The tier the key is limited by: its own, or its workspace's when it was created without one (it then follows the workspace's tier when that changes)",
+})
 const Timestamp = Type.String({ format: 'date-time' })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
 
@@ -18,11 +24,27 @@ export const ApiKeyOut = Type.Object({
   prefix: Type.String({ description: 'The visible start of the key, to recognise it' }),
   environment: Type.Enum(['live', 'test']),
   scopes: Type.Array(Type.String()),
-  rate_limit_tier: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Enum(['active', 'expired'], { description: '`expired` once `expires_at` has passed' }),
+  rate_limit_tier: EffectiveTier,
+  status: Type.Enum(['active', 'expired', 'revoked'], {
+    description: '`expired` once `expires_at` has passed; `revoked` once revoked (it never works again)',
+  }),
   last_used_at: NullableTimestamp,
   expires_at: NullableTimestamp,
   created_at: Timestamp,
+  revoked_at: Type.Union([Timestamp, Type.Null()], { description: 'When the key was revoked' }),
+  revoked_by: Type.Union(
+    [
+      Type.Object({
+        type: Type.String({ description: 'Credential type: `api_key`, `master_key` …' }),
+        key_id: Type.Union([Type.Integer(), Type.Null()], { description: 'The key that revoked it' }),
+        user_id: Type.Union([Type.Integer(), Type.Null()], {
+          description: 'The user behind that credential',
+        }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'Who revoked the key (by revocation, or a rotation with no grace period)' },
+  ),
   user: Type.Optional(
     Type.Union([UserRef, Type.Null()], { description: 'With `include=user`: who created it' }),
   ),
@@ -35,7 +57,7 @@ export const ApiKeyCreated = Type.Object({
   prefix: Type.String(),
   environment: Type.Enum(['live', 'test']),
   scopes: Type.Array(Type.String()),
-  rate_limit_tier: Type.Union([Type.String(), Type.Null()]),
+  rate_limit_tier: EffectiveTier,
   expires_at: NullableTimestamp,
   created_at: Timestamp,
 })
@@ -75,7 +97,7 @@ export const ApiKeyRotate = Type.Object(
 export const ApiKeyParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
 
 export const apiKeyList: ListSpec = {
-  sortable: ['id', 'name', 'created_at', 'updated_at', 'last_used_at', 'expires_at'],
+  sortable: ['id', 'name', 'created_at', 'updated_at', 'last_used_at', 'expires_at', 'revoked_at'],
   defaultSort: '-created_at',
   fields: [
     'name',
@@ -87,8 +109,11 @@ export const apiKeyList: ListSpec = {
     'last_used_at',
     'expires_at',
     'created_at',
+    'revoked_at',
+    'revoked_by',
   ],
   includes: ['user'],
-  statuses: ['active', 'expired'],
+  // Without a status the list shows the keys that were not revoked (active and expired).
+  statuses: ['active', 'expired', 'revoked'],
   search: true,
 }

@@ -24,7 +24,7 @@ import type { EntitlementService } from '../entitlements/index.ts'
 import { usersById } from '../users/index.ts'
 import type { ApiKeyCreate, ApiKeyRotate } from './schemas.ts'
 import { type ApiKeyRow, findKey, findKeyForAuth, listKeys, writeLastUsed } from './store.ts'
-import { apiKeys } from './tables.ts'
+import { apiKeys, type RevokedBy } from './tables.ts'
 
 export const DEFAULT_SCOPES = ['read', 'write'] as const
 const SECRET_LENGTH = 40
@@ -41,6 +41,11 @@ export function generateKey(environment: Environment) {
 
 function environmentOf(row: ApiKeyRow): Environment {
   return row.prefix.startsWith('sk_test_') ? 'test' : 'live'
+}
+
+/** The audit record of who revoked a key. */
+function revoker(principal: Principal): RevokedBy {
+  return { type: principal.type, key_id: principal.key?.id ?? null, user_id: principal.user?.id ?? null }
 }
 
 /** Buffers `last_used_at` in memory and writes it in batches, off the request path. */
@@ -116,7 +121,11 @@ export class ApiKeyService {
     this.usage = usage
   }
 
-  private toOut(row: ApiKeyRow) {
+  /**
+   * A key as the API shows it. `rate_limit_tier` is the effective tier: a key created without
+   * one follows its workspace's, so it shows the workspace's current tier.
+   */
+  private toOut(row: ApiKeyRow, workspace: PrincipalWorkspace) {
     const used = Math.max(row.lastUsedAt?.getTime() ?? 0, this.usage.lastUsed(row.id) ?? 0)
     const expired = row.expiresAt !== null && row.expiresAt.getTime() <= this.deps.clock.now()
     return {
@@ -125,12 +134,27 @@ export class ApiKeyService {
       prefix: row.prefix,
       environment: environmentOf(row),
       scopes: row.scopes,
-      rate_limit_tier: row.rateLimitTier,
-      status: expired ? ('expired' as const) : ('active' as const),
+      rate_limit_tier: row.rateLimitTier ?? workspace.tier,
+      status:
+        row.revokedAt !== null ? ('revoked' as const) : expired ? ('expired' as const) : ('active' as const),
       last_used_at: used > 0 ? isoSeconds(used) : null,
       expires_at: isoSeconds(row.expiresAt),
       created_at: isoSeconds(row.createdAt)!,
+      revoked_at: isoSeconds(row.revokedAt),
+      revoked_by: row.revokedBy ?? null,
     }
+  }
+
+  /** What a creation or rotation shows of the new key (and its event): no usage, no status. */
+  private summary(row: ApiKeyRow, workspace: PrincipalWorkspace) {
+    const {
+      status: _s,
+      last_used_at: _u,
+      revoked_at: _r,
+      revoked_by: _b,
+      ...out
+    } = this.toOut(row, workspace)
+    return out
   }
 
   async list(
@@ -147,7 +171,7 @@ export class ApiKeyService {
         )
       : null
     const items = rows.map((row) => {
-      const out: Record<string, unknown> = this.toOut(row)
+      const out: Record<string, unknown> = this.toOut(row, workspace)
       if (people) out.user = row.userId === null ? null : (people.get(row.userId) ?? null)
       return selectFields(out, query.fields)
     })
@@ -157,7 +181,7 @@ export class ApiKeyService {
   async get(workspace: PrincipalWorkspace, id: number, include: ReadonlySet<string>) {
     const row = await findKey(this.deps.db, workspace.id, id)
     if (!row) throw ApiError.notFound('API key')
-    const out: Record<string, unknown> = this.toOut(row)
+    const out: Record<string, unknown> = this.toOut(row, workspace)
     if (include.has('user')) {
       out.user =
         row.userId === null ? null : ((await usersById(this.deps.db, [row.userId])).get(row.userId) ?? null)
@@ -222,16 +246,15 @@ export class ApiKeyService {
           updatedAt: now,
         })
         .returning()
-      const { status: _s, last_used_at: _u, ...summary } = this.toOut(created!)
-      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.created', data: summary })
+      const data = this.summary(created!, workspace)
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.created', data })
       return created!
     })
-    return this.created(row, secret.key)
+    return this.created(row, secret.key, workspace)
   }
 
-  private created(row: ApiKeyRow, key: string) {
-    const { status: _status, last_used_at: _used, ...out } = this.toOut(row)
-    return { ...out, key }
+  private created(row: ApiKeyRow, key: string, workspace: PrincipalWorkspace) {
+    return { ...this.summary(row, workspace), key }
   }
 
   async rotate(
@@ -306,7 +329,7 @@ export class ApiKeyService {
         .update(apiKeys)
         .set(
           graceHours === 0
-            ? { revokedAt: new Date(now), updatedAt: new Date(now) }
+            ? { revokedAt: new Date(now), revokedBy: revoker(principal), updatedAt: new Date(now) }
             : { expiresAt: new Date(oldEnds), updatedAt: new Date(now) },
         )
         .where(eq(apiKeys.id, old.id))
@@ -326,21 +349,27 @@ export class ApiKeyService {
     })
     await credentials.invalidateKey(id) // every instance reloads the old key's new expiry
     return {
-      ...this.created(result.fresh, result.key),
+      ...this.created(result.fresh, result.key, workspace),
       rotated_from_id: id,
       grace_period_ends_at: isoSeconds(result.oldEnds)!,
     }
   }
 
-  async revoke(workspace: PrincipalWorkspace, id: number): Promise<void> {
+  /** Revokes a key at once; a key already revoked keeps its record and answers 409. */
+  async revoke(principal: Principal, workspace: PrincipalWorkspace, id: number): Promise<void> {
     const { db, clock, credentials } = this.deps
     await db.transaction(async (tx) => {
+      const now = new Date(clock.now())
       const [row] = await tx
         .update(apiKeys)
-        .set({ revokedAt: new Date(clock.now()), updatedAt: new Date(clock.now()) })
+        .set({ revokedAt: now, revokedBy: revoker(principal), updatedAt: now })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
         .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
-      if (!row) throw ApiError.notFound('API key')
+      if (!row) {
+        if (await findKey(tx, workspace.id, id))
+          throw new ApiError('conflict', 'This API key is already revoked.')
+        throw ApiError.notFound('API key')
+      }
       await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.revoked', data: row })
     })
     await credentials.invalidateKey(id)

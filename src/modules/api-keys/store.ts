@@ -1,5 +1,6 @@
-// Queries on API keys. Every query names the workspace, and revoked keys are never returned.
-import { and, count, eq, gt, ilike, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+// Queries on API keys. Every query names the workspace; revoked keys are read only for the
+// audit trail (list with `status=revoked`, get by id), never to authenticate.
+import { and, count, eq, gt, ilike, isNotNull, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -16,6 +17,7 @@ const sortColumns = {
   updated_at: apiKeys.updatedAt,
   last_used_at: apiKeys.lastUsedAt,
   expires_at: apiKeys.expiresAt,
+  revoked_at: apiKeys.revokedAt,
 }
 
 const live = isNull(apiKeys.revokedAt)
@@ -23,7 +25,7 @@ const live = isNull(apiKeys.revokedAt)
 export async function listKeys(db: Database, workspaceId: number, query: ListQuery, now: Date) {
   const conditions: Array<SQL | undefined> = [
     eq(apiKeys.workspaceId, workspaceId),
-    live,
+    query.status === 'revoked' ? isNotNull(apiKeys.revokedAt) : live,
     ...dateFilters(query, apiKeys),
   ]
   if (query.status === 'active') conditions.push(or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))
@@ -43,11 +45,12 @@ export async function listKeys(db: Database, workspaceId: number, query: ListQue
   return { rows, total: total?.n ?? 0 }
 }
 
-export async function findKey(db: Database, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
+/** A key of the workspace, revoked or not (GET answers a revoked key with its status). */
+export async function findKey(db: Executor, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
   const [row] = await db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), live))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId)))
   return row ?? null
 }
 
@@ -69,8 +72,11 @@ export async function findKeyForAuth(db: Database, hash: string) {
 /** Writes buffered last-used times in one statement; never moves a time backwards. */
 export async function writeLastUsed(db: Database, times: Map<number, number>): Promise<void> {
   if (times.size === 0) return
+  // In id order: two instances flushing overlapping keys in opposite orders could deadlock.
   const values = sql.join(
-    [...times].map(([id, at]) => sql`(${id}::integer, ${new Date(at).toISOString()}::timestamptz)`),
+    [...times]
+      .sort(([a], [b]) => a - b)
+      .map(([id, at]) => sql`(${id}::integer, ${new Date(at).toISOString()}::timestamptz)`),
     sql`, `,
   )
   await db.execute(sql`
@@ -96,4 +102,10 @@ export async function countLiveKeys(db: Executor, workspaceId: number, now: Date
       ),
     )
   return row?.n ?? 0
+}
+
+/** The workspace a key belongs to, for the operator's CLI, which names keys by id alone. */
+export async function workspaceOfKey(db: Database, id: number): Promise<number | null> {
+  const [row] = await db.select({ workspaceId: apiKeys.workspaceId }).from(apiKeys).where(eq(apiKeys.id, id))
+  return row?.workspaceId ?? null
 }

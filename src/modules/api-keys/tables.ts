@@ -1,6 +1,11 @@
 // API keys: only the SHA-256 of the secret is stored; `prefix` is the visible part shown in
-// lists. Revoked keys keep their row (revoked_at) for the audit trail but vanish from the API.
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+// lists. Revoked keys keep their row (revoked_at, revoked_by) for the audit trail: they are
+// listed with `status=revoked` and never authenticate again.
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+
+/** Who revoked a key: the credential type, and the key and user behind it when there are some. */
+export type RevokedBy = { type: string; key_id: number | null; user_id: number | null }
+
 import { users } from '../users/tables.ts'
 import { workspaces } from '../workspaces/tables.ts'
 
@@ -20,6 +25,7 @@ export const apiKeys = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedBy: jsonb('revoked_by').$type<RevokedBy>(),
     rotatedFromId: integer('rotated_from_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -154,9 +154,9 @@ describe('idempotency: happy paths', () => {
     expect(second.statusCode).toBe(204)
     expect(second.body).toBe('')
     expect(second.headers['idempotent-replayed']).toBe('true')
-    // Run again, it would be a 404: the key is gone.
+    // Run again, it would be a 409: the key is already revoked.
     const plain = await t.call(admin.key, { method: 'DELETE', url: `/api/v1/api-keys/${victim.id}` })
-    expect(plain.statusCode).toBe(404)
+    expect(plain.statusCode).toBe(409)
   })
 
   it('ignores the header on GET', async () => {

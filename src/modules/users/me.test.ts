@@ -159,11 +159,11 @@ describe('me: errors', () => {
     expect((await me(expiring.key)).statusCode).toBe(401)
   })
 
-  it('answers 403 when the master key names a workspace that does not exist', async () => {
+  it('answers 404 when the master key names a workspace that does not exist', async () => {
     for (const id of ['999999', '0', 'abc', '1.5', '99999999999']) {
       const res = await me(t.masterKey, { 'x-workspace-id': id })
-      expect(res.statusCode, id).toBe(403)
-      expect(res.json().error).toBe('access_denied')
+      expect(res.statusCode, id).toBe(404)
+      expect(res.json()).toMatchObject({ error: 'not_found', message: 'Workspace not found.' })
     }
   })
 

@@ -1,14 +1,16 @@
 // Delivering: one attempt of a claimed delivery (sign, send, record the outcome), and the
 // worker that claims due deliveries and runs attempts — woken by NOTIFY when an event commits,
-// polling as a fallback, never letting one slow endpoint hold up the others.
-import { eq } from 'drizzle-orm'
+// polling as a fallback, never letting one slow endpoint hold up the others — and purges
+// what has outlived the retention period.
+import { and, eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
+import { randomBase62 } from '../../platform/lib/random.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { OutcomeWriter } from './outcomes.ts'
-import type { Attempt, Sender } from './sender.ts'
+import { type Attempt, MAX_RETRY_AFTER_MS, type Sender } from './sender.ts'
 import { signedHeaders } from './signature.ts'
-import { type Claimed, claimDue, NOTIFY_CHANNEL } from './store.ts'
+import { type Claimed, claimDue, NOTIFY_CHANNEL, purgeFinished } from './store.ts'
 import { webhookDeliveries } from './tables.ts'
 
 export type DeliveryPolicy = {
@@ -35,7 +37,7 @@ export function nextState(
   const jittered = delay * (0.9 + 0.2 * random())
   return {
     status: 'retrying',
-    nextAttemptAt: now + Math.max(jittered, result.retryAfterMs ?? 0),
+    nextAttemptAt: now + Math.max(jittered, Math.min(result.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)),
     gone: false,
   }
 }
@@ -104,6 +106,7 @@ export class Deliverer {
     const written = this.outcomes.add({
       deliveryId: delivery.id,
       endpointId: endpoint.id,
+      claimToken: delivery.claimToken ?? '',
       url: endpoint.url,
       attempt,
       ...state,
@@ -121,12 +124,23 @@ export class Deliverer {
       .set({
         status: 'failed',
         lockedUntil: null,
+        claimToken: null,
         nextAttemptAt: null,
         error: 'Endpoint disabled',
         updatedAt: new Date(this.clock.now()),
       })
-      .where(eq(webhookDeliveries.id, claimed.delivery.id))
+      .where(
+        and(
+          eq(webhookDeliveries.id, claimed.delivery.id),
+          eq(webhookDeliveries.claimToken, claimed.delivery.claimToken ?? ''),
+        ),
+      )
   }
+}
+
+/** A claim token: names one claim, so that only its holder records an outcome. */
+export function newClaimToken(): string {
+  return randomBase62(16)
 }
 
 export type WorkerOptions = {
@@ -135,12 +149,23 @@ export type WorkerOptions = {
   pollMs: number
   lockMs: number
   batch: number
+  /** Finished deliveries and their events older than this are purged; 0 keeps them forever. */
+  retentionMs: number
+  purgeEveryMs: number
 }
 
+/** Rows one purge statement deletes, and statements one purge runs: bounded work per run. */
+const PURGE_BATCH = 1000
+const PURGE_BATCHES_PER_RUN = 20
+/** How long after a slot frees the worker looks for more work (freed slots are claimed together). */
+const REFILL_MS = 2
+
 /**
- * Claims due deliveries in batches and attempts them, at most `concurrency` at once and
- * `perEndpoint` at once per endpoint. Claimed deliveries wait in a queue per endpoint, so a
- * slow endpoint's backlog never takes the slots of the others.
+ * Claims due deliveries and attempts them, at most `concurrency` at once. It claims only what
+ * it can start at once — never more than its free slots, never more for one endpoint than
+ * that endpoint's free slots (`perEndpoint`, across all workers; see `claimDue`) — and leaves
+ * the rest unclaimed for the other workers. So a slow or dead endpoint costs at most its own
+ * `perEndpoint` slots, and every other endpoint's deliveries start as soon as a slot is free.
  */
 export class DeliveryWorker {
   private readonly database: DatabaseHandle
@@ -148,14 +173,13 @@ export class DeliveryWorker {
   private readonly clock: Clock
   private readonly options: WorkerOptions
   private readonly log: (message: string, error: unknown) => void
-  private readonly waiting = new Map<number, Claimed[]>()
-  private readonly inFlight = new Map<number, number>()
-  private queued = 0
   private running = 0
   private stopped = true
   private pumping = false
   private again = false
-  private timer: NodeJS.Timeout | null = null
+  private purging: Promise<void> | null = null
+  private timers: NodeJS.Timeout[] = []
+  private soon: NodeJS.Timeout | null = null
   private unlisten: (() => Promise<void>) | null = null
   private readonly idle = new Set<() => void>()
 
@@ -176,21 +200,23 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.stopped = false
     this.unlisten = await this.database.listen(NOTIFY_CHANNEL, () => this.wake())
-    this.timer = setInterval(() => this.wake(), this.options.pollMs)
-    this.timer.unref()
+    this.timers = [
+      setInterval(() => this.wake(), this.options.pollMs),
+      setInterval(() => void this.purge(), this.options.purgeEveryMs),
+    ]
+    for (const timer of this.timers) timer.unref()
     this.wake()
+    void this.purge()
   }
 
-  /** Stops claiming, gives back what waits, and waits for the attempts in flight. */
+  /** Stops claiming and waits for the attempts in flight and the purge. */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearInterval(this.timer)
+    for (const timer of this.timers) clearInterval(timer)
+    if (this.soon) clearTimeout(this.soon)
     await this.unlisten?.().catch(() => {})
-    const left = [...this.waiting.values()].flat()
-    this.waiting.clear()
-    this.queued = 0
-    await Promise.all(left.map((item) => this.release(item)))
     if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
+    await this.purging
     await this.deliverer.outcomes.flush()
   }
 
@@ -204,9 +230,32 @@ export class DeliveryWorker {
     void this.pump()
   }
 
-  /** Room for more claimed deliveries: enough to keep every slot busy twice over. */
-  private room(): number {
-    return Math.min(this.options.batch, this.options.concurrency * 2 - this.running - this.queued)
+  /**
+   * Looks for more work shortly after a slot frees: the slots freed meanwhile are filled by
+   * one claim, not one claim each.
+   */
+  private wakeSoon(): void {
+    this.soon ??= setTimeout(() => {
+      this.soon = null
+      this.wake()
+    }, REFILL_MS)
+  }
+
+  /** Deletes finished deliveries and unreferenced events older than the retention period, in bounded batches. */
+  purge(): Promise<void> {
+    if (this.options.retentionMs === 0 || this.purging) return this.purging ?? Promise.resolve()
+    const before = new Date(this.clock.now() - this.options.retentionMs)
+    this.purging = (async () => {
+      for (let run = 0; run < PURGE_BATCHES_PER_RUN && !this.stopped; run++) {
+        const gone = await purgeFinished(this.database.db, before, PURGE_BATCH)
+        if (gone.deliveries < PURGE_BATCH && gone.events < PURGE_BATCH) break
+      }
+    })()
+      .catch((error) => this.log('could not purge old webhook deliveries', error))
+      .finally(() => {
+        this.purging = null
+      })
+    return this.purging
   }
 
   private async pump(): Promise<void> {
@@ -214,16 +263,17 @@ export class DeliveryWorker {
     try {
       do {
         this.again = false
-        const room = this.room()
+        const room = Math.min(this.options.batch, this.options.concurrency - this.running)
         if (room <= 0) break
         const now = this.clock.now()
         const claimed = await claimDue(this.database.db, {
           now: new Date(now),
           lockedUntil: new Date(now + this.options.lockMs),
           limit: room,
+          perEndpoint: this.options.perEndpoint,
+          token: newClaimToken(),
         })
-        for (const item of claimed) this.enqueue(item)
-        this.drain()
+        for (const item of claimed) this.run(item)
         if (claimed.length === room) this.again = true
       } while (this.again && !this.stopped)
     } catch (error) {
@@ -234,55 +284,21 @@ export class DeliveryWorker {
     }
   }
 
-  private enqueue(item: Claimed): void {
-    const queue = this.waiting.get(item.endpoint.id) ?? []
-    if (queue.length >= this.options.perEndpoint * 4) {
-      void this.release(item) // this endpoint has plenty waiting: let it be claimed later
-      return
-    }
-    queue.push(item)
-    this.waiting.set(item.endpoint.id, queue)
-    this.queued++
-  }
-
-  /** Starts waiting deliveries while there are free slots. */
-  private drain(): void {
-    for (const [endpointId, queue] of this.waiting) {
-      while (queue.length > 0 && this.running < this.options.concurrency) {
-        if ((this.inFlight.get(endpointId) ?? 0) >= this.options.perEndpoint) break
-        this.queued--
-        this.run(queue.shift()!)
-      }
-      if (queue.length === 0) this.waiting.delete(endpointId)
-    }
-  }
-
   private run(item: Claimed): void {
-    const endpointId = item.endpoint.id
-    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1)
     this.running++
-    // The slot is free once the receiver has answered; the outcome is written in the next batch.
-    const task = item.endpoint.isActive ? this.deliverer.attempt(item) : this.deliverer.skip(item)
+    // The delivery stays claimed, and so counts against its endpoint, until its outcome is
+    // written: that is when its slot is free and when to look for more work.
+    const task = item.endpoint.isActive
+      ? this.deliverer.attempt(item)
+      : this.deliverer.skip(item).then(() => ({ written: Promise.resolve() }))
     void task
+      .then(({ written }) => written)
       .catch((error) => this.log('webhook delivery attempt failed', error))
       .finally(() => {
-        const left = (this.inFlight.get(endpointId) ?? 1) - 1
-        if (left === 0) this.inFlight.delete(endpointId)
-        else this.inFlight.set(endpointId, left)
         this.running--
-        if (!this.stopped) this.drain()
         this.settle()
-        if (this.room() >= this.options.batch / 2) this.wake()
+        this.wakeSoon()
       })
-  }
-
-  /** Gives a claimed delivery back at once, untouched. */
-  private async release(item: Claimed): Promise<void> {
-    await this.database.db
-      .update(webhookDeliveries)
-      .set({ lockedUntil: null })
-      .where(eq(webhookDeliveries.id, item.delivery.id))
-      .catch((error) => this.log('could not release a webhook delivery', error))
   }
 
   private settle(): void {

@@ -1,5 +1,7 @@
-// The event types endpoints can subscribe to, and how a subscription matches: an exact type,
-// `resource.*`, or `*`.
+// The event types endpoints can subscribe to, how a subscription matches (an exact type,
+// `resource.*`, or `*`), and what it takes to subscribe: an event carries its resource, so
+// subscribing to it is reading that resource and needs the resource's read scope.
+import type { Scope } from '../../platform/auth/index.ts'
 
 export const EVENT_TYPES = [
   'post.created',
@@ -12,6 +14,16 @@ export const EVENT_TYPES = [
   'webhook.test',
   'webhook.disabled',
 ] as const
+
+type EventResource = (typeof EVENT_TYPES)[number] extends `${infer R}.${string}` ? R : never
+
+/** The scope that reads each event resource: a new event type does not compile without one. */
+const READ_SCOPE: Record<EventResource, Scope> = {
+  post: 'posts:read',
+  api_key: 'api-keys:read',
+  workspace: 'workspaces:read',
+  webhook: 'webhooks:read',
+}
 
 const resources = new Set(EVENT_TYPES.map((t) => t.split('.')[0]!))
 const known = new Set<string>(EVENT_TYPES)
@@ -30,4 +42,23 @@ export function matches(patterns: readonly string[], type: string): boolean {
     if (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))) return true
   }
   return false
+}
+
+/**
+ * The first read scope the `patterns` need that `granted` lacks, with the pattern that needs
+ * it; null when every matched resource is readable. `*` needs every resource's read scope.
+ */
+export function missingReadScope(
+  patterns: readonly string[],
+  granted: ReadonlySet<string>,
+): { scope: Scope; pattern: string } | null {
+  for (const pattern of patterns) {
+    const needed =
+      pattern === '*'
+        ? Object.values(READ_SCOPE)
+        : [READ_SCOPE[pattern.split('.')[0] as EventResource]].filter((s) => s !== undefined)
+    const scope = needed.find((s) => !granted.has(s))
+    if (scope) return { scope, pattern }
+  }
+  return null
 }

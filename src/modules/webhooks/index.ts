@@ -12,6 +12,11 @@ import { Sender } from './sender.ts'
 import { WebhookEvents, WebhookService } from './service.ts'
 import { countEndpoints } from './store.ts'
 
+/** How long a claim lasts: long enough that a live attempt (at most the timeout) never loses it. */
+export function claimMs(config: Deps['config']): number {
+  return Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000
+}
+
 export type Webhooks = { service: WebhookService; worker: DeliveryWorker; sender: Sender }
 
 /** The event sink, needed before the modules that emit events are built. */
@@ -46,7 +51,7 @@ export function createWebhooks(input: {
     log,
   })
   const deliverer = new Deliverer({ db: deps.db, clock, box, sender, policy, outcomes })
-  service = new WebhookService({ deps, box, entitlements, deliverer, policy })
+  service = new WebhookService({ deps, box, entitlements, deliverer, policy, claimMs: claimMs(config) })
   const worker = new DeliveryWorker({
     database,
     deliverer,
@@ -56,8 +61,10 @@ export function createWebhooks(input: {
       concurrency: config.webhookConcurrency,
       perEndpoint: config.webhookEndpointConcurrency,
       pollMs: config.webhookPollMs,
-      lockMs: Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000,
+      lockMs: claimMs(config),
       batch: 100,
+      retentionMs: config.webhookRetentionDays * 86_400_000,
+      purgeEveryMs: 600_000,
     },
   })
   return { service, worker, sender }

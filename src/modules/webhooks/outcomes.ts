@@ -3,14 +3,22 @@
 // milliseconds. Per-attempt transactions would serialise on the endpoint's row under load.
 // Until its outcome is written a delivery stays claimed, so no other worker sends it again;
 // if the process dies first, the claim lapses and it is sent again (at least once).
+//
+// An outcome is written only under the claim it was attempted with (`claim_token`): once a
+// claim has lapsed, been re-claimed or been reset by a manual retry, a late outcome is dropped.
+// One outcome that cannot be written must not sink the others of its batch (they belong to
+// other endpoints, often other workspaces): when a batch fails, its outcomes are written one
+// by one, and one that still fails is written without the receiver's answer.
 import { and, eq, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../../platform/db/index.ts'
-import type { Attempt } from './sender.ts'
+import { type Attempt, MAX_RETRY_AFTER_MS } from './sender.ts'
 import { webhookEndpoints } from './tables.ts'
 
 export type Outcome = {
   deliveryId: number
   endpointId: number
+  /** The claim the attempt was made under. */
+  claimToken: string
   url: string
   attempt: number
   status: 'success' | 'retrying' | 'failed'
@@ -25,6 +33,28 @@ export type DisabledEndpoint = { workspaceId: number; endpointId: number; url: s
 
 const FLUSH_MS = 5
 const MAX_BATCH = 200
+
+/** The outcome without anything the receiver sent, for when the full one cannot be stored. */
+function withoutAnswer(o: Outcome): Outcome {
+  const code = o.result.status
+  return {
+    ...o,
+    nextAttemptAt:
+      o.nextAttemptAt === null
+        ? null
+        : Math.min(Number.isFinite(o.nextAttemptAt) ? o.nextAttemptAt : Infinity, o.at + MAX_RETRY_AFTER_MS),
+    result: {
+      ...o.result,
+      status: code !== null && Number.isInteger(code) && code >= 100 && code <= 999 ? code : null,
+      body: '',
+      durationMs: Number.isFinite(o.result.durationMs)
+        ? Math.min(Math.round(o.result.durationMs), 2 ** 31 - 1)
+        : 0,
+      error: o.result.ok ? null : 'The answer could not be stored.',
+      retryAfterMs: null,
+    },
+  }
+}
 
 export class OutcomeWriter {
   private readonly db: Database
@@ -47,7 +77,7 @@ export class OutcomeWriter {
     this.log = input.log
   }
 
-  /** Queues an outcome; resolves once it is written. */
+  /** Queues an outcome; resolves once it is written (or given up). */
   add(outcome: Outcome): Promise<void> {
     return new Promise<void>((done) => {
       this.queue.push({ outcome, done })
@@ -69,41 +99,69 @@ export class OutcomeWriter {
 
   private async write(batch: Array<{ outcome: Outcome; done: () => void }>): Promise<void> {
     const outcomes = batch.map((b) => b.outcome)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const disabled = await this.db.transaction(async (tx) => {
-          await this.writeDeliveries(tx, outcomes)
-          return this.writeEndpoints(tx, outcomes)
-        })
-        for (const endpoint of disabled)
-          await this.onDisabled(endpoint).catch((e) => this.log('could not announce a disabled endpoint', e))
-        break
-      } catch (error) {
-        this.log('could not record webhook delivery outcomes', error)
-        // The claims lapse and the deliveries are sent again if this keeps failing.
-        if (attempt >= 3) break
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
-      }
+    let disabled: DisabledEndpoint[]
+    try {
+      disabled = await this.writeTogether(outcomes)
+    } catch (error) {
+      this.log('could not record a batch of webhook delivery outcomes; recording them one by one', error)
+      disabled = []
+      for (const outcome of outcomes) disabled.push(...(await this.writeAlone(outcome)))
     }
+    for (const endpoint of disabled)
+      await this.onDisabled(endpoint).catch((e) => this.log('could not announce a disabled endpoint', e))
     for (const { done } of batch) done()
   }
 
-  private async writeDeliveries(tx: Transaction, outcomes: Outcome[]): Promise<void> {
+  private writeTogether(outcomes: Outcome[]): Promise<DisabledEndpoint[]> {
+    return this.db.transaction(async (tx) => {
+      const written = await this.writeDeliveries(tx, outcomes)
+      return this.writeEndpoints(
+        tx,
+        outcomes.filter((o) => written.has(o.deliveryId)),
+      )
+    })
+  }
+
+  /** One outcome in its own transaction; without the receiver's answer if it must. */
+  private async writeAlone(outcome: Outcome): Promise<DisabledEndpoint[]> {
+    try {
+      return await this.writeTogether([outcome])
+    } catch (error) {
+      this.log(
+        `could not record the outcome of webhook delivery ${outcome.deliveryId}; recording it without the answer`,
+        error,
+      )
+    }
+    try {
+      return await this.writeTogether([withoutAnswer(outcome)])
+    } catch (error) {
+      // Left claimed: the claim lapses and the delivery is sent again.
+      this.log(`could not record the outcome of webhook delivery ${outcome.deliveryId}`, error)
+      return []
+    }
+  }
+
+  /** Returns the ids of the deliveries written: those still held under the attempt's claim. */
+  private async writeDeliveries(tx: Transaction, outcomes: Outcome[]): Promise<Set<number>> {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
     const rows = outcomes.map(
-      (o) => sql`(${o.deliveryId}::integer, ${o.status}::text, ${o.attempt}::integer,
-        ${o.nextAttemptAt === null ? null : new Date(o.nextAttemptAt).toISOString()}::timestamptz,
+      (o) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
+        ${iso(o.nextAttemptAt)}::timestamptz,
         ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
         ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
-        ${o.result.ok ? new Date(o.at).toISOString() : null}::timestamptz, ${new Date(o.at).toISOString()}::timestamptz)`,
+        ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz)`,
     )
-    await tx.execute(sql`
+    const result = await tx.execute(sql`
       update webhook_deliveries as d set
-        status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at, locked_until = null,
+        status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
+        locked_until = null, claim_token = null,
         response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
         request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
       from (values ${sql.join(rows, sql`, `)})
-        as v(id, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
-      where d.id = v.id`)
+        as v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
+      where d.id = v.id and d.claim_token = v.claim
+      returning d.id`)
+    return new Set((result as unknown as { rows: Array<{ id: number }> }).rows.map((r) => r.id))
   }
 
   /** Updates each endpoint's counters in the order its attempts finished; returns the endpoints it disabled. */

@@ -67,14 +67,19 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         summary: 'Create a webhook endpoint',
         description:
           'The URL must be HTTPS and resolve to public addresses only. `secret` is returned only in this response. ' +
-          "Counts against the plan's `webhooks` limit.",
+          "Counts against the plan's `webhooks` limit. Subscribing is reading: the credential needs the read scope " +
+          'of every resource `events` matches (`posts:read` for `post.*`; all of them for `*`), else 403 `access_denied`.',
         body: EndpointCreate,
         response: { 201: messageDataSchema(EndpointCreated), ...errorResponses() },
       },
       config: write,
     },
     async (req, reply) => {
-      const data = await service.create(req.workspace!, req.body as Static<typeof EndpointCreate>)
+      const data = await service.create(
+        req.principal!,
+        req.workspace!,
+        req.body as Static<typeof EndpointCreate>,
+      )
       return reply.code(201).send({ message: 'Webhook endpoint created successfully.', data })
     },
   )
@@ -85,6 +90,9 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Update a webhook endpoint',
+        description:
+          'Changing `events` or `url` needs the read scope of every resource the (resulting) `events` match, ' +
+          'as creation does; `is_active: true` re-enables an endpoint that was disabled.',
         params: EndpointParams,
         body: EndpointUpdate,
         response: { 200: messageDataSchema(EndpointOut), ...errorResponses(404) },
@@ -94,6 +102,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
     async (req) => ({
       message: 'Webhook endpoint updated successfully.',
       data: await service.update(
+        req.principal!,
         req.workspace!,
         (req.params as Id).id,
         req.body as Static<typeof EndpointUpdate>,
@@ -205,7 +214,8 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         tags,
         summary: 'Retry a delivery',
         description:
-          '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise or when its attempts are used up.',
+          '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
+          'or when its attempts are used up.',
         params: DeliveryParams,
         response: { 200: RetryOut, ...errorResponses(400, 404) },
       },

@@ -8,7 +8,7 @@ import { guardedLookup } from '../../platform/net/ssrf.ts'
 export type Attempt = {
   ok: boolean
   status: number | null
-  /** The first bytes of the response body (bounded). */
+  /** The start of the response body, as text a database accepts (see `storableText`). */
   body: string
   durationMs: number
   error: string | null
@@ -17,12 +17,30 @@ export type Attempt = {
 }
 
 const MAX_BODY_BYTES = 4096
+const MAX_ERROR_CHARS = 500
+/** The longest a receiver's Retry-After may push an attempt back. */
+export const MAX_RETRY_AFTER_MS = 86_400_000
 
-function parseRetryAfter(value: string | string[] | undefined, now: number): number | null {
+/**
+ * Receiver bytes as text any column accepts: invalid UTF-8 becomes U+FFFD, and so does NUL,
+ * which PostgreSQL refuses in text. A receiver must never be able to make a write fail.
+ */
+export function storableText(bytes: Buffer | string, maxChars = Number.POSITIVE_INFINITY): string {
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8')
+  return text.replaceAll('\u0000', '\uFFFD').slice(0, maxChars).toWellFormed()
+}
+
+/** An HTTP date (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
+/** Retry-After as a delay in ms, between 0 and MAX_RETRY_AFTER_MS; null when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | null {
   if (typeof value !== 'string') return null
-  if (/^\d+$/.test(value)) return Number(value) * 1000
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? null : Math.max(0, at - now)
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Math.min(Number(text.slice(0, 12)) * 1000, MAX_RETRY_AFTER_MS)
+  if (!HTTP_DATE.test(text)) return null
+  const at = Date.parse(text)
+  return Number.isFinite(at) ? Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS) : null
 }
 
 function describe(error: NodeJS.ErrnoException): string {
@@ -68,7 +86,14 @@ export class Sender {
         resolve(attempt)
       }
       const fail = (error: string) =>
-        finish({ ok: false, status: null, body: '', durationMs: elapsed(), error, retryAfterMs: null })
+        finish({
+          ok: false,
+          status: null,
+          body: '',
+          durationMs: elapsed(),
+          error: storableText(error, MAX_ERROR_CHARS),
+          retryAfterMs: null,
+        })
       const request = (isHttps ? https : http).request(url, {
         method: 'POST',
         agent: isHttps ? this.agents.https : this.agents.http,
@@ -98,7 +123,7 @@ export class Sender {
           finish({
             ok,
             status,
-            body: Buffer.concat(chunks).toString('utf8'),
+            body: storableText(Buffer.concat(chunks)),
             durationMs: elapsed(),
             error: ok ? null : `HTTP ${status}`,
             retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),

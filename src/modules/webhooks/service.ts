@@ -2,7 +2,7 @@
 // other modules emit into. URLs pass the SSRF guard when stored and again at every connect.
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Static } from 'typebox'
-import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { DomainEvent, EventSink } from '../../platform/events.ts'
@@ -13,8 +13,8 @@ import { randomBase62 } from '../../platform/lib/random.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
-import type { Deliverer, DeliveryPolicy } from './delivery.ts'
-import { patternProblem } from './events.ts'
+import { type Deliverer, type DeliveryPolicy, newClaimToken } from './delivery.ts'
+import { missingReadScope, patternProblem } from './events.ts'
 import type { DisabledEndpoint } from './outcomes.ts'
 import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
 import { generateSecret, isValidSecret } from './signature.ts'
@@ -74,6 +74,7 @@ export class WebhookService {
   private readonly entitlements: EntitlementService
   private readonly deliverer: Deliverer
   private readonly policy: DeliveryPolicy
+  private readonly claimMs: number
 
   constructor(input: {
     deps: Deps
@@ -81,12 +82,15 @@ export class WebhookService {
     entitlements: EntitlementService
     deliverer: Deliverer
     policy: DeliveryPolicy
+    /** How long a claim on a delivery lasts (a test send holds its own). */
+    claimMs: number
   }) {
     this.deps = input.deps
     this.box = input.box
     this.entitlements = input.entitlements
     this.deliverer = input.deliverer
     this.policy = input.policy
+    this.claimMs = input.claimMs
   }
 
   private toOut(row: EndpointRow) {
@@ -142,6 +146,17 @@ export class WebhookService {
     if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
   }
 
+  /** Subscribing is reading: the credential needs the read scope of every resource `events` match. */
+  private mayRead(principal: Principal, events: readonly string[]): void {
+    const missing = missingReadScope(events, principal.granted)
+    if (missing) {
+      throw new ApiError(
+        'access_denied',
+        `Insufficient permissions. Required scope: ${missing.scope} (to subscribe to ${missing.pattern})`,
+      )
+    }
+  }
+
   async list(
     workspace: PrincipalWorkspace,
     query: ListQuery,
@@ -162,8 +177,9 @@ export class WebhookService {
     return this.toOut(row)
   }
 
-  async create(workspace: PrincipalWorkspace, body: Static<typeof EndpointCreate>) {
+  async create(principal: Principal, workspace: PrincipalWorkspace, body: Static<typeof EndpointCreate>) {
     this.validate(body)
+    this.mayRead(principal, body.events)
     const secret = body.secret ?? generateSecret()
     const now = new Date(this.deps.clock.now())
     const row = await this.deps.db.transaction(async (tx) => {
@@ -185,8 +201,20 @@ export class WebhookService {
     return { ...this.toOut(row), secret }
   }
 
-  async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof EndpointUpdate>) {
+  async update(
+    principal: Principal,
+    workspace: PrincipalWorkspace,
+    id: number,
+    body: Static<typeof EndpointUpdate>,
+  ) {
     this.validate(body)
+    if (body.events !== undefined) this.mayRead(principal, body.events)
+    else if (body.url !== undefined) {
+      // Pointing a subscription at a new receiver is subscribing that receiver.
+      const current = await findEndpoint(this.deps.db, workspace.id, id)
+      if (!current) throw ApiError.notFound('Webhook endpoint')
+      this.mayRead(principal, current.events)
+    }
     const now = new Date(this.deps.clock.now())
     const [row] = await this.deps.db
       .update(webhookEndpoints)
@@ -219,18 +247,20 @@ export class WebhookService {
     const now = this.deps.clock.now()
     const graceHours = body.grace_period_hours ?? 24
     const secret = body.secret ?? generateSecret()
-    const current = await findEndpoint(this.deps.db, workspace.id, id)
-    if (!current) throw ApiError.notFound('Webhook endpoint')
     const expiresAt = graceHours === 0 ? null : new Date(now + graceHours * HOUR)
-    await this.deps.db
+    // One statement: the secret kept for the grace period is the one being replaced, as the
+    // row holds it when this update takes its lock, so concurrent rotations lose none.
+    const [row] = await this.deps.db
       .update(webhookEndpoints)
       .set({
         secret: this.box.seal(secret),
-        previousSecret: expiresAt ? current.secret : null,
+        previousSecret: expiresAt ? sql`${webhookEndpoints.secret}` : null,
         previousSecretExpiresAt: expiresAt,
         updatedAt: new Date(now),
       })
-      .where(eq(webhookEndpoints.id, id))
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
+      .returning({ id: webhookEndpoints.id })
+    if (!row) throw ApiError.notFound('Webhook endpoint')
     return { id, secret, previous_secret_expires_at: isoSeconds(expiresAt) }
   }
 
@@ -256,7 +286,7 @@ export class WebhookService {
       // Held by this request, so no worker also sends it.
       await tx
         .update(webhookDeliveries)
-        .set({ lockedUntil: new Date(now + this.deps.config.webhookTimeoutSeconds * 2000) })
+        .set({ lockedUntil: new Date(now + this.claimMs), claimToken: newClaimToken() })
         .where(inArray(webhookDeliveries.id, ids))
       return ids
     })
@@ -302,24 +332,47 @@ export class WebhookService {
     return this.deliveryOut(row, true)
   }
 
-  /** Queues a failed or retrying delivery for an attempt now. */
+  /**
+   * Queues a failed or retrying delivery for an attempt now. A delivery a worker is sending at
+   * this moment is refused: a second send would run beside the first.
+   */
   async retry(workspace: PrincipalWorkspace, endpointId: number, id: number) {
     const { db, clock } = this.deps
     const row = await findDelivery(db, workspace.id, endpointId, id)
     if (!row) throw ApiError.notFound('Delivery')
-    const maxAttempts = this.policy.scheduleMs.length + this.policy.manualAttempts
-    if (row.status === 'success') throw new ApiError('cannot_retry', 'This delivery already succeeded.')
-    if (row.status === 'pending') throw new ApiError('cannot_retry', 'This delivery is already queued.')
-    if (row.attempt >= maxAttempts) {
-      throw new ApiError('cannot_retry', `This delivery has used all ${maxAttempts} attempts.`)
-    }
     const now = new Date(clock.now())
+    const maxAttempts = this.policy.scheduleMs.length + this.policy.manualAttempts
+    const refusal = (current: DeliveryRow) => {
+      if (current.status === 'success') return 'This delivery already succeeded.'
+      if (current.lockedUntil !== null && current.lockedUntil > now)
+        return 'This delivery is being sent right now; retry it once that attempt has finished.'
+      if (current.status === 'pending') return 'This delivery is already queued.'
+      if (current.attempt >= maxAttempts) return `This delivery has used all ${maxAttempts} attempts.`
+      return null
+    }
+    const refused = refusal(row)
+    if (refused) throw new ApiError('cannot_retry', refused)
+    // The same conditions again in the update: a worker may have claimed it meanwhile. The
+    // claim token is cleared, so an attempt whose claim lapsed cannot record over this retry.
     const [updated] = await db
       .update(webhookDeliveries)
-      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, updatedAt: now })
-      .where(and(eq(webhookDeliveries.id, id), inArray(webhookDeliveries.status, ['failed', 'retrying'])))
+      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now })
+      .where(
+        and(
+          eq(webhookDeliveries.id, id),
+          inArray(webhookDeliveries.status, ['failed', 'retrying']),
+          sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} <= ${now.toISOString()}::timestamptz)`,
+          sql`${webhookDeliveries.attempt} < ${maxAttempts}`,
+        ),
+      )
       .returning()
-    if (!updated) throw new ApiError('cannot_retry', 'This delivery changed state; fetch it and try again.')
+    if (!updated) {
+      const current = await findDelivery(db, workspace.id, endpointId, id)
+      throw new ApiError(
+        'cannot_retry',
+        (current && refusal(current)) ?? 'This delivery changed state; fetch it and try again.',
+      )
+    }
     await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
     return { id: updated.id, status: updated.status, attempt: updated.attempt + 1 }
   }

@@ -1,7 +1,7 @@
 // Queries on webhook endpoints, events and deliveries. The outbox write (`insertEvent`) runs in
 // the caller's transaction; claiming uses FOR UPDATE SKIP LOCKED so any number of workers on
 // one database share the work without taking the same delivery twice.
-import { and, count, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, orderBy } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -86,6 +86,9 @@ export async function insertEvent(
           : eq(webhookEndpoints.id, onlyEndpointId),
       ),
     )
+    // Held until commit, so an endpoint deleted meanwhile is either skipped here or waits:
+    // never a delivery whose endpoint is gone (a foreign-key violation, a 500 for the writer).
+    .for('key share')
   const targets = onlyEndpointId === null ? endpoints.filter((e) => matches(e.events, event.type)) : endpoints
   if (targets.length === 0) return []
   const rows = await tx
@@ -115,28 +118,60 @@ export type Claimed = {
   >
 }
 
-/** Takes up to `limit` due deliveries for this worker until `lockedUntil`. */
+/**
+ * Takes up to `limit` due deliveries for this worker until `lockedUntil`, fairly: no endpoint
+ * gets more than `perEndpoint` deliveries held at once (counting what every worker holds), and
+ * the deliveries are taken round-robin — each workspace's endpoints' oldest first, then their
+ * second oldest — so a backlog or a slow receiver in one workspace never delays another's.
+ * The endpoints with work left are found with a loose index scan, so a claim costs one probe
+ * per such endpoint, not a sort of the whole queue.
+ */
 export async function claimDue(
   db: Database,
-  input: { now: Date; lockedUntil: Date; limit: number },
+  input: { now: Date; lockedUntil: Date; limit: number; perEndpoint: number; token: string },
 ): Promise<Claimed[]> {
-  const due = db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .where(
-      and(
-        inArray(webhookDeliveries.status, ['pending', 'retrying']),
-        sql`${webhookDeliveries.nextAttemptAt} <= ${input.now.toISOString()}::timestamptz`,
-        or(sql`${webhookDeliveries.lockedUntil} is null`, lt(webhookDeliveries.lockedUntil, input.now)),
-      ),
+  const now = sql`${input.now.toISOString()}::timestamptz`
+  const due = sql`status in ('pending', 'retrying') and next_attempt_at <= ${now}
+    and (locked_until is null or locked_until < ${now})`
+  const picked = sql`
+    with recursive endpoints(id) as (
+      (select endpoint_id from webhook_deliveries
+        where status in ('pending', 'retrying') order by endpoint_id limit 1)
+      union all
+      select (select q.endpoint_id from webhook_deliveries q
+          where q.status in ('pending', 'retrying') and q.endpoint_id > e.id
+          order by q.endpoint_id limit 1)
+        from endpoints e where e.id is not null
+    ),
+    busy as (
+      select endpoint_id, count(*)::integer as n from webhook_deliveries
+        where locked_until > ${now} and status in ('pending', 'retrying')
+        group by endpoint_id
+    ),
+    picked as (
+      select oldest.* from endpoints e
+        left join busy b on b.endpoint_id = e.id
+        cross join lateral (
+          select q.id, q.workspace_id, q.next_attempt_at,
+              row_number() over (order by q.next_attempt_at, q.id) as turn
+            from webhook_deliveries q
+            where q.endpoint_id = e.id and ${due}
+            order by q.next_attempt_at, q.id
+            limit greatest(${input.perEndpoint}::integer - coalesce(b.n, 0), 0)
+        ) oldest
+        where e.id is not null
     )
-    .orderBy(webhookDeliveries.nextAttemptAt)
-    .limit(input.limit)
-    .for('update', { skipLocked: true })
+    select id from picked
+      order by row_number() over (partition by workspace_id order by turn, next_attempt_at, id),
+        next_attempt_at, id
+      limit ${input.limit}::integer`
+  // Locked and checked again row by row: a concurrent worker may have taken some meanwhile.
+  const lockable = sql`select c.id from webhook_deliveries c
+    where c.id in (${picked}) and ${due} for update skip locked`
   const claimed = await db
     .update(webhookDeliveries)
-    .set({ lockedUntil: input.lockedUntil })
-    .where(inArray(webhookDeliveries.id, due))
+    .set({ lockedUntil: input.lockedUntil, claimToken: input.token })
+    .where(sql`${webhookDeliveries.id} in (${lockable})`)
     .returning()
   if (claimed.length === 0) return []
   const [events, endpoints] = await Promise.all([
@@ -205,4 +240,41 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
       ),
     )
   return row ?? null
+}
+
+/** The number a `select count(*)::integer as n` statement answered. */
+function countOf(result: unknown): number {
+  return (result as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0
+}
+
+/**
+ * One bounded step of the retention purge: deletes up to `batch` finished (`success`, `failed`)
+ * deliveries last changed before `before`, then up to `batch` events created before it that no
+ * delivery refers to any more. Pending and retrying deliveries — and so their events — are
+ * never touched. Rows another worker is deleting are skipped, not waited for.
+ */
+export async function purgeFinished(
+  db: Database,
+  before: Date,
+  batch: number,
+): Promise<{ deliveries: number; events: number }> {
+  const cutoff = sql`${before.toISOString()}::timestamptz`
+  const deliveries = await db.execute(sql`
+    with gone as (
+      delete from webhook_deliveries where id in (
+        select id from webhook_deliveries
+          where status in ('success', 'failed') and updated_at < ${cutoff}
+          limit ${batch}::integer for update skip locked)
+      returning 1)
+    select count(*)::integer as n from gone`)
+  const events = await db.execute(sql`
+    with gone as (
+      delete from webhook_events where id in (
+        select e.id from webhook_events e
+          where e.created_at < ${cutoff}
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+          limit ${batch}::integer for update skip locked)
+      returning 1)
+    select count(*)::integer as n from gone`)
+  return { deliveries: countOf(deliveries), events: countOf(events) }
 }

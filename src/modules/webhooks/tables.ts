@@ -1,6 +1,7 @@
 // Webhooks: endpoints, the events (the outbox, written in the transaction of the change they
 // announce) and one delivery per event and endpoint, which workers claim with
-// FOR UPDATE SKIP LOCKED. Signing secrets are stored encrypted (SecretBox).
+// FOR UPDATE SKIP LOCKED. Signing secrets are stored encrypted (SecretBox). Finished
+// deliveries and their events are purged after WEBHOOK_RETENTION_DAYS.
 import { sql } from 'drizzle-orm'
 import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core'
 import { workspaces } from '../workspaces/tables.ts'
@@ -44,7 +45,10 @@ export const webhookEvents = pgTable(
     payload: text('payload').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('webhook_events_workspace_idx').on(t.workspaceId, t.createdAt)],
+  (t) => [
+    index('webhook_events_workspace_idx').on(t.workspaceId, t.createdAt),
+    index('webhook_events_created_idx').on(t.createdAt),
+  ],
 )
 
 export const webhookDeliveries = pgTable(
@@ -68,6 +72,8 @@ export const webhookDeliveries = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
     /** Set while a worker holds the delivery; a crashed worker's claim expires. */
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    /** Names the claim: an outcome is written only under the claim it was attempted with. */
+    claimToken: text('claim_token'),
     responseCode: integer('response_code'),
     responseBody: text('response_body'),
     responseTimeMs: integer('response_time_ms'),
@@ -78,7 +84,15 @@ export const webhookDeliveries = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'retrying')`),
+    // Claiming walks the endpoints with work left, then each one's oldest due deliveries.
+    index('webhook_deliveries_queue_idx')
+      .on(t.endpointId, t.nextAttemptAt)
+      .where(sql`status in ('pending', 'retrying')`),
+    // The deliveries held by workers right now, counted per endpoint against its concurrency.
+    index('webhook_deliveries_claimed_idx').on(t.endpointId).where(sql`locked_until is not null`),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
+    index('webhook_deliveries_event_idx').on(t.eventId),
+    // Retention: finished deliveries by age.
+    index('webhook_deliveries_finished_idx').on(t.updatedAt).where(sql`status in ('success', 'failed')`),
   ],
 )

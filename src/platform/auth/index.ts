@@ -5,7 +5,8 @@
 //   3. rate-limit (the injected `limiter`), knowing whether 1–2 refused the request, so a
 //      refused request only spends the caller's per-IP budget, never a victim's quota;
 //   4. answer the refusal of 1–2, if any.
-// Routes without `config.auth` (health, docs, public pixel endpoints) skip 1 and 2.
+// Routes without `config.auth` (health, docs, public pixel endpoints) skip 1 and 2; routes with
+// `config.unmetered` (operations, the reference) skip 3, so no bucket ever refuses them.
 
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -30,6 +31,11 @@ export type RouteAuth = {
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth
+    /**
+     * Never refused by a rate-limit bucket, nor charged to one: `/health`, `/ready`, `/metrics`,
+     * `/docs` and `/api/openapi.json` must answer a caller whose per-IP budget is spent.
+     */
+    unmetered?: boolean
   }
   interface FastifyInstance {
     /** Every route that declares `config.auth`, for documentation and the shared security tests. */
@@ -48,7 +54,11 @@ export interface CredentialSource {
   findApiKey(hash: string): Promise<Principal | null>
   /** Notes that a key was used (persisted in batches, never on the request path). */
   recordUse(keyId: number, at: number): void
-  findWorkspace(id: number): Promise<PrincipalWorkspace | null>
+  /**
+   * The workspace `id` if `principal` may act in it, else null. The source decides membership:
+   * the master key may act in every workspace; a user-level credential only in its own.
+   */
+  findWorkspace(principal: Principal, id: number): Promise<PrincipalWorkspace | null>
 }
 
 /** Applies rate limits to a request; throws the 429. `refusal` is the 401/403 about to be sent. */
@@ -67,6 +77,7 @@ export type AuthOptions = {
   masterKeyHash: string
 }
 
+const BEARER_SCHEME = /^Bearer(?: |$)/
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]{16,256}=*)$/
 
 const MASTER_SCOPES = ['*'] as const
@@ -124,16 +135,22 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
         refusal = error
       }
     }
-    const limited = options.limiter?.(req, reply, refusal)
-    if (limited) await limited
+    if (!req.routeOptions.config.unmetered) {
+      const limited = options.limiter?.(req, reply, refusal)
+      if (limited) await limited
+    }
     if (refusal) throw refusal
   }
 
   async function authenticate(req: FastifyRequest, auth: RouteAuth): Promise<void> {
     const header = req.headers.authorization
     if (!header) throw unauthorized()
+    // Only another scheme is told about the scheme; a malformed, short or placeholder key under
+    // Bearer is as wrong as an unknown one.
+    if (!BEARER_SCHEME.test(header))
+      throw unauthorized('Use the Bearer scheme: "Authorization: Bearer <key>".')
     const match = BEARER.exec(header)
-    if (!match) throw unauthorized('Use the Bearer scheme: "Authorization: Bearer <key>".')
+    if (!match) throw unauthorized()
     const principal = await principalFor(match[1]!)
     if (!principal) throw unauthorized()
     const now = clock.now()
@@ -167,10 +184,16 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     }
     const id = /^[1-9][0-9]{0,9}$/.test(requested) ? Number(requested) : 0
     const workspace =
-      id > 0 && id <= 2_147_483_647 ? await cache.workspace(id, () => source.findWorkspace(id)) : null
-    if (!workspace)
-      throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
-    return workspace
+      id > 0 && id <= 2_147_483_647
+        ? principal.type === 'master_key'
+          ? await cache.workspace(id, () => source.findWorkspace(principal, id))
+          : await source.findWorkspace(principal, id)
+        : null
+    if (workspace) return workspace
+    // The master key may act in every workspace, so for it the only reason is that there is
+    // none; any other credential learns nothing about workspaces it cannot act in.
+    if (principal.type === 'master_key') throw ApiError.notFound('Workspace')
+    throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
   }
 
   app.addHook('onRequest', guardRequest)

@@ -2,6 +2,7 @@
 // generated at the first start, when only its hash is kept (printed once, never again).
 import type { Database } from '../db/index.ts'
 import { settingOnce } from '../db/settings.ts'
+import { platformSettings } from '../db/tables.ts'
 import { sha256Hex } from '../lib/hash.ts'
 import { randomBase62 } from '../lib/random.ts'
 
@@ -11,11 +12,30 @@ export type MasterKey = {
   generated: string | null
 }
 
+const newMasterKey = () => `sk_master_${randomBase62(43)}`
+
 export async function ensureMasterKey(db: Database, configured: string | null): Promise<MasterKey> {
   if (configured !== null) return { hash: sha256Hex(configured), generated: null }
-  const candidate = `sk_master_${randomBase62(43)}`
+  const candidate = newMasterKey()
   const stored = await settingOnce(db, 'master_key_hash', sha256Hex(candidate))
   return { hash: stored.value, generated: stored.created ? candidate : null }
+}
+
+/**
+ * Replaces the stored master key (a lost or leaked one) with a new one and returns it, to print
+ * once. Servers read the hash at start: they accept the new key, and refuse the old one, once
+ * restarted. Not used when CORE_API_MASTER_KEY is set, which wins over the stored key.
+ */
+export async function rotateMasterKey(db: Database): Promise<string> {
+  const key = newMasterKey()
+  await db
+    .insert(platformSettings)
+    .values({ key: 'master_key_hash', value: sha256Hex(key) })
+    .onConflictDoUpdate({
+      target: platformSettings.key,
+      set: { value: sha256Hex(key), createdAt: new Date() },
+    })
+  return key
 }
 
 /**

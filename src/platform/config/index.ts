@@ -17,7 +17,7 @@ export type Config = Readonly<{
   redisUrl: string | null
   /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
   redisPrefix: string
-  /** External base URL, used in pagination links and as the OAuth issuer. */
+  /** External base URL, used in pagination links and the OpenAPI document's server. */
   publicUrl: string
   /** Platform admin credential (all scopes, any workspace). Generated at first start when unset. */
   masterKey: string | null
@@ -31,13 +31,19 @@ export type Config = Readonly<{
   webhookTimeoutSeconds: number
   /** Delay before each delivery attempt, in seconds: the first attempt, then each retry. */
   webhookRetrySchedule: readonly number[]
-  /** Seconds a worker's claim on a delivery lasts; after a crash, another worker sends it then. */
+  /**
+   * Seconds a worker's claim on a delivery lasts (at least twice `webhookTimeoutSeconds`, so a
+   * live attempt never loses its claim); after a crash, another worker sends it then.
+   */
   webhookClaimSeconds: number
   /** Hours an endpoint may fail without a success before it is disabled. */
   webhookDisableAfterHours: number
-  /** Delivery attempts one worker runs at once, and at once per endpoint. */
+  /** Delivery attempts one worker runs at once. */
   webhookConcurrency: number
+  /** Deliveries of one endpoint held at once, by all workers together. */
   webhookEndpointConcurrency: number
+  /** Days finished webhook deliveries and their events are kept; 0 keeps them forever. */
+  webhookRetentionDays: number
   /** How often the worker looks for due deliveries when no notification wakes it, in ms. */
   webhookPollMs: number
   /** Apply rate limits at all (turn off only behind a gateway that limits, or to measure their cost). */
@@ -54,8 +60,6 @@ export type Config = Readonly<{
   trustProxy: boolean | number | string
   /** Path of a plans JSON file overriding config/plans.json (limits per tier). */
   plansFile: string | null
-  /** Path of an `mcpServers` JSON file in the format MCP clients use. */
-  mcpConfig: string | null
   /** How long a response is replayed for a repeated Idempotency-Key, in hours. */
   idempotencyTtlHours: number
   /** How long a running request holds its Idempotency-Key before a retry may take over (crash recovery), in seconds. */
@@ -173,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookDisableAfterHours: integer(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
     webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 128, 1, 10_000),
     webhookEndpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
+    webhookRetentionDays: integer(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 3650),
     webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
     rateLimitEnabled:
       env.RATE_LIMIT_ENABLED === undefined || env.RATE_LIMIT_ENABLED === ''
@@ -183,7 +188,6 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitOauthPer5Minutes: integer(env, 'RATE_LIMIT_OAUTH_PER_5_MINUTES', 100, 0, 1_000_000_000),
     rateLimitAuthFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000_000),
     trustProxy: proxySetting(env.TRUST_PROXY),
-    mcpConfig: optional(env, 'MCP_CONFIG'),
     plansFile: optional(env, 'PLANS_FILE'),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),

@@ -30,14 +30,29 @@ export interface DatabaseHandle {
   close(): Promise<void>
 }
 
-export type DatabaseOptions = { databaseUrl: string; poolSize?: number } | { dataDir: string } // a folder, or 'memory://' for a throwaway in-memory database
+export type DatabaseOptions =
+  | {
+      databaseUrl: string
+      poolSize?: number
+      /** How long a request waits for a new connection before it fails (and answers 503), in ms. */
+      connectTimeoutMs?: number
+    }
+  | { dataDir: string } // a folder, or 'memory://' for a throwaway in-memory database
+
+/** Default of `connectTimeoutMs`: long enough for a busy server, short enough that no request hangs. */
+const CONNECT_TIMEOUT_MS = 5000
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle', import.meta.url))
 // Any constant works; it only has to be the same in every instance.
 const MIGRATION_LOCK_ID = 7_243_810
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  if ('databaseUrl' in options) return openPostgres(options.databaseUrl, options.poolSize ?? 10)
+  if ('databaseUrl' in options)
+    return openPostgres(
+      options.databaseUrl,
+      options.poolSize ?? 10,
+      options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    )
   return openPglite(options.dataDir)
 }
 
@@ -71,10 +86,24 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   }
 }
 
-async function openPostgres(connectionString: string, poolSize: number): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString, max: poolSize })
-  // An idle connection that dies (database restart) must not crash the process.
+async function openPostgres(
+  connectionString: string,
+  poolSize: number,
+  connectTimeoutMs: number,
+): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    // Without it, a database that accepts TCP but never answers makes requests wait forever.
+    connectionTimeoutMillis: connectTimeoutMs,
+    // A connection whose peer vanished without a FIN is found out by the kernel.
+    keepAlive: true,
+  })
+  // A connection that dies (database restart, network cut) must never crash the process: the
+  // pool reports idle ones here, and a checked-out one (a transaction in progress) emits
+  // 'error' on itself, which nothing else listens to. The query in progress fails either way.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = drizzlePg(pool) as unknown as Database
   return {
     db,
@@ -82,7 +111,8 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     migrate: async () => {
       // A session-level advisory lock serialises concurrent starts: the first applies the
       // migrations, the others wait and then find nothing left to do.
-      const client = new pg.Client({ connectionString })
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: connectTimeoutMs })
+      client.on('error', () => {}) // a lost connection fails the migration's query instead
       await client.connect()
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
@@ -94,7 +124,7 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     ping: async () => {
       await db.execute(sql`select 1`)
     },
-    listen: (channel, handler) => listenPostgres(connectionString, channel, handler),
+    listen: (channel, handler) => listenPostgres(connectionString, connectTimeoutMs, channel, handler),
     close: () => pool.end(),
   }
 }
@@ -103,12 +133,17 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
  * LISTEN on a connection of its own, reconnecting after a failure (a notification sent while
  * disconnected is lost, so the handler is also called on every reconnect).
  */
-async function listenPostgres(connectionString: string, channel: string, handler: () => void) {
+async function listenPostgres(
+  connectionString: string,
+  connectTimeoutMs: number,
+  channel: string,
+  handler: () => void,
+) {
   let client: pg.Client | null = null
   let closed = false
   let retry: NodeJS.Timeout | null = null
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString })
+    const next = new pg.Client({ connectionString, connectionTimeoutMillis: connectTimeoutMs })
     next.on('notification', (message) => {
       if (message.channel === channel) handler()
     })
@@ -142,3 +177,5 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false
 }
+
+export { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './errors.ts'

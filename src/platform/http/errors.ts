@@ -3,6 +3,7 @@
 // `docs/errors.md` is the public catalogue of these codes.
 
 export const ERROR_CODES = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   workspace_required: {
     status: 400,
@@ -14,6 +15,7 @@ export const ERROR_CODES = {
   feature_limit_reached: { status: 403, message: 'You have reached your limit for this feature.' },
   not_found: { status: 404, message: 'Resource not found.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this resource.' },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
   conflict: { status: 409, message: 'The request conflicts with the current state of the resource.' },
   idempotency_in_progress: {
     status: 409,
@@ -27,6 +29,7 @@ export const ERROR_CODES = {
     message: 'This Idempotency-Key was already used with a different request.',
   },
   rate_limit_exceeded: { status: 429, message: 'Too many requests.' },
+  headers_too_large: { status: 431, message: 'The request line or headers are too large.' },
   server_error: { status: 500, message: 'An unexpected error occurred.' },
   upstream_error: { status: 502, message: 'An upstream service failed to answer.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable.' },

@@ -1,5 +1,8 @@
 // The conventions every route shares: request ids, JSON-only bodies, one error format,
 // 404/405 for unknown routes and methods. Registered once on the root instance by app.ts.
+
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type {
   FastifyError,
   FastifyInstance,
@@ -9,8 +12,9 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/errors.ts'
 import { newRequestId } from '../lib/random.ts'
-import { ApiError, type FieldErrors } from './errors.ts'
+import { ApiError, type ErrorCode, type FieldErrors } from './errors.ts'
 import { toFieldErrors, validatorCompiler } from './validation.ts'
 
 declare module 'fastify' {
@@ -37,12 +41,56 @@ export function httpServerOptions(bodyLimit: number): FastifyServerOptions {
     return503OnClosing: true,
     // Requests Fastify refuses before routing (malformed URLs) still get our format.
     frameworkErrors: (error, req, reply) => sendError(req, reply, error),
+    // …and so do the ones Node's HTTP parser refuses before Fastify sees them.
+    clientErrorHandler: answerClientError,
   }
+}
+
+/** The parser's refusals that have a code of the table; the others get `bad_request`. */
+const PARSER_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'headers_too_large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'payload_too_large',
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (malformed request line or header, headers too
+ * large, a client too slow to send them) in the error format, with a fresh request id, then
+ * closes the connection, as Node itself does.
+ */
+function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const code =
+    (error.code && Object.hasOwn(PARSER_ERRORS, error.code) && PARSER_ERRORS[error.code]) || 'bad_request'
+  const apiError = new ApiError(code)
+  const requestId = newRequestId()
+  const body = JSON.stringify(apiError.toBody(requestId))
+  // Only the code: the error also holds the raw bytes received, Authorization header included.
+  this.log.debug({ reqId: requestId, code: error.code }, 'request refused by the HTTP parser')
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-ID: ${requestId}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    )
+  }
+  socket.destroy()
 }
 
 function bodyOf(error: ApiError, req: FastifyRequest): Record<string, unknown> {
   return error.toBody(req.id)
 }
+
+const DATABASE_UNAVAILABLE = new ApiError(
+  'service_unavailable',
+  'The database is not reachable; retry shortly.',
+  undefined,
+  { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+)
 
 /** Translates anything thrown into an ApiError: our own, Fastify's, or an unexpected one. */
 export function toApiError(error: FastifyError | ApiError | Error): ApiError {
@@ -66,12 +114,22 @@ export function toApiError(error: FastifyError | ApiError | Error): ApiError {
       return new ApiError('invalid_json', 'The Content-Length header does not match the body.')
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_NOT_FOUND':
+    // A path parameter longer than any id (find-my-way's limit) names no resource.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
       return ApiError.notFound()
+    // A QUERY request without Content-Type on a route that takes a body.
+    case 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE':
+      return new ApiError('unsupported_media_type')
   }
   if (fe.statusCode === 413) return new ApiError('payload_too_large')
   if (fe.statusCode === 415) return new ApiError('unsupported_media_type')
   if (fe.statusCode === 400 && error instanceof SyntaxError) return new ApiError('invalid_json')
   if (fe.statusCode === 503) return new ApiError('service_unavailable')
+  // An outage, not a bug: the client retries, and the request changed nothing.
+  if (isDatabaseUnavailable(error)) return DATABASE_UNAVAILABLE
+  // Any other refusal of the framework is the client's: a 4xx in our format, never a 500.
+  if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && fe.statusCode && fe.statusCode < 500)
+    return fe.statusCode === 404 ? ApiError.notFound() : new ApiError('bad_request')
   return new ApiError('server_error')
 }
 
@@ -81,7 +139,8 @@ export function sendError(
   error: FastifyError | ApiError | Error,
 ): FastifyReply {
   const apiError = toApiError(error)
-  if (apiError.status >= 500) req.log.error({ err: error }, 'request failed')
+  if (apiError.code === 'server_error') req.log.error({ err: error }, 'request failed')
+  else if (apiError.status >= 500) req.log.warn({ err: error }, 'request failed: a dependency is unavailable')
   reply.header('x-request-id', req.id)
   if (apiError.headers) reply.headers(apiError.headers)
   return reply.code(apiError.status).type('application/json; charset=utf-8').send(bodyOf(apiError, req))
@@ -121,7 +180,7 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.setNotFoundHandler(async function routeNotFound(req, reply) {
+  async function routeNotFound(req: FastifyRequest, reply: FastifyReply) {
     const path = req.url.split('?')[0] ?? '/'
     const allowed = METHODS.filter((m) => known.find(m, path) !== null)
     if (allowed.length > 0) {
@@ -129,9 +188,13 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
       return sendError(req, reply, new ApiError('method_not_allowed'))
     }
     return sendError(req, reply, ApiError.notFound())
-  })
+  }
+  app.setNotFoundHandler(routeNotFound)
 
   app.setErrorHandler(async function replyWithError(error, req, reply) {
+    // A method no route has (QUERY, PROPFIND…) fails while its body is read for the 404
+    // handler; the answer is still about the route: 405 on a known path, 404 elsewhere.
+    if (req.is404 && !(error instanceof ApiError)) return routeNotFound(req, reply)
     return sendError(req, reply, error as FastifyError)
   })
 }

@@ -139,7 +139,7 @@ export function parseListQuery(query: Record<string, unknown>, spec: ListSpec): 
   if (query.fields !== undefined) {
     fields = new Set(['id'])
     for (const field of csv(query.fields)) {
-      if (!spec.fields.includes(field))
+      if (field !== 'id' && !spec.fields.includes(field))
         fail('fields', `Unknown field "${field}". Fields: ${spec.fields.join(', ')}.`)
       else fields.add(field)
     }

@@ -26,38 +26,97 @@ type Validate = ((data: unknown, context?: unknown) => boolean) & {
   schemaEnv?: unknown
 }
 
-/** Ajv's error for every string (or object key) holding U+0000, which PostgreSQL cannot store. */
-function nulErrors(data: unknown, path = '', out: ErrorObject[] = []): ErrorObject[] {
-  const nul = (at: string) =>
-    out.push({ keyword: 'nul', instancePath: at, schemaPath: '', params: {}, message: '' })
-  if (typeof data === 'string') {
-    if (data.includes('\u0000')) nul(path)
-  } else if (Array.isArray(data)) {
-    for (const [i, item] of data.entries()) nulErrors(item, `${path}/${i}`, out)
-  } else if (data !== null && typeof data === 'object') {
-    for (const [key, value] of Object.entries(data)) {
-      const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
-      if (key.includes('\u0000')) nul(at)
-      else nulErrors(value, at, out)
+/** How deep a body or query value may nest objects and arrays; deeper is a 422. */
+export const MAX_DEPTH = 64
+
+const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
+
+/**
+ * Ajv-style errors for every string (or object key) holding U+0000 or an unpaired UTF-16
+ * surrogate (`"\ud800"` in JSON), which PostgreSQL cannot store (jsonb refuses the escape,
+ * text would get U+FFFD instead), and for nesting deeper than MAX_DEPTH (reported once, at the top-level field holding
+ * it). Iterative, so no input can exhaust the stack.
+ */
+function textErrors(data: unknown): ErrorObject[] {
+  const out: ErrorObject[] = []
+  const fail = (keyword: string, at: string, params: Record<string, unknown> = {}) =>
+    out.push({ keyword, instancePath: at, schemaPath: '', params, message: '' })
+  const tooDeep = new Set<string>()
+  const pending: Array<{ value: unknown; path: string; depth: number; top: string }> = [
+    { value: data, path: '', depth: 0, top: '' },
+  ]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path, depth, top } = next
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) fail('nul', path)
+      else if (!value.isWellFormed()) fail('surrogate', path)
+      continue
     }
+    if (value === null || typeof value !== 'object') continue
+    if (depth >= MAX_DEPTH) {
+      if (!tooDeep.has(top)) fail('depth', top, { limit: MAX_DEPTH })
+      tooDeep.add(top)
+      continue
+    }
+    const entries: Array<[string | number, unknown]> = Array.isArray(value)
+      ? [...value.entries()]
+      : Object.entries(value)
+    // Pushed last-first, so they are checked (and reported) in document order.
+    for (const [key, item] of entries.reverse()) {
+      const at = `${path}/${pointer(String(key))}`
+      if (typeof key === 'string' && key.includes('\u0000')) fail('nul', at)
+      else if (typeof key === 'string' && !key.isWellFormed()) fail('surrogate', at)
+      else pending.push({ value: item, path: at, depth: depth + 1, top: depth === 0 ? at : top })
+    }
+  }
+  return out
+}
+
+/** How a number must be spelled in a path or query string: plain decimal, nothing Number() also takes. */
+const DECIMAL: Record<string, RegExp> = {
+  integer: /^-?(?:0|[1-9][0-9]*)$/,
+  number: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/,
+}
+
+/** The numeric properties of a path or query schema, each with its type. */
+function numericProperties(schema: unknown): Array<[string, string]> {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {}
+  const out: Array<[string, string]> = []
+  for (const [name, property] of Object.entries(properties)) {
+    const types = [property.type].flat()
+    const type = types.includes('integer') ? 'integer' : types.includes('number') ? 'number' : null
+    if (type) out.push([name, type])
   }
   return out
 }
 
 /**
  * Ajv for the part, then — for bodies and query strings that passed — a refusal of the NUL
- * character, so text PostgreSQL would reject is a 422 naming the field instead of a 500.
+ * character, of unpaired surrogates and of deep nesting, so text PostgreSQL would reject, or a
+ * value no code path could walk safely, is a 422 naming the field instead of a 500. Numbers in paths and query
+ * strings must be plain decimals first: Ajv's coercion would read `0x10`, `1e3` or `1 ` as
+ * 16, 1000 and 1, so a malformed id would name another resource.
  */
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv
   const validate = ajv.compile(schema as object) as Validate
-  if (httpPart !== 'body' && httpPart !== 'querystring') return validate as never
+  if (httpPart !== 'body' && httpPart !== 'querystring' && httpPart !== 'params') return validate as never
+  const numeric = httpPart === 'body' ? [] : numericProperties(schema)
   const checked: Validate = (data, context) => {
+    for (const [name, type] of numeric) {
+      const raw = (data as Record<string, unknown>)[name]
+      if (typeof raw === 'string' && !DECIMAL[type]!.test(raw)) {
+        checked.errors = [
+          { keyword: 'type', instancePath: `/${name}`, schemaPath: '', params: { type }, message: '' },
+        ]
+        return false
+      }
+    }
     if (!validate(data, context)) {
       checked.errors = validate.errors
       return false
     }
-    const errors = nulErrors(data)
+    const errors = httpPart === 'params' ? [] : textErrors(data)
     checked.errors = errors.length > 0 ? errors : null
     return errors.length === 0
   }
@@ -130,14 +189,22 @@ function messageOf(field: string, error: ErrorObject): string {
       return `${subject} format is invalid.`
     case 'nul':
       return `${subject} must not contain the NUL character.`
+    case 'surrogate':
+      return `${subject} must be valid Unicode (it holds an unpaired surrogate).`
+    case 'depth':
+      return `${subject} must not nest objects or arrays more than ${p.limit} levels deep.`
     default:
       return `${subject} ${error.message ?? 'is invalid'}.`
   }
 }
 
-/** Ajv errors as `{field: [messages]}`, with the noise of `anyOf` branches removed. */
+/**
+ * Ajv errors as `{field: [messages]}`, with the noise of `anyOf` branches removed. Field names
+ * come from the client (`constructor`, `__proto__`), so they are gathered in a Map and become
+ * own properties only at the end.
+ */
 export function toFieldErrors(errors: readonly ErrorObject[]): FieldErrors {
-  const out: FieldErrors = {}
+  const out = new Map<string, string[]>()
   // An `anyOf` (e.g. "a string or null") reports one error per branch plus a summary; the
   // branch errors for a field that also has a more specific error are dropped.
   const meaningful = errors.filter(
@@ -153,17 +220,17 @@ export function toFieldErrors(errors: readonly ErrorObject[]): FieldErrors {
       continue
     }
     const message = messageOf(field, error)
-    const list = out[field] ?? []
+    const list = out.get(field) ?? []
     if (!list.includes(message)) list.push(message)
-    out[field] = list
+    out.set(field, list)
   }
   for (const [field, types] of typeByField) {
-    if (out[field]) continue // a more specific message already explains the problem
-    out[field] = [
+    if (out.has(field)) continue // a more specific message already explains the problem
+    out.set(field, [
       field === 'body'
         ? 'The request body must be a JSON object.'
         : `The ${field} field must be ${describeType([...new Set(types.filter((t) => t !== 'null' || types.length === 1))])}.`,
-    ]
+    ])
   }
-  return out
+  return Object.fromEntries(out)
 }
