@@ -146,13 +146,23 @@ function registerOperations(app: FastifyInstance, database: DatabaseHandle, metr
 
   app.get(
     '/health',
-    { schema: { tags: ['Operations'], summary: 'Liveness: the process answers' }, config: unmetered },
+    {
+      schema: { tags: ['Operations'], summary: 'Liveness: the process answers', operationId: 'getHealth' },
+      config: unmetered,
+    },
     () => ({ status: 'ok' }),
   )
 
   app.get(
     '/ready',
-    { schema: { tags: ['Operations'], summary: 'Readiness: the database answers' }, config: unmetered },
+    {
+      schema: {
+        tags: ['Operations'],
+        summary: 'Readiness: the database answers',
+        operationId: 'getReadiness',
+      },
+      config: unmetered,
+    },
     async function ready() {
       try {
         await database.ping()

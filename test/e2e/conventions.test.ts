@@ -3,6 +3,7 @@
 // machine-readable reference and the operations endpoints — and a seeded fuzz that must never
 // produce a 5xx.
 
+import { readFileSync } from 'node:fs'
 import type { LightMyRequestResponse } from 'fastify'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -424,6 +425,29 @@ describe('reference and operations', () => {
     expect(doc.paths['/api/v1/api-keys/{id}/rotate']).toHaveProperty('post')
     expect(doc.paths['/api/v1/me']).toHaveProperty('get')
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' })
+  })
+
+  it('names every operation with a unique operationId, marks public routes and follows the package version', async () => {
+    const doc = (await t.app.inject('/api/openapi.json')).json()
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
+    expect(doc.info.version).toBe(version)
+    const seen = new Map<string, string>()
+    for (const [path, operations] of Object.entries<
+      Record<string, { operationId?: string; security?: unknown }>
+    >(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const where = `${method.toUpperCase()} ${path}`
+        expect(operation.operationId, where).toMatch(/^[a-z][A-Za-z]+$/)
+        expect(seen.get(operation.operationId!), `${where} repeats an operationId`).toBeUndefined()
+        seen.set(operation.operationId!, where)
+        // Only the operations of the API need a credential; the document's default says so.
+        if (path.startsWith('/api/')) expect(operation.security, where).toBeUndefined()
+        else expect(operation.security, where).toEqual([])
+      }
+    }
+    expect(seen.get('createPost')).toBe('POST /api/v1/posts')
+    expect(seen.get('rotateApiKey')).toBe('POST /api/v1/api-keys/{id}/rotate')
+    expect(seen.get('getHealth')).toBe('GET /health')
   })
 
   it('serves the interactive reference at /docs as HTML', async () => {

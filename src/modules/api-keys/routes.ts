@@ -26,6 +26,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'List API keys',
+        operationId: 'listApiKeys',
         description:
           'Keys of the workspace, newest first. Only the prefix of each key is shown. Without `status` ' +
           'the list holds the keys that were not revoked; `status=revoked` lists the revoked ones.',
@@ -48,6 +49,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Get an API key',
+        operationId: 'getApiKey',
         description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
         querystring: IncludeQuery,
@@ -68,6 +70,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Create an API key',
+        operationId: 'createApiKey',
         description:
           'The `key` is returned only in this response. Scopes default to `["read", "write"]` and cannot ' +
           "exceed the calling credential's; `rate_limit_tier` cannot exceed the workspace tier. A key " +
@@ -90,6 +93,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Rotate an API key',
+        operationId: 'rotateApiKey',
         description:
           'Issues a new key (new id) with the same name, scopes and tier. The old key keeps working ' +
           'until `grace_period_ends_at` (`grace_period_hours`, default 24; 0 revokes it at once and ' +
@@ -114,6 +118,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       schema: {
         tags,
         summary: 'Revoke an API key',
+        operationId: 'revokeApiKey',
         description:
           'The key stops working at once, on every instance. Its record stays for the audit trail: ' +
           '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +

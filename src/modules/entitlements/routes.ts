@@ -13,6 +13,7 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       schema: {
         tags,
         summary: 'Check feature access',
+        operationId: 'checkEntitlement',
         description:
           'Whether the workspace may use `quantity` more of `feature` under its plan. A refusal is still 200, ' +
           'with `allowed: false`, `reason: LIMIT_EXCEEDED` and an `upgrade_url`.',
@@ -33,6 +34,7 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       schema: {
         tags,
         summary: 'Record usage',
+        operationId: 'recordUsage',
         description:
           'Adds `quantity` to a metered or size feature (count features are counted from their resources). ' +
           'Beyond a hard limit the record is refused with 403 `feature_limit_reached`; soft limits only report. ' +
@@ -58,6 +60,7 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       schema: {
         tags,
         summary: 'Usage summary',
+        operationId: 'getEntitlementSummary',
         description: "Every feature of the workspace's plan: used, limit, available and percentage.",
         response: { 200: SummaryOut, ...errorResponses() },
       },

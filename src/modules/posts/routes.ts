@@ -18,6 +18,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       schema: {
         tags,
         summary: 'List posts',
+        operationId: 'listPosts',
         description: 'Newest first. `search` is full-text search over title and body (web-search syntax).',
         querystring: listQuerySchema(postList),
         response: { 200: pageSchema(Type.Partial(PostOut)), ...errorResponses() },
@@ -38,6 +39,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       schema: {
         tags,
         summary: 'Get a post',
+        operationId: 'getPost',
         params: PostParams,
         querystring: IncludeQuery,
         response: { 200: dataSchema(PostOut), ...errorResponses(404) },
@@ -57,6 +59,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       schema: {
         tags,
         summary: 'Create a post',
+        operationId: 'createPost',
         description: "Counts against the plan's `posts` limit (403 `feature_limit_reached` beyond it).",
         body: PostCreate,
         response: { 201: messageDataSchema(PostOut), ...errorResponses() },
@@ -75,6 +78,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       schema: {
         tags,
         summary: 'Update a post',
+        operationId: 'updatePost',
         description: '`tags`, when given, replaces the tags.',
         params: PostParams,
         body: PostUpdate,
@@ -95,6 +99,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       schema: {
         tags,
         summary: 'Delete a post',
+        operationId: 'deletePost',
         params: PostParams,
         response: { 204: Type.Null(), ...errorResponses(404) },
       },

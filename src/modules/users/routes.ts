@@ -22,6 +22,7 @@ export function userRoutes(app: FastifyInstance): void {
       schema: {
         tags: ['Identity'],
         summary: 'The caller',
+        operationId: 'getMe',
         description:
           'Who is calling: the credential type, its user, its workspace (for the master key and user ' +
           'credentials, the one named by X-Workspace-ID, if any) and its scopes. Needs no scope.',

@@ -32,6 +32,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'List webhook endpoints',
+        operationId: 'listWebhooks',
         querystring: listQuerySchema(endpointList),
         response: { 200: pageSchema(Type.Partial(EndpointOut)), ...errorResponses() },
       },
@@ -51,6 +52,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Get a webhook endpoint',
+        operationId: 'getWebhook',
         params: EndpointParams,
         response: { 200: dataSchema(EndpointOut), ...errorResponses(404) },
       },
@@ -65,6 +67,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Create a webhook endpoint',
+        operationId: 'createWebhook',
         description:
           'The URL must be HTTPS and resolve to public addresses only. `secret` is returned only in this response. ' +
           "Counts against the plan's `webhooks` limit. Subscribing is reading: the credential needs the read scope " +
@@ -90,6 +93,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Update a webhook endpoint',
+        operationId: 'updateWebhook',
         description:
           'Changing `events` or `url` needs the read scope of every resource the (resulting) `events` match, ' +
           'as creation does; `is_active: true` re-enables an endpoint that was disabled.',
@@ -116,6 +120,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Delete a webhook endpoint',
+        operationId: 'deleteWebhook',
         params: EndpointParams,
         response: { 204: Type.Null(), ...errorResponses(404) },
       },
@@ -133,6 +138,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Rotate the signing secret',
+        operationId: 'rotateWebhookSecret',
         description:
           'Signs with the new secret from now on and, for `grace_period_hours` (default 24), with the old one too: ' +
           'each request then carries two `v1,` signatures.',
@@ -158,6 +164,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Send a test event',
+        operationId: 'testWebhook',
         description:
           'Sends a `webhook.test` event now and answers with the outcome (200 either way). It appears in the deliveries log.',
         params: EndpointParams,
@@ -174,6 +181,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'List deliveries',
+        operationId: 'listWebhookDeliveries',
         params: EndpointParams,
         querystring: listQuerySchema(deliveryList),
         response: { 200: pageSchema(Type.Partial(DeliveryOut)), ...errorResponses(404) },
@@ -195,6 +203,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Get a delivery',
+        operationId: 'getWebhookDelivery',
         description: 'With the signed request and the start of the response.',
         params: DeliveryParams,
         response: { 200: dataSchema(DeliveryOut), ...errorResponses(404) },
@@ -213,6 +222,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       schema: {
         tags,
         summary: 'Retry a delivery',
+        operationId: 'retryWebhookDelivery',
         description:
           '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
           'or when its attempts are used up.',

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document's frame. The paths come from the route schemas, so the reference
 // at /docs and /api/openapi.json cannot drift from what the server does.
+import { readFileSync } from 'node:fs'
 import type { SwaggerOptions, SwaggerTransform } from '@fastify/swagger'
 import { Type } from 'typebox'
 
@@ -7,13 +8,19 @@ type OpenApi = NonNullable<Extract<SwaggerOptions, { openapi?: unknown }>['opena
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
+/** The package's version, which the document's `info.version` follows. */
+const VERSION: string = JSON.parse(
+  readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+).version
+
 /**
  * Documents the headers the guards read, which no route schema declares (declaring them
- * would make every route validate them): X-Workspace-ID and Idempotency-Key.
+ * would make every route validate them): X-Workspace-ID and Idempotency-Key. A route without
+ * `config.auth` is public and says so (`security: []`), overriding the document's default.
  */
 export const documentGuardHeaders: SwaggerTransform = ({ schema, url, route }) => {
   const auth = route.config?.auth
-  if (!auth) return { schema, url }
+  if (!auth) return { schema: { ...schema, security: [] }, url }
   const methods = [route.method].flat()
   const headers: Record<string, unknown> = {}
   if (auth.workspace) {
@@ -40,7 +47,7 @@ export function openApiDocument(publicUrl: string): OpenApi {
     openapi: '3.1.0',
     info: {
       title: 'core-api',
-      version: '1.0.0',
+      version: VERSION,
       description:
         'Workspaces, API keys with scopes and rotation, rate limits, idempotency, signed webhooks and ' +
         'entitlements. Authenticate with `Authorization: Bearer sk_live_…`. Errors are ' +
