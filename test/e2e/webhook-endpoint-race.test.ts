@@ -36,3 +36,24 @@ it('creates posts while their endpoints are deleted without a 5xx', async () => 
   expect(statuses.filter((s) => s >= 500)).toEqual([])
   expect(new Set(statuses)).toEqual(new Set([201, 204]))
 }, 120_000)
+
+it('answers a test send whose endpoint is deleted meanwhile with 404, not a 5xx', async () => {
+  const statuses: number[] = []
+  for (let round = 0; round < 20; round++) {
+    const res = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      payload: { url: `http://127.0.0.1:9/test-race/${round}`, events: ['post.*'] },
+    })
+    const id = res.json().data.id as number
+    const results = await Promise.all([
+      t.call(key, { method: 'POST', url: `/api/v1/webhooks/${id}/test` }),
+      t.call(key, { method: 'DELETE', url: `/api/v1/webhooks/${id}` }),
+      t.call(key, { method: 'POST', url: `/api/v1/webhooks/${id}/test` }),
+    ])
+    statuses.push(...results.map((r) => r.statusCode))
+  }
+  expect(statuses.filter((s) => s >= 500)).toEqual([])
+  // A test send answers 200 (a failed delivery to the closed port is still a 200) or 404.
+  expect([...new Set(statuses)].every((s) => [200, 204, 404].includes(s))).toBe(true)
+}, 120_000)

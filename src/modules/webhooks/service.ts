@@ -283,6 +283,8 @@ export class WebhookService {
         { id: eventId, workspaceId: workspace.id, type: event.type, payload, now: new Date(now) },
         id,
       )
+      // No delivery: the endpoint was deleted since it was read (the event goes with this rollback).
+      if (ids.length === 0) throw ApiError.notFound('Webhook endpoint')
       // Held by this request, so no worker also sends it.
       await tx
         .update(webhookDeliveries)
