@@ -1,11 +1,14 @@
 // Real server processes for end-to-end tests and benchmarks: `node <script>` (core-api's
 // src/main.ts unless told otherwise) with its own environment, on a free loopback port, stopped
 // with SIGTERM, then SIGKILL. Every child is killed if the parent exits first.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
+const execFileAsync = promisify(execFile)
 const children = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL')
@@ -110,4 +113,22 @@ export async function createTenant(base: string, master: string, tier = 'enterpr
   )
   if (key.status !== 201) throw new Error(`key: ${key.status} ${JSON.stringify(key.body)}`)
   return { workspace: id, key: key.body.data.key as string, keyId: key.body.data.id as number }
+}
+
+/** Runs `core-api <args>` to its end, with `env` over this environment and logs silent by default. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      timeout: timeoutMs,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
 }

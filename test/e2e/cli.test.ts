@@ -1,35 +1,20 @@
 // The command line as an operator uses it, on the embedded database: help and version, clear
 // refusals of a wrong command line (exit code 2), listing and revoking keys, and replacing a
 // lost master key.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { call, startServer } from '../../src/testing/processes.ts'
+import { call, runCli, startServer } from '../../src/testing/processes.ts'
 
-const run = promisify(execFile)
 // The embedded database: never the PostgreSQL or Redis of the environment.
 const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '', CORE_API_MASTER_KEY: '' }
-const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
 const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 const dir = mkdtempSync(join(tmpdir(), 'core-api-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...EMBEDDED, DATA_DIR: dir, LOG_LEVEL: 'silent', ...env },
-      timeout: 60_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { ...EMBEDDED, DATA_DIR: dir, ...env })
 
 describe('the command line', () => {
   it('prints its version and its help (-h and --help alike)', async () => {

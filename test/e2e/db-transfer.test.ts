@@ -4,19 +4,14 @@
 // authenticates, the post reads back the same, new ids continue after the imported ones. The
 // target is a database of its own on DATABASE_URL's server, dropped afterwards; without
 // DATABASE_URL it is a second PGlite folder.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
-import { call, createTenant, startServer } from '../../src/testing/processes.ts'
+import { call, createTenant, runCli, startServer } from '../../src/testing/processes.ts'
 
-const run = promisify(execFile)
-const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
 const ADMIN_URL = process.env.DATABASE_URL
 const MASTER = `sk_master_${randomBase62(40)}`
 const dir = mkdtempSync(join(tmpdir(), 'core-api-transfer-'))
@@ -45,18 +40,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...COMMON, LOG_LEVEL: 'silent', ...env },
-      timeout: 120_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { ...COMMON, ...env }, 120_000)
 
 describe(`db export and import (PGlite → ${ADMIN_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('moves every table, and the server on the target serves what the first one wrote', async () => {

@@ -1,34 +1,18 @@
 // The embedded default as a user runs it: one process per data folder, the CLI on the same
 // folder once the server has stopped, a master key generated and printed once, secrets never
 // in the logs, and a clean exit on SIGTERM.
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { call, startServer } from '../../src/testing/processes.ts'
+import { call, runCli, startServer } from '../../src/testing/processes.ts'
 
-const run = promisify(execFile)
 // This file is about the embedded database: never the PostgreSQL or Redis of the environment.
 const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '' }
-const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'core-api-e2e-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...EMBEDDED, DATA_DIR: dir, LOG_LEVEL: 'silent' },
-      timeout: 60_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (args: string[]) => runCli(args, { ...EMBEDDED, DATA_DIR: dir })
 
 describe('the embedded database', () => {
   it('prints a generated master key once, keeps secrets out of logs, and refuses a second process', async () => {
