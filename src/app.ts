@@ -4,23 +4,22 @@ import swagger from '@fastify/swagger'
 import scalar from '@scalar/fastify-api-reference'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Redis } from 'ioredis'
-import { apiKeysModule, createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
-import { createEntitlementService, entitlementsModule } from './modules/entitlements/index.ts'
+import { composeServices } from './compose.ts'
+import { apiKeysModule } from './modules/api-keys/index.ts'
+import { entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
 import { usersModule } from './modules/users/index.ts'
-import { createEventSink, createWebhooks, webhooksModule } from './modules/webhooks/index.ts'
+import { webhooksModule } from './modules/webhooks/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
-import { auth, CredentialCache } from './platform/auth/index.ts'
+import { auth } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
-import type { Deps } from './platform/deps.ts'
 import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index.ts'
 import { documentGuardHeaders, openApiDocument } from './platform/http/openapi.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
-import { SecretBox } from './platform/lib/secret-box.ts'
 import { createMetrics, type Metrics } from './platform/metrics.ts'
 
 export type AppDeps = {
@@ -51,40 +50,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const warn = (message: string, error: unknown) => app.log.warn({ err: error }, message)
   const metrics = createMetrics()
 
-  const box = new SecretBox(deps.encryptionKey)
-  const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
-  const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
-  const entitlements = createEntitlementService(shared)
-  const apiKeys = createApiKeyService(shared, entitlements, (error) =>
-    warn('could not record key usage', error),
-  )
-  const webhooks = createWebhooks({
-    deps: shared,
+  const services = composeServices({
+    config,
     database,
-    box,
-    entitlements,
-    log: warn,
+    pubsub,
+    clock,
+    encryptionKey: deps.encryptionKey,
+    warn,
   })
+  const { shared, credentials, apiKeys, webhooks } = services
   const rateLimits = { config, clock, metrics, redis: deps.redis, warn }
   const limiter = createLimiter(rateLimits)
 
   await app.register(httpPlatform)
   await app.register(swagger, { openapi: openApiDocument(config.publicUrl), transform: documentGuardHeaders })
   await app.register(auth, {
-    source: credentialSource(apiKeys, shared),
+    sources: services.credentialSources,
+    findWorkspace: services.findWorkspace,
     cache: credentials,
     clock,
     masterKeyHash: deps.masterKeyHash,
     limiter: config.rateLimitEnabled ? createRequestLimiter(rateLimits, limiter) : undefined,
   })
-  await app.register(idempotencyModule, { config, db: database.db, clock, box })
+  await app.register(idempotencyModule, { config, db: database.db, clock, box: services.box })
 
+  const { publicUrl } = config
   await app.register(async (scope) => usersModule(scope))
-  await app.register(async (scope) => workspacesModule(scope, shared))
+  await app.register(async (scope) => workspacesModule(scope, services.workspaces, publicUrl))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
-  await app.register(async (scope) => entitlementsModule(scope, entitlements))
-  await app.register(async (scope) => postsModule(scope, { ...shared, entitlements }))
-  await app.register(async (scope) => webhooksModule(scope, webhooks, config.publicUrl))
+  await app.register(async (scope) => entitlementsModule(scope, services.entitlements))
+  await app.register(async (scope) => postsModule(scope, services.posts, publicUrl))
+  await app.register(async (scope) => webhooksModule(scope, webhooks, publicUrl))
 
   registerOperations(app, database, metrics)
   await registerReference(app)
@@ -137,7 +133,9 @@ function registerOperations(app: FastifyInstance, database: DatabaseHandle, metr
   // A browser opening the server's address lands on the reference.
   app.get('/', { schema: { hide: true }, config: unmetered }, (_req, reply) => reply.redirect('/docs', 302))
 
-  app.get('/api/openapi.json', { schema: { hide: true }, config: unmetered }, () => app.swagger())
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { ...unmetered, public: true } }, () =>
+    app.swagger(),
+  )
 
   app.get('/metrics', { schema: { hide: true }, config: unmetered }, async (_req, reply) => {
     reply.type(metrics.registry.contentType)

@@ -4,27 +4,20 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { TSchema } from 'typebox'
-import type { ApiKeyService } from './modules/api-keys/service.ts'
-import type { PrincipalWorkspace } from './platform/auth/index.ts'
+import type { Services } from './compose.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
-import type { Deps } from './platform/deps.ts'
 
 /**
- * The application's modules, loaded once the command line is understood: help, version and a
- * wrong command line answer at once, without loading the server.
+ * The application, loaded once the command line is understood: help, version and a wrong
+ * command line answer at once, without loading the server. Commands act through the services
+ * of the composition root (compose.ts) and the modules' entry points, as the server does.
  */
 async function load() {
   const parts = await Promise.all([
     import('./main.ts'),
+    import('./compose.ts'),
     import('./modules/api-keys/index.ts'),
-    import('./modules/api-keys/schemas.ts'),
-    import('./modules/api-keys/store.ts'),
-    import('./modules/entitlements/index.ts'),
-    import('./modules/posts/index.ts'),
-    import('./modules/webhooks/index.ts'),
-    import('./modules/workspaces/schemas.ts'),
-    import('./modules/workspaces/service.ts'),
-    import('./modules/workspaces/store.ts'),
+    import('./modules/workspaces/index.ts'),
     import('./platform/auth/index.ts'),
     import('./platform/auth/master-key.ts'),
     import('./platform/config/index.ts'),
@@ -111,27 +104,46 @@ function positiveId(raw: string | undefined, what: string): number {
   return id
 }
 
-async function withDatabase<T>(run: (deps: Deps, database: DatabaseHandle) => Promise<T>): Promise<T> {
+/** Runs with the configured database, migrated; nothing else is built (export, import). */
+async function withDatabase<T>(run: (database: DatabaseHandle) => Promise<T>): Promise<T> {
   const config = m.loadConfig()
   const database = await m.openConfiguredDatabase(config)
-  const pubsub = m.connectPubSub(config)
   try {
     await database.migrate()
-    const credentials = new m.CredentialCache(pubsub, m.systemClock, 0)
-    const events = m.createEventSink(m.systemClock) // delivered by the server's worker
-    return await run({ config, db: database.db, clock: m.systemClock, credentials, events }, database)
+    return await run(database)
   } finally {
-    await pubsub.close()
     await database.close()
   }
 }
 
-/** The API-key service and a workspace, as the server would build them. */
-async function keysIn(deps: Deps, workspaceId: number): Promise<[ApiKeyService, PrincipalWorkspace]> {
-  const workspace = await m.findWorkspaceForAuth(deps.db, workspaceId)
+/** Runs with the services as the server builds them, on the configured database. */
+async function withServices<T>(
+  run: (services: Services, database: DatabaseHandle) => Promise<T>,
+): Promise<T> {
+  const config = m.loadConfig()
+  const pubsub = m.connectPubSub(config)
+  try {
+    return await withDatabase(async (database) => {
+      const services = m.composeServices({
+        config,
+        database,
+        pubsub, // a revocation reaches running servers through it (with REDIS_URL)
+        clock: m.systemClock,
+        encryptionKey: await m.ensureEncryptionKey(database.db, config.encryptionKey),
+        warn: (message, error) => process.stderr.write(`core-api: ${message}: ${String(error)}\n`),
+      })
+      return run(services, database)
+    })
+  } finally {
+    await pubsub.close()
+  }
+}
+
+/** A workspace the operator names, as the master key would resolve it. */
+async function workspaceNamed(services: Services, id: number) {
+  const workspace = await services.findWorkspace(m.masterPrincipal(), id)
   if (!workspace) throw m.ApiError.notFound('Workspace')
-  const service = m.createApiKeyService(deps, m.createEntitlementService(deps), () => {})
-  return [service, workspace]
+  return workspace
 }
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
@@ -150,7 +162,7 @@ async function workspacesCreate(args: string[]) {
     ...(values.tier && { tier: values.tier }),
     ...(values['owner-email'] && { owner_email: values['owner-email'] }),
   })
-  print(await withDatabase((deps) => new m.WorkspaceService(deps).create(m.masterPrincipal(), body)))
+  print(await withServices((services) => services.workspaces.create(m.masterPrincipal(), body)))
 }
 
 async function keysCreate(args: string[]) {
@@ -171,10 +183,9 @@ async function keysCreate(args: string[]) {
     ...(values['expires-at'] && { expires_at: values['expires-at'] }),
     ...(values.environment && { environment: values.environment }),
   })
-  const created = await withDatabase(async (deps) => {
-    const [service, workspace] = await keysIn(deps, workspaceId)
-    return service.create(m.masterPrincipal(), workspace, body)
-  })
+  const created = await withServices(async (services) =>
+    services.apiKeys.create(m.masterPrincipal(), await workspaceNamed(services, workspaceId), body),
+  )
   print(created)
   process.stderr.write('The key is shown only once: store it securely.\n')
 }
@@ -186,8 +197,8 @@ async function keysList(args: string[]) {
   const statuses = m.apiKeyList.statuses ?? []
   if (values.status !== undefined && !statuses.includes(values.status))
     throw new UsageError(`--status must be one of ${statuses.join(', ')}`)
-  const keys = await withDatabase(async (deps) => {
-    const [service, workspace] = await keysIn(deps, workspaceId)
+  const keys = await withServices(async (services) => {
+    const workspace = await workspaceNamed(services, workspaceId)
     const all: unknown[] = []
     // Bounded: at most 1,000 pages of 100.
     for (let page = 1; page <= 1000; page++) {
@@ -195,7 +206,7 @@ async function keysList(args: string[]) {
         { page, per_page: 100, ...(values.status && { status: values.status }) },
         m.apiKeyList,
       )
-      const result = await service.list(workspace, query, new URL('http://cli/api/v1/api-keys'))
+      const result = await services.apiKeys.list(workspace, query, new URL('http://cli/api/v1/api-keys'))
       all.push(...result.data)
       if (page >= result.meta.last_page) break
     }
@@ -208,11 +219,10 @@ async function keysRevoke(args: string[]) {
   const { positionals } = options(args, {}, 1)
   const id = positiveId(positionals[0], 'the key id')
   await ready()
-  await withDatabase(async (deps) => {
-    const workspaceId = await m.workspaceOfKey(deps.db, id)
+  await withServices(async (services, database) => {
+    const workspaceId = await m.workspaceOfKey(database.db, id)
     if (workspaceId === null) throw m.ApiError.notFound('API key')
-    const [service, workspace] = await keysIn(deps, workspaceId)
-    await service.revoke(m.masterPrincipal(), workspace, id)
+    await services.apiKeys.revoke(m.masterPrincipal(), await workspaceNamed(services, workspaceId), id)
   })
   process.stderr.write(
     `API key ${id} is revoked. Running servers refuse it within CREDENTIAL_CACHE_SECONDS (at once with REDIS_URL).\n`,
@@ -227,7 +237,7 @@ async function masterKeyRotate(args: string[]) {
       'CORE_API_MASTER_KEY is set, and it wins over a stored master key: set a new value there and restart the servers',
     )
   }
-  const key = await withDatabase((deps) => m.rotateMasterKey(deps.db))
+  const key = await withDatabase((database) => m.rotateMasterKey(database.db))
   process.stdout.write(`${key}\n`)
   process.stderr.write(
     'This new master key is shown only this once; the old one stops working when the servers restart.\n',
@@ -238,7 +248,7 @@ async function dbExport(args: string[]) {
   const { values } = options(args, { out: { type: 'string' } })
   if (!values.out) throw new UsageError('pass --out FILE')
   await ready()
-  const header = await withDatabase((_deps, database) => m.exportDatabase(database.db, values.out!))
+  const header = await withDatabase((database) => m.exportDatabase(database.db, values.out!))
   const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
   process.stderr.write(
     `Exported ${rows} rows of ${Object.keys(header.tables).length} tables to ${values.out}. ` +
@@ -250,7 +260,7 @@ async function dbImport(args: string[]) {
   const { values } = options(args, { file: { type: 'string' } })
   if (!values.file) throw new UsageError('pass --file FILE')
   await ready()
-  const header = await withDatabase((_deps, database) => m.importDatabase(database.db, values.file!))
+  const header = await withDatabase((database) => m.importDatabase(database.db, values.file!))
   const rows = Object.values(header.tables).reduce((a, b) => a + b, 0)
   process.stderr.write(`Imported ${rows} rows of ${Object.keys(header.tables).length} tables.\n`)
 }
@@ -260,11 +270,7 @@ async function entitlementsRecount(args: string[]) {
   const { values } = options(args, { workspace: { type: 'string' } })
   const workspaceId = values.workspace === undefined ? undefined : positiveId(values.workspace, '--workspace')
   await ready()
-  const repaired = await withDatabase((deps) => {
-    const entitlements = m.createEntitlementService(deps)
-    m.registerPostCounter(entitlements)
-    return entitlements.recount(workspaceId)
-  })
+  const repaired = await withServices((services) => services.entitlements.recount(workspaceId))
   for (const r of repaired)
     process.stdout.write(`workspace ${r.workspaceId} ${r.feature}: ${r.before} -> ${r.after}\n`)
   process.stdout.write(`${repaired.length} counter(s) repaired.\n`)

@@ -55,7 +55,12 @@ export async function testDatabase(): Promise<{
 }
 
 export async function buildTestApp(
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  options: {
+    clock?: Clock
+    env?: Record<string, string>
+    /** Adds to the app before it is ready: extra routes a test needs, under the same guards. */
+    setup?: (app: FastifyInstance, database: DatabaseHandle) => void | Promise<void>
+  } = {},
 ): Promise<TestApp> {
   const masterKey = `sk_master_${randomBase62(40)}`
   const clock = options.clock ?? new ManualClock(Date.now())
@@ -72,6 +77,7 @@ export async function buildTestApp(
   })
   const db = await testDatabase()
   const app = await createServer(config, { clock, database: db.handle, logger: false })
+  await options.setup?.(app, db.handle)
   await app.ready()
 
   const call: TestApp['call'] = (key, { workspace, headers, ...rest }) =>

@@ -1,12 +1,16 @@
 // The shared security suite: every route that declares `config.auth` is found on the built app
 // and checked for the same guarantees — no credential, a wrong scheme, a revoked or expired key
 // → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
-// a workspace the key cannot act in → 403. A new route fails this suite until it has a fixture
-// below, so no route can ship without these checks.
+// a workspace the key cannot act in → 403 — with API keys, the master key and a user-level
+// credential (a member of one workspace and not of another). A new route fails this suite
+// until it has a fixture below, so no route can ship without these checks; a route under /api/
+// that declares neither `config.auth` nor `config.public` stops the server from starting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RESOURCES } from '../platform/auth/scopes.ts'
+import { findOrCreateUser } from '../modules/users/index.ts'
+import { scopeResources } from '../platform/auth/index.ts'
 import type { ManualClock } from '../platform/lib/clock.ts'
 import { buildTestApp, type TestApp } from './harness.ts'
+import { addUserCredentials, type UserCredentials } from './user-credentials.ts'
 
 type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
@@ -78,18 +82,31 @@ const FIXTURES: Record<string, Fixture> = {
   'POST /api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry': { resource: createDelivery },
 }
 
+/** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
+const PUBLIC_API_ROUTES = ['GET /api/openapi.json']
+
 let t: TestApp
 let routes: TestApp['app']['authenticatedRoutes']
 let home: number
 let other: number
+let users: UserCredentials
+/** A user-level credential (all scopes) whose user is a member of `home` only. */
+let member: string
 
 beforeAll(async () => {
   // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
-  t = await buildTestApp({ env: { WEBHOOK_WORKER: '0' } })
+  t = await buildTestApp({
+    env: { WEBHOOK_WORKER: '0' },
+    setup: (app, database) => {
+      users = addUserCredentials(app, database.db)
+    },
+  })
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
-  home = (await t.workspace({ tier: 'enterprise' })).id
+  const created = await t.workspace({ tier: 'enterprise', owner_email: 'member@security.test' })
+  home = created.id
   other = (await t.workspace({ tier: 'enterprise' })).id
+  member = users.issue((await findOrCreateUser(t.database.db, 'member@security.test')).id)
 })
 afterAll(() => t.close())
 
@@ -121,6 +138,36 @@ function expectUnauthorized(res: Awaited<ReturnType<typeof call>>, label: string
 }
 
 describe('shared security suite', () => {
+  it('knows every /api/ route: authenticated ones have fixtures, the rest are declared public', () => {
+    const publicRoutes = t.app.publicApiRoutes.map((r) => `${r.method} ${r.url}`).sort()
+    expect(publicRoutes).toEqual(PUBLIC_API_ROUTES)
+  })
+
+  it('refuses to register an /api/ route that declares neither config.auth nor config.public', async () => {
+    let refused: unknown = null
+    const app = await buildTestApp({
+      setup: (server) => {
+        try {
+          server.get('/api/v1/forgotten', () => ({ secret: true }))
+        } catch (error) {
+          refused = error
+        }
+        server.get('/api/v1/open', { config: { public: true } }, () => ({ open: true }))
+      },
+    })
+    try {
+      expect(String(refused)).toMatch(
+        /GET \/api\/v1\/forgotten declares neither config.auth nor config.public/,
+      )
+      const forgotten = await app.app.inject({ method: 'GET', url: '/api/v1/forgotten' })
+      expect(forgotten.statusCode).toBeGreaterThanOrEqual(400)
+      expect(forgotten.body).not.toContain('secret')
+      expect(app.app.publicApiRoutes.map((r) => r.url)).toContain('/api/v1/open')
+    } finally {
+      await app.close()
+    }
+  })
+
   it('has a fixture for every authenticated route, and only for those', () => {
     const registered = routes.map((r) => `${r.method} ${r.url}`).sort()
     expect(registered).toEqual(Object.keys(FIXTURES).sort())
@@ -177,7 +224,9 @@ describe('shared security suite', () => {
       if (scope === null) continue
       const resource = scope.split(':')[0]
       // Everything on every other resource, and nothing of the route's own action.
-      const others = RESOURCES.filter((r) => r !== resource).map((r) => `${r}:*`)
+      const others = scopeResources()
+        .filter((r) => r !== resource)
+        .map((r) => `${r}:*`)
       const sameResourceOtherActions = ['read', 'write', 'delete']
         .filter((a) => `${resource}:${a}` !== scope && !(scope.endsWith(':read') && a === 'write'))
         .map((a) => `${resource}:${a}`)
@@ -212,5 +261,52 @@ describe('shared security suite', () => {
     // The other tenant's data is intact.
     const res = await t.call(t.masterKey, { method: 'GET', url: `/api/v1/workspaces/${other}` })
     expect(res.statusCode).toBe(200)
+  })
+
+  it('lets a user-level credential act only in workspaces its user is a member of', async () => {
+    const missing = 2_000_000_000
+    for (const route of routes) {
+      const label = `${route.method} ${route.url}`
+      const fixture = FIXTURES[label]!
+      if (route.auth.workspace === true) {
+        for (const workspace of [other, missing]) {
+          const res = await call(member, route.method, await pathFor(route.url, fixture, home), fixture, {
+            'x-workspace-id': String(workspace),
+          })
+          expect(res.statusCode, `${label} (X-Workspace-ID ${workspace})`).toBe(403)
+          expect(res.json().error).toBe('access_denied')
+        }
+        // Its own workspace, named or by default: the guards let it through.
+        for (const headers of [{ 'x-workspace-id': String(home) }, {} as Record<string, string>]) {
+          const res = await call(
+            member,
+            route.method,
+            await pathFor(route.url, fixture, home),
+            fixture,
+            headers,
+          )
+          expect([401, 403], `${label} (member) ${res.body}`).not.toContain(res.statusCode)
+        }
+      }
+      if (route.url.includes(':')) {
+        // Another tenant's resource does not exist for it, wherever it acts.
+        const res = await call(member, route.method, await pathFor(route.url, fixture, other), fixture)
+        expect(res.statusCode, `${label} (other tenant)`).toBe(404)
+      }
+    }
+    const mine = await t.call(member, { method: 'GET', url: '/api/v1/workspaces' })
+    expect(mine.json().data.map((w: { id: number }) => w.id)).toEqual([home])
+  })
+
+  it('answers 404 to the master key naming a workspace that does not exist, 403 to anyone else', async () => {
+    const { key } = await t.key(home, { scopes: ['*'] })
+    for (const [credential, status] of [
+      [t.masterKey, 404],
+      [member, 403],
+      [key, 403],
+    ] as const) {
+      const res = await t.call(credential, { method: 'GET', url: '/api/v1/posts', workspace: 2_000_000_000 })
+      expect(res.statusCode).toBe(status)
+    }
   })
 })

@@ -1,32 +1,42 @@
 // API keys module (seed 004 "API Keys"): issue, list, rotate and revoke keys, and resolve a
 // presented key to its principal for the auth platform.
 import type { FastifyInstance } from 'fastify'
-import type { CredentialSource } from '../../platform/auth/index.ts'
+import { type CredentialSource, registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
+import { registerEventTypes } from '../../platform/events.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
-import { findWorkspaceForAuth } from '../workspaces/index.ts'
 import { apiKeyRoutes } from './routes.ts'
 import { ApiKeyService, UsageRecorder } from './service.ts'
 import { countLiveKeys } from './store.ts'
 
+/** Builds the module's service and registers its scopes, events and plan-limit counter. */
 export function createApiKeyService(
   deps: Deps,
   entitlements: EntitlementService,
   onError: (error: unknown) => void,
 ): ApiKeyService {
+  registerScopeResources('api-keys')
+  registerEventTypes(
+    { type: 'api_key.created', readScope: 'api-keys:read', description: 'A key was created' },
+    {
+      type: 'api_key.rotated',
+      readScope: 'api-keys:read',
+      description: 'A key was rotated: a new key, the old one expiring at the end of its grace period',
+    },
+    { type: 'api_key.revoked', readScope: 'api-keys:read', description: 'A key was revoked' },
+  )
   entitlements.registerCounter('api_keys', countLiveKeys)
   return new ApiKeyService(deps, entitlements, new UsageRecorder(deps, onError))
 }
 
-/** What the auth platform needs from this module. */
-export function credentialSource(service: ApiKeyService, deps: Deps): CredentialSource {
+/** API keys as a credential for the auth platform: the secrets prefixed `sk_live_`/`sk_test_`. */
+export function credentialSource(service: ApiKeyService): CredentialSource {
   return {
-    findApiKey: (hash) => service.principalFor(hash),
-    recordUse: (keyId, at) => service.usage.record(keyId, at),
-    // Only the master key reaches this (a key acts in its own workspace); user-level
-    // credentials must be checked for membership here when they exist.
-    findWorkspace: (principal, id) =>
-      principal.type === 'master_key' ? findWorkspaceForAuth(deps.db, id) : Promise.resolve(null),
+    prefixes: ['sk_live_', 'sk_test_'],
+    find: (hash) => service.principalFor(hash),
+    recordUse: (principal, at) => {
+      if (principal.key) service.usage.record(principal.key.id, at)
+    },
   }
 }
 
@@ -37,6 +47,8 @@ export async function apiKeysModule(
   apiKeyRoutes(app, deps.apiKeys, deps.config.publicUrl)
 }
 
+export { ApiKeyCreate, apiKeyList } from './schemas.ts'
 export { generateKey } from './service.ts'
+export { workspaceOfKey } from './store.ts'
 export { apiKeys } from './tables.ts'
 export type { ApiKeyService }

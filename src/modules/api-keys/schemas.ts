@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { TIERS } from '../../platform/auth/index.ts'
 import type { ListSpec } from '../../platform/http/list.ts'
-import { UserRef } from '../workspaces/schemas.ts'
+import { UserRef } from '../users/index.ts'
 
 const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   maxItems: 50,

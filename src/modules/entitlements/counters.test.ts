@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { composeServices } from '../../compose.ts'
 import { loadConfig } from '../../platform/config/index.ts'
-import { noEvents } from '../../platform/events.ts'
+import { MemoryPubSub } from '../../platform/kv/index.ts'
 import type { ManualClock } from '../../platform/lib/clock.ts'
 import { buildTestApp, type TestApp } from '../../testing/harness.ts'
-import { registerPostCounter } from '../posts/index.ts'
-import { createEntitlementService } from './index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'core-api-counters-'))
 const plans = join(dir, 'plans.json')
@@ -37,17 +36,16 @@ afterAll(async () => {
 })
 beforeEach(() => (t.clock as ManualClock).advance(61_000))
 
-/** The entitlement service as the CLI builds it, on the test app's database. */
+/** The entitlement service as the CLI builds it (the composition root), on the test app's database. */
 function service() {
-  const entitlements = createEntitlementService({
+  return composeServices({
     config: loadConfig({ PLANS_FILE: plans }),
-    db: t.database.db,
+    database: t.database,
+    pubsub: new MemoryPubSub(),
     clock: t.clock,
-    credentials: undefined as never,
-    events: noEvents,
-  })
-  registerPostCounter(entitlements)
-  return entitlements
+    encryptionKey: 'k'.repeat(32),
+    warn: () => {},
+  }).entitlements
 }
 
 async function rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {

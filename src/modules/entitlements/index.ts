@@ -1,12 +1,19 @@
 // Entitlements module (seed 004 "Entitlements"): plan limits per tier, usage, and the
 // `reserve` step that resource modules call inside their create transactions.
 import type { FastifyInstance } from 'fastify'
+import { registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { loadPlans } from './plans.ts'
 import { entitlementRoutes } from './routes.ts'
 import { EntitlementService } from './service.ts'
 
+/**
+ * Builds the service other modules register their counters with. Once every module is built,
+ * the composition root calls `assertCounters()`: a count feature of the plans that no module
+ * counts is a start-up error, never a silent 0.
+ */
 export function createEntitlementService(deps: Deps): EntitlementService {
+  registerScopeResources('entitlements')
   return new EntitlementService(deps, loadPlans(deps.config.plansFile))
 }
 

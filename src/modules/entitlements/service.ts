@@ -67,6 +67,20 @@ export class EntitlementService {
     else this.kept.delete(feature)
   }
 
+  /**
+   * Fails when a count feature of the plans has no registered counter: called once every module
+   * is composed, so a plan naming a resource nobody counts stops the start instead of counting 0.
+   */
+  assertCounters(): void {
+    const missing = [...this.plans.features.values()]
+      .filter((def) => def.kind === 'count' && !this.counters.has(def.name))
+      .map((def) => def.name)
+    if (missing.length > 0)
+      throw new Error(
+        `The plans limit ${missing.join(', ')}, which no module counts: register a counter (entitlements.registerCounter) or remove the feature from the plans`,
+      )
+  }
+
   /** The hard limit of a feature for this workspace; null when none is enforced. */
   hardLimit(workspace: PrincipalWorkspace, feature: string): number | null {
     const def = this.feature(feature)
@@ -76,7 +90,8 @@ export class EntitlementService {
   /** The resources of a count feature counted from their rows (O(resources)). */
   private count(db: Executor, workspaceId: number, feature: string, now: number): Promise<number> {
     const counter = this.counters.get(feature)
-    return counter ? counter(db, workspaceId, new Date(now)) : Promise.resolve(0)
+    if (!counter) throw new Error(`No counter is registered for the count feature "${feature}"`)
+    return counter(db, workspaceId, new Date(now))
   }
 
   feature(name: string): FeatureDef {

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
-import { UserRef } from '../workspaces/schemas.ts'
+import { UserRef } from '../users/index.ts'
 
 export const POST_STATUSES = ['draft', 'published', 'archived'] as const
 const Status = Type.Enum([...POST_STATUSES], { description: 'draft, published or archived' })

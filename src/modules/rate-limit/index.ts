@@ -1,9 +1,12 @@
-// Rate-limit module (seed 004 "Rate Limits", seed 002's three buckets, seed 000's OAuth
-// limits): token buckets per credential, workspace and client IP, plus per-route and
-// failed-authentication buckets. The strictest bucket decides and is described by the
-// headers; a refused request takes from none. Shared through Redis when REDIS_URL is set.
+// Rate-limit module (seed 004 "Rate Limits", seed 002's three buckets): token buckets per
+// credential, workspace and client IP, plus failed-authentication buckets and the per-IP
+// budgets that routes declare for themselves (`config.rateLimit`, see RouteLimit). The
+// strictest bucket decides and is described by the headers; a refused request takes from none.
+// Every route is metered but those marked `config.unmetered`. Shared through Redis when
+// REDIS_URL is set.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
+import { Counter } from 'prom-client'
 import type { RequestLimiter } from '../../platform/auth/index.ts'
 import type { Config } from '../../platform/config/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
@@ -17,7 +20,11 @@ import { RedisLimiter } from './redis-limiter.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** A per-IP budget of the route's own, on top of the usual buckets. */
+    /**
+     * A per-IP budget of the route's own, on top of the usual buckets: the module that owns the
+     * route declares it (`{ name: 'pixel', limit: 300, windowMs: 60_000 }`). Routes that share a
+     * name share the bucket. Create it once (not per request): its headers are cached by identity.
+     */
     rateLimit?: RouteLimit
   }
 }
@@ -34,25 +41,20 @@ const WARN_EVERY_MS = 10_000
 
 export function createLimiter(deps: RateLimitDeps): Limiter {
   if (!deps.redis) return new MemoryLimiter()
+  const fallbacks = new Counter({
+    name: 'core_api_rate_limit_fallbacks_total',
+    help: 'Requests rate-limited in memory because Redis did not answer',
+    registers: [deps.metrics.registry],
+  })
   let lastWarning = 0
   return new RedisLimiter(deps.redis, `${deps.config.redisPrefix}rl:`, (error) => {
-    deps.metrics.rateLimitFallbacks.inc()
+    fallbacks.inc()
     const now = Date.now()
     if (now - lastWarning > WARN_EVERY_MS) {
       lastWarning = now
       deps.warn('Redis did not answer: rate limits are applied per instance until it does', error)
     }
   })
-}
-
-function routeLimitOf(req: FastifyRequest): RouteLimit | null {
-  const own = req.routeOptions.config.rateLimit
-  if (own) return own
-  return req.url.startsWith('/oauth2/') ? 'oauth' : null
-}
-
-function isLimited(url: string): boolean {
-  return url.startsWith('/api/') || url.startsWith('/oauth2/')
 }
 
 const described = new WeakMap<BucketState['policy'], string>()
@@ -120,13 +122,18 @@ function tooManyRequests(decision: Decision, now: number): ApiError {
 /** The guard the auth platform runs after authentication (see RequestLimiter). */
 export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): RequestLimiter {
   const policies = new Policies(deps.config)
+  const rateLimited = new Counter({
+    name: 'core_api_rate_limited_total',
+    help: 'Requests refused with 429, by policy',
+    labelNames: ['policy'],
+    registers: [deps.metrics.registry],
+  })
   return function applyRateLimits(req: FastifyRequest, reply: FastifyReply, refusal: ApiError | null) {
-    if (!isLimited(req.url)) return undefined
     const buckets = policies.bucketsFor({
       ip: req.ip,
       principal: req.principal,
       workspace: req.workspace,
-      route: routeLimitOf(req),
+      route: req.routeOptions.config.rateLimit ?? null,
       refused: refusal === null ? null : refusal.code === 'unauthorized' ? 'unauthenticated' : 'forbidden',
     })
     if (buckets.length === 0) return undefined
@@ -148,10 +155,10 @@ export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): Req
     setHeaders(reply, buckets, decision, now)
     if (decision.allowed) return
     const error = tooManyRequests(decision, now)
-    deps.metrics.rateLimited.inc({ policy: String(error.extra?.policy) })
+    rateLimited.inc({ policy: String(error.extra?.policy) })
     throw error
   }
 }
 
-export { TIER_LIMITS } from './policies.ts'
+export { type RouteLimit, TIER_LIMITS } from './policies.ts'
 export type { Limiter }

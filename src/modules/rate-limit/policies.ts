@@ -23,12 +23,16 @@ function tierPolicy(name: string, tier: Tier): Policy {
   return { name, limit: perMinute, windowMs: MINUTE, burst }
 }
 
-export type RouteLimit = 'pixel' | 'oauth'
+/** A per-IP budget a route declares for itself (no burst): `limit` requests per `windowMs`. */
+export type RouteLimit = Readonly<{ name: string; limit: number; windowMs: number }>
+
+function routePolicy(limit: RouteLimit): Policy {
+  return { name: limit.name, limit: limit.limit, windowMs: limit.windowMs, burst: 0 }
+}
 
 export class Policies {
   private readonly ip: Policy | null
-  private readonly pixel: Policy | null
-  private readonly oauth: Policy | null
+  private readonly routes = new WeakMap<RouteLimit, Policy>()
   private readonly authFailures: Policy | null
   private readonly tiers = new Map<string, Policy>()
   private readonly ofPrincipal = new WeakMap<Principal, BucketRequest[]>()
@@ -37,8 +41,6 @@ export class Policies {
     const perIp = (name: string, limit: number, windowMs: number) =>
       limit > 0 ? { name, limit, windowMs, burst: 0 } : null
     this.ip = perIp('ip', config.rateLimitIpPerHour, 60 * MINUTE)
-    this.pixel = perIp('pixel', config.rateLimitPixelPerMinute, MINUTE)
-    this.oauth = perIp('oauth', config.rateLimitOauthPer5Minutes, 5 * MINUTE)
     this.authFailures = perIp('auth-failures', config.rateLimitAuthFailuresPerMinute, MINUTE)
   }
 
@@ -48,6 +50,15 @@ export class Policies {
     if (!policy) {
       policy = tierPolicy(name, tier)
       this.tiers.set(id, policy)
+    }
+    return policy
+  }
+
+  private routePolicy(limit: RouteLimit): Policy {
+    let policy = this.routes.get(limit)
+    if (!policy) {
+      policy = routePolicy(limit)
+      this.routes.set(limit, policy)
     }
     return policy
   }
@@ -62,8 +73,10 @@ export class Policies {
   }): BucketRequest[] {
     const out: BucketRequest[] = []
     if (this.ip) out.push({ key: `ip:${input.ip}`, policy: this.ip })
-    const route = input.route === 'pixel' ? this.pixel : input.route === 'oauth' ? this.oauth : null
-    if (route) out.push({ key: `${route.name}:${input.ip}`, policy: route })
+    if (input.route && input.route.limit > 0) {
+      const route = this.routePolicy(input.route)
+      out.push({ key: `${route.name}:${input.ip}`, policy: route })
+    }
     if (input.refused === 'unauthenticated' && this.authFailures) {
       out.push({ key: `auth-failures:${input.ip}`, policy: this.authFailures })
     }

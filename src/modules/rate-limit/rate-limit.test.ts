@@ -243,41 +243,52 @@ describe('rate limits: several buckets at once', () => {
 })
 
 describe('rate limits: per-route budgets', () => {
-  it('gives /oauth2/* its own per-IP budget, refilled over five minutes, apart from other IPs', async () => {
-    const app = await buildTestApp({ env: { RATE_LIMIT_OAUTH_PER_5_MINUTES: '3' } })
+  // A module declares the budget on its routes; the platform knows no route by name.
+  const FIVE_MINUTES = { name: 'signin', limit: 3, windowMs: 300_000 } as const
+
+  it("gives routes that declare a budget their own per-IP bucket, refilled over the route's window", async () => {
+    const app = await buildTestApp({
+      setup: (server) => {
+        server.post('/api/v1/limited', { config: { public: true, rateLimit: FIVE_MINUTES } }, () => ({
+          ok: 1,
+        }))
+        server.post('/api/v1/limited-too', { config: { public: true, rateLimit: FIVE_MINUTES } }, () => ({}))
+      },
+    })
     const appClock = app.clock as ManualClock
-    const token = (ip: string) =>
-      app.app.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: ip, payload: {} })
+    const send = (ip: string, url = '/api/v1/limited') =>
+      app.app.inject({ method: 'POST', url, remoteAddress: ip, payload: {} })
     try {
       const codes: number[] = []
-      for (let i = 0; i < 4; i++) codes.push((await token('203.0.113.7')).statusCode)
-      expect(codes.slice(0, 3)).not.toContain(429)
-      expect(codes[3]).toBe(429)
-      const refused = await token('203.0.113.7')
-      expect(refused.headers['ratelimit-policy']).toBe('"oauth";q=3;w=300')
+      for (let i = 0; i < 4; i++) codes.push((await send('203.0.113.7')).statusCode)
+      expect(codes).toEqual([200, 200, 200, 429])
+      const refused = await send('203.0.113.7')
+      expect(refused.headers['ratelimit-policy']).toBe('"signin";q=3;w=300')
       // 3 per 5 minutes: a token every 100 s.
-      expect(refused.json()).toMatchObject({ policy: 'oauth', limit: 3, retry_after: 100 })
+      expect(refused.json()).toMatchObject({ policy: 'signin', limit: 3, retry_after: 100 })
       expect(refused.headers['retry-after']).toBe('100')
+      // Routes that name the same budget share it.
+      expect((await send('203.0.113.7', '/api/v1/limited-too')).statusCode).toBe(429)
       // Another address has its own budget.
-      expect((await token('203.0.113.8')).statusCode).not.toBe(429)
+      expect((await send('203.0.113.8')).statusCode).toBe(200)
       // Rolling: one token back after 100 s, not the whole budget at a window's edge.
       appClock.advance(100_000)
-      expect((await token('203.0.113.7')).statusCode).not.toBe(429)
-      expect((await token('203.0.113.7')).statusCode).toBe(429)
-      // The API itself is not on the OAuth budget.
+      expect((await send('203.0.113.7')).statusCode).toBe(200)
+      expect((await send('203.0.113.7')).statusCode).toBe(429)
+      // The rest of the API is not on the route's budget.
       expect((await app.call(app.masterKey, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200)
     } finally {
       await app.close()
     }
   })
 
-  it('draws a pixel route from the pixel bucket of the client IP: 300/min, no burst', () => {
+  it("draws a route's budget from a bucket of the client IP, no burst", () => {
     const policies = new Policies(loadConfig({ RATE_LIMIT_IP_PER_HOUR: '0' }))
     const buckets = policies.bucketsFor({
       ip: '198.51.100.4',
       principal: null,
       workspace: null,
-      route: 'pixel',
+      route: { name: 'pixel', limit: 300, windowMs: 60_000 },
       refused: null,
     })
     expect(buckets).toEqual([

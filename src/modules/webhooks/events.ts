@@ -1,39 +1,33 @@
-// The event types endpoints can subscribe to, how a subscription matches (an exact type,
-// `resource.*`, or `*`), and what it takes to subscribe: an event carries its resource, so
-// subscribing to it is reading that resource and needs the resource's read scope.
+// How a subscription matches event types (an exact type, `resource.*`, or `*`), and what it
+// takes to subscribe: an event carries its resource, so subscribing to it is reading that
+// resource and needs the resource's read scope. The types come from the catalogue the modules
+// register into (platform/events.ts); this module registers its own two.
 import type { Scope } from '../../platform/auth/index.ts'
+import { registerEventTypes, registeredEventTypes } from '../../platform/events.ts'
 
-export const EVENT_TYPES = [
-  'post.created',
-  'post.updated',
-  'post.deleted',
-  'api_key.created',
-  'api_key.rotated',
-  'api_key.revoked',
-  'workspace.updated',
-  'webhook.test',
-  'webhook.disabled',
-] as const
-
-type EventResource = (typeof EVENT_TYPES)[number] extends `${infer R}.${string}` ? R : never
-
-/** The scope that reads each event resource: a new event type does not compile without one. */
-const READ_SCOPE: Record<EventResource, Scope> = {
-  post: 'posts:read',
-  api_key: 'api-keys:read',
-  workspace: 'workspaces:read',
-  webhook: 'webhooks:read',
+/** The event types of the webhooks module itself. */
+export function registerWebhookEvents(): void {
+  registerEventTypes(
+    {
+      type: 'webhook.test',
+      readScope: 'webhooks:read',
+      description: 'Sent by `POST /webhooks/{id}/test`, to that endpoint only',
+    },
+    {
+      type: 'webhook.disabled',
+      readScope: 'webhooks:read',
+      description: 'An endpoint was disabled after failing for WEBHOOK_DISABLE_AFTER_HOURS',
+    },
+  )
 }
-
-const resources = new Set(EVENT_TYPES.map((t) => t.split('.')[0]!))
-const known = new Set<string>(EVENT_TYPES)
 
 /** Null when the pattern is valid, else why not. */
 export function patternProblem(pattern: string): string | null {
-  if (pattern === '*' || known.has(pattern)) return null
+  const types = registeredEventTypes()
+  if (pattern === '*' || types.some((t) => t.type === pattern)) return null
   const [resource, action] = pattern.split('.')
-  if (action === '*' && resource && resources.has(resource)) return null
-  return `Unknown event "${pattern}". Events: ${EVENT_TYPES.join(', ')}, a resource wildcard such as post.*, or *.`
+  if (action === '*' && resource && types.some((t) => t.type.startsWith(`${resource}.`))) return null
+  return `Unknown event "${pattern}". Events: ${types.map((t) => t.type).join(', ')}, a resource wildcard such as post.*, or *.`
 }
 
 export function matches(patterns: readonly string[], type: string): boolean {
@@ -46,19 +40,18 @@ export function matches(patterns: readonly string[], type: string): boolean {
 
 /**
  * The first read scope the `patterns` need that `granted` lacks, with the pattern that needs
- * it; null when every matched resource is readable. `*` needs every resource's read scope.
+ * it; null when every matched event type is readable. `*` needs every type's read scope.
  */
 export function missingReadScope(
   patterns: readonly string[],
   granted: ReadonlySet<string>,
 ): { scope: Scope; pattern: string } | null {
+  const types = registeredEventTypes()
   for (const pattern of patterns) {
-    const needed =
-      pattern === '*'
-        ? Object.values(READ_SCOPE)
-        : [READ_SCOPE[pattern.split('.')[0] as EventResource]].filter((s) => s !== undefined)
-    const scope = needed.find((s) => !granted.has(s))
-    if (scope) return { scope, pattern }
+    for (const def of types) {
+      if (matches([pattern], def.type) && !granted.has(def.readScope))
+        return { scope: def.readScope, pattern }
+    }
   }
   return null
 }

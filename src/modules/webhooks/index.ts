@@ -1,11 +1,13 @@
 // Webhooks module (seed 004 "Webhooks", Standard Webhooks signatures): endpoints, the
 // transactional outbox other modules emit into, and the delivery worker.
 import type { FastifyInstance } from 'fastify'
+import { registerScopeResources } from '../../platform/auth/index.ts'
 import type { DatabaseHandle } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { Deliverer, type DeliveryPolicy, DeliveryWorker } from './delivery.ts'
+import { registerWebhookEvents } from './events.ts'
 import { OutcomeWriter } from './outcomes.ts'
 import { webhookRoutes } from './routes.ts'
 import { Sender } from './sender.ts'
@@ -24,6 +26,7 @@ export function createEventSink(clock: Deps['clock']): WebhookEvents {
   return new WebhookEvents(clock)
 }
 
+/** Builds the module, registering its scope, events and plan-limit counter. */
 export function createWebhooks(input: {
   deps: Deps
   database: DatabaseHandle
@@ -33,6 +36,8 @@ export function createWebhooks(input: {
 }): Webhooks {
   const { deps, database, box, entitlements, log } = input
   const { config, clock } = deps
+  registerScopeResources('webhooks')
+  registerWebhookEvents()
   entitlements.registerCounter('webhooks', countEndpoints)
   const policy: DeliveryPolicy = {
     scheduleMs: config.webhookRetrySchedule.map((s) => s * 1000),

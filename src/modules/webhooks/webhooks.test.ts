@@ -473,7 +473,7 @@ describe('webhooks: errors', () => {
     })
     expect(unknown.json().errors).toEqual({
       events: [
-        'Unknown event "post.exploded". Events: post.created, post.updated, post.deleted, api_key.created, api_key.rotated, api_key.revoked, workspace.updated, webhook.test, webhook.disabled, a resource wildcard such as post.*, or *.',
+        'Unknown event "post.exploded". Events: workspace.updated, api_key.created, api_key.rotated, api_key.revoked, post.created, post.updated, post.deleted, webhook.test, webhook.disabled, a resource wildcard such as post.*, or *.',
       ],
     })
     expect(await endpointCount(who.ws.id)).toBe(0)
@@ -640,7 +640,7 @@ describe('webhooks: security', () => {
     for (const [events, scope, pattern] of [
       [['post.*'], 'posts:read', 'post.*'],
       [['post.created'], 'posts:read', 'post.created'],
-      [['*'], 'posts:read', '*'],
+      [['*'], 'workspaces:read', '*'],
       [['webhook.test', 'api_key.revoked'], 'api-keys:read', 'api_key.revoked'],
       [['workspace.updated'], 'workspaces:read', 'workspace.updated'],
     ] as Array<[string[], string, string]>) {
@@ -663,7 +663,7 @@ describe('webhooks: security', () => {
     const all = await postReader({ url, events: ['*'] })
     expect(all.statusCode).toBe(403)
     expect(all.json().message).toBe(
-      'Insufficient permissions. Required scope: api-keys:read (to subscribe to *)',
+      'Insufficient permissions. Required scope: workspaces:read (to subscribe to *)',
     )
     expect(await endpointCount(writer.ws.id)).toBe(2)
   })
@@ -676,7 +676,7 @@ describe('webhooks: security', () => {
     const patch = (payload: Record<string, unknown>) =>
       t.call(key, { method: 'PATCH', url: `/api/v1/webhooks/${ep.id}`, payload })
     for (const [payload, scope, pattern] of [
-      [{ events: ['*'] }, 'posts:read', '*'],
+      [{ events: ['*'] }, 'workspaces:read', '*'],
       [{ events: ['api_key.created'] }, 'api-keys:read', 'api_key.created'],
       [{ url: 'http://127.0.0.1:9/mine' }, 'posts:read', 'post.*'],
       [{ url: 'http://127.0.0.1:9/mine', is_active: true }, 'posts:read', 'post.*'],

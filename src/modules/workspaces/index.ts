@@ -1,12 +1,47 @@
-// Workspaces module: the tenants and their memberships (seed 004 "Workspaces").
+// Workspaces module: the tenants and their memberships (seed 004 "Workspaces"), and the one
+// rule of which workspaces a credential may act in.
 import type { FastifyInstance } from 'fastify'
+import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
+import { registerEventTypes } from '../../platform/events.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
+import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
 
-export async function workspacesModule(app: FastifyInstance, deps: Deps): Promise<void> {
-  workspaceRoutes(app, new WorkspaceService(deps), deps.config.publicUrl)
+/** Builds the module's service and registers its scopes and events. */
+export function createWorkspaces(deps: Deps): WorkspaceService {
+  registerScopeResources('workspaces')
+  registerEventTypes({
+    type: 'workspace.updated',
+    readScope: 'workspaces:read',
+    description: "A workspace's name, tier or settings changed",
+  })
+  return new WorkspaceService(deps)
 }
 
+/**
+ * Which workspaces a credential may act in: the master key in every one, a user-level
+ * credential (session, OAuth token) in those its user is a member of — by default the one it
+ * joined first. A key never asks: it acts in its own.
+ */
+export function workspaceResolver(deps: Deps): WorkspaceResolver {
+  return (principal, id) => {
+    if (principal.type === 'master_key')
+      return id === null ? Promise.resolve(null) : findWorkspaceForAuth(deps.db, id)
+    if (principal.user && !principal.workspace) return findMemberWorkspace(deps.db, principal.user.id, id)
+    return Promise.resolve(null)
+  }
+}
+
+export async function workspacesModule(
+  app: FastifyInstance,
+  service: WorkspaceService,
+  publicUrl: string,
+): Promise<void> {
+  workspaceRoutes(app, service, publicUrl)
+}
+
+export { WorkspaceCreate } from './schemas.ts'
 export { findWorkspaceForAuth } from './store.ts'
 export { memberships, workspaces } from './tables.ts'
+export type { WorkspaceService }

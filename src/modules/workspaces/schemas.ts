@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { TIERS } from '../../platform/auth/index.ts'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { UserRef } from '../users/index.ts'
 
 export const Tier = Type.Enum([...TIERS], {
   description: 'Subscription tier: drives rate limits and entitlements',
@@ -9,12 +10,6 @@ export const Tier = Type.Enum([...TIERS], {
 const Settings = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
   maxProperties: 50,
   description: 'Free-form settings such as `timezone` and `locale`',
-})
-
-export const UserRef = Type.Object({
-  id: Type.Integer(),
-  email: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
 })
 
 export const WorkspaceOut = Type.Object({

@@ -9,7 +9,7 @@ import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
-import { findOrCreateUser } from '../users/store.ts'
+import { findOrCreateUser } from '../users/index.ts'
 import type { WorkspaceCreate, WorkspaceUpdate } from './schemas.ts'
 import {
   findVisibleWorkspace,

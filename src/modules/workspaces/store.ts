@@ -25,8 +25,7 @@ export function visibleTo(principal: Principal): SQL | undefined {
   if (principal.type === 'master_key') return undefined
   if (principal.workspace) return eq(workspaces.id, principal.workspace.id)
   if (principal.user) {
-    const mine = sql`select ${memberships.workspaceId} from ${memberships} where ${memberships.userId} = ${principal.user.id}`
-    return inArray(workspaces.id, mine)
+    return sql`${workspaces.id} in (select ${memberships.workspaceId} from ${memberships} where ${memberships.userId} = ${principal.user.id})`
   }
   return sql`false`
 }
@@ -107,5 +106,24 @@ export async function findWorkspaceForAuth(db: Database, id: number): Promise<Pr
     .select({ id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier })
     .from(workspaces)
     .where(eq(workspaces.id, id))
+  return row ? { ...row, tier: row.tier as Tier } : null
+}
+
+/**
+ * The workspace `id` if user `userId` is a member of it; with `id` null, the user's default
+ * workspace (the one they joined first). Null when they are not a member.
+ */
+export async function findMemberWorkspace(
+  db: Database,
+  userId: number,
+  id: number | null,
+): Promise<PrincipalWorkspace | null> {
+  const [row] = await db
+    .select({ id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier })
+    .from(memberships)
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .where(and(eq(memberships.userId, userId), id === null ? undefined : eq(memberships.workspaceId, id)))
+    .orderBy(memberships.createdAt, memberships.workspaceId)
+    .limit(1)
   return row ? { ...row, tier: row.tier as Tier } : null
 }

@@ -7,6 +7,15 @@
 //   4. answer the refusal of 1–2, if any.
 // Routes without `config.auth` (health, docs, public pixel endpoints) skip 1 and 2; routes with
 // `config.unmetered` (operations, the reference) skip 3, so no bucket ever refuses them.
+//
+// Default-deny: a route under /api/ must declare `config.auth`, or `config.public: true` to say
+// it is public on purpose; anything else is an error when the route is registered, so the
+// server does not start with a route that is public by accident.
+//
+// Credentials come from sources that modules contribute (API keys today; sessions and OAuth
+// tokens plug in the same way): each source owns the secret prefixes it issues. Which
+// workspaces a principal may act in is decided by one resolver (the workspaces module's),
+// never here.
 
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -16,7 +25,7 @@ import type { Clock } from '../lib/clock.ts'
 import { sha256Hex } from '../lib/hash.ts'
 import type { CredentialCache } from './cache.ts'
 import type { Principal, PrincipalWorkspace } from './principal.ts'
-import { expandScopes, type Scope } from './scopes.ts'
+import { expandScopes, isValidScope, type Scope } from './scopes.ts'
 
 export type RouteAuth = {
   /** The scope the route needs; null for routes any valid credential may call (`/me`). */
@@ -31,6 +40,8 @@ export type RouteAuth = {
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth
+    /** Declares a route under /api/ public on purpose (no credential): see default-deny above. */
+    public?: boolean
     /**
      * Never refused by a rate-limit bucket, nor charged to one: `/health`, `/ready`, `/metrics`,
      * `/docs` and `/api/openapi.json` must answer a caller whose per-IP budget is spent.
@@ -40,6 +51,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route that declares `config.auth`, for documentation and the shared security tests. */
     authenticatedRoutes: ReadonlyArray<{ method: string; url: string; auth: RouteAuth }>
+    /** Every route under /api/ declared public (`config.public`), for the shared security tests. */
+    publicApiRoutes: ReadonlyArray<{ method: string; url: string }>
+    /** Adds a kind of credential (before the app is ready): how a module plugs one in. */
+    addCredentialSource(source: CredentialSource): void
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -48,18 +63,28 @@ declare module 'fastify' {
   }
 }
 
-/** What the identity modules provide to the platform; the platform never reads their tables. */
+/**
+ * A kind of credential, contributed by the module that issues it; the platform never reads
+ * their tables. A secret is offered only to the source that owns its prefix.
+ */
 export interface CredentialSource {
-  /** The principal of the live (not revoked) API key with this secret hash. */
-  findApiKey(hash: string): Promise<Principal | null>
-  /** Notes that a key was used (persisted in batches, never on the request path). */
-  recordUse(keyId: number, at: number): void
-  /**
-   * The workspace `id` if `principal` may act in it, else null. The source decides membership:
-   * the master key may act in every workspace; a user-level credential only in its own.
-   */
-  findWorkspace(principal: Principal, id: number): Promise<PrincipalWorkspace | null>
+  /** Prefixes of the secrets this source issues, such as `sk_live_`. */
+  readonly prefixes: readonly string[]
+  /** The principal of the live (not revoked, not expired) credential with this secret hash. */
+  find(hash: string): Promise<Principal | null>
+  /** Notes that the credential was used (persisted in batches, never on the request path). */
+  recordUse?(principal: Principal, at: number): void
 }
+
+/**
+ * The workspace `id` if `principal` may act in it, else null; with `id` null, the workspace a
+ * user-level credential acts in by default (null when it has none). The master key may act in
+ * every workspace, a user-level credential in those it is a member of.
+ */
+export type WorkspaceResolver = (
+  principal: Principal,
+  id: number | null,
+) => Promise<PrincipalWorkspace | null>
 
 /** Applies rate limits to a request; throws the 429. `refusal` is the 401/403 about to be sent. */
 export type RequestLimiter = (
@@ -70,7 +95,8 @@ export type RequestLimiter = (
 
 export type AuthOptions = {
   limiter?: RequestLimiter
-  source: CredentialSource
+  sources: readonly CredentialSource[]
+  findWorkspace: WorkspaceResolver
   cache: CredentialCache
   clock: Clock
   /** SHA-256 of the platform master key. */
@@ -95,24 +121,53 @@ export function masterPrincipal(): Principal {
   }
 }
 
+/** A concrete scope (`posts:read`) of a registered resource. */
+function isKnownScope(scope: string): boolean {
+  return scope.includes(':') && !scope.endsWith(':*') && isValidScope(scope)
+}
+
 function unauthorized(message = 'Invalid or missing API key.'): ApiError {
   return new ApiError('unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="core-api"' })
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<void> {
-  const { source, cache, clock, masterKeyHash } = options
+  const { findWorkspace, cache, clock, masterKeyHash } = options
+  const sources = [...options.sources]
   const master = masterPrincipal()
+  const sourceOf = (secret: string) => sources.find((s) => s.prefixes.some((p) => secret.startsWith(p)))
 
   app.decorateRequest('principal', null)
   app.decorateRequest('workspace', null)
 
   const routes: Array<{ method: string; url: string; auth: RouteAuth }> = []
+  const publicRoutes: Array<{ method: string; url: string }> = []
   app.decorate('authenticatedRoutes', routes)
-  app.addHook('onRoute', (route) => {
+  app.decorate('publicApiRoutes', publicRoutes)
+  app.decorate('addCredentialSource', (source: CredentialSource) => {
+    const taken = source.prefixes.find((p) =>
+      sources.some((s) => s.prefixes.some((q) => p.startsWith(q) || q.startsWith(p))),
+    )
+    if (taken !== undefined)
+      throw new Error(`Another credential source already issues secrets prefixed "${taken}"`)
+    sources.push(source)
+  })
+  app.addHook('onRoute', function requireDeclaredAccess(route) {
     const auth = route.config?.auth
-    if (!auth) return
-    for (const method of [route.method].flat())
-      if (method !== 'HEAD') routes.push({ method, url: route.url, auth })
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD')
+    if (auth) {
+      if (auth.scope !== null && !isKnownScope(auth.scope))
+        throw new Error(
+          `${methods.join(',')} ${route.url} needs scope "${auth.scope}", which no module registered`,
+        )
+      for (const method of methods) routes.push({ method, url: route.url, auth })
+      return
+    }
+    if (!route.url.startsWith('/api/')) return
+    if (route.config?.public !== true)
+      throw new Error(
+        `${methods.join(',')} ${route.url} declares neither config.auth nor config.public: every /api/ route needs one`,
+      )
+    for (const method of methods) publicRoutes.push({ method, url: route.url })
   })
 
   const masterHash = Buffer.from(masterKeyHash)
@@ -121,7 +176,8 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     const candidate = Buffer.from(hash)
     // Both are 64 hex characters; compared in constant time.
     if (candidate.length === masterHash.length && timingSafeEqual(candidate, masterHash)) return master
-    return cache.principal(hash, () => source.findApiKey(hash))
+    const source = sourceOf(secret)
+    return source ? cache.principal(hash, () => source.find(hash)) : null
   }
 
   async function guardRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -156,7 +212,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     const now = clock.now()
     if (principal.expiresAt !== null && principal.expiresAt <= now)
       throw unauthorized('This API key has expired.')
-    if (principal.key) source.recordUse(principal.key.id, now)
+    if (principal !== master) sourceOf(match[1]!)?.recordUse?.(principal, now)
     req.principal = principal
 
     if (auth.scope !== null && !principal.granted.has(auth.scope)) {
@@ -179,15 +235,17 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       return principal.workspace
     }
     if (requested === null) {
-      if (optional) return null
+      // A user-level credential acts in its default workspace; the master key must choose.
+      const fallback = principal.type === 'master_key' ? null : await findWorkspace(principal, null)
+      if (fallback || optional) return fallback
       throw new ApiError('workspace_required')
     }
     const id = /^[1-9][0-9]{0,9}$/.test(requested) ? Number(requested) : 0
     const workspace =
       id > 0 && id <= 2_147_483_647
         ? principal.type === 'master_key'
-          ? await cache.workspace(id, () => source.findWorkspace(principal, id))
-          : await source.findWorkspace(principal, id)
+          ? await cache.workspace(id, () => findWorkspace(principal, id))
+          : await findWorkspace(principal, id)
         : null
     if (workspace) return workspace
     // The master key may act in every workspace, so for it the only reason is that there is
@@ -203,4 +261,11 @@ export const auth = fp(authPlugin, { name: 'core-api-auth' })
 export { CredentialCache } from './cache.ts'
 export type { Principal, PrincipalUser, PrincipalWorkspace, Tier } from './principal.ts'
 export { isTier, TIERS, tierRank } from './principal.ts'
-export { expandScopes, isValidScope, missingScope, type Scope } from './scopes.ts'
+export {
+  expandScopes,
+  isValidScope,
+  missingScope,
+  registerScopeResources,
+  type Scope,
+  scopeResources,
+} from './scopes.ts'
