@@ -10,7 +10,7 @@ export const END = '<!-- settings:end -->'
 export type Row = { variable: string; default: string; meaning: string }
 
 /** How the README shows a default: `shown` when given, else the value in code, or — when unset. */
-export function shownDefault(setting: Setting): string {
+function shownDefault(setting: Setting): string {
   if (setting.shown !== undefined) return setting.shown
   const value = setting.default
   if (value === null) return '—'
