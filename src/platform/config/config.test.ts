@@ -24,8 +24,6 @@ const DEFAULTS = {
   webhookPollMs: 1000,
   rateLimitEnabled: true,
   rateLimitIpPerHour: 10_000,
-  rateLimitPixelPerMinute: 300,
-  rateLimitOauthPer5Minutes: 100,
   rateLimitAuthFailuresPerMinute: 30,
   trustProxy: false,
   idempotencyTtlHours: 24,
@@ -92,8 +90,6 @@ describe('loadConfig: defaults', () => {
         webhookPollMs: number
         rateLimitEnabled: boolean
         rateLimitIpPerHour: number
-        rateLimitPixelPerMinute: number
-        rateLimitOauthPer5Minutes: number
         rateLimitAuthFailuresPerMinute: number
         trustProxy: boolean | number | string
         idempotencyTtlHours: number

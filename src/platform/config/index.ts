@@ -174,18 +174,6 @@ const platform = defineSettings(PLATFORM, {
     parse: integer(0, MAX_BUDGET),
     doc: 'per-IP request budget; `0` turns the per-IP bucket off',
   },
-  rateLimitPixelPerMinute: {
-    env: 'RATE_LIMIT_PIXEL_PER_MINUTE',
-    default: 300,
-    parse: integer(0, MAX_BUDGET),
-    doc: 'per-IP budget of routes that declare the pixel budget (none yet: the pixel is not built)',
-  },
-  rateLimitOauthPer5Minutes: {
-    env: 'RATE_LIMIT_OAUTH_PER_5_MINUTES',
-    default: 100,
-    parse: integer(0, MAX_BUDGET),
-    doc: 'per-IP budget of `/oauth2/*` (no OAuth endpoints yet: such paths answer 404, within this budget)',
-  },
   rateLimitAuthFailuresPerMinute: {
     env: 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
     default: 30,
