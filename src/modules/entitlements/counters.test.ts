@@ -205,3 +205,29 @@ describe('entitlements: kept post counters', () => {
     expect(await counter(ws.id)).toBe(3)
   })
 })
+
+describe('counters: registration', () => {
+  it('refuses to start when the plans limit a count feature that no module counts', async () => {
+    const orphan = join(dir, 'orphan-plans.json')
+    const limits = { posts: 3, api_keys: 10, webhooks: 5, api_calls: 10000, storage: 1, invoices: 7 }
+    writeFileSync(
+      orphan,
+      JSON.stringify({
+        features: { invoices: { kind: 'count', enforcement: 'hard', label: 'Invoice' } },
+        plans: Object.fromEntries(
+          ['free', 'starter', 'pro', 'agency', 'enterprise'].map((tier) => [tier, limits]),
+        ),
+      }),
+    )
+    const compose = () =>
+      composeServices({
+        config: loadConfig({ PLANS_FILE: orphan }),
+        database: t.database,
+        pubsub: new MemoryPubSub(),
+        clock: t.clock,
+        encryptionKey: 'k'.repeat(32),
+        warn: () => {},
+      })
+    expect(compose).toThrow(/The plans limit invoices, which no module counts/)
+  })
+})
