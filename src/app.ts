@@ -75,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(idempotencyModule, { config, db: database.db, clock, box: services.box })
 
   const { publicUrl } = config
-  await app.register(async (scope) => usersModule(scope))
+  await app.register(async (scope) => usersModule(scope, services.users))
   await app.register(async (scope) => workspacesModule(scope, services.workspaces, publicUrl))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))

@@ -17,6 +17,7 @@ async function load() {
     import('./main.ts'),
     import('./compose.ts'),
     import('./modules/api-keys/index.ts'),
+    import('./modules/users/index.ts'),
     import('./modules/workspaces/index.ts'),
     import('./platform/auth/index.ts'),
     import('./platform/auth/master-key.ts'),
@@ -47,6 +48,8 @@ const USAGE = `Usage: core-api <command> [options]
   worker                             deliver webhooks only, without an HTTP server
   migrate                            apply pending database migrations
   workspaces create --name NAME [--slug SLUG] [--tier TIER] [--owner-email EMAIL]
+  users create --email EMAIL [--name NAME] [--workspace ID] [--role owner|admin|member]
+                                     the password is read from standard input (one line)
   keys create --workspace ID --name NAME [--scopes a,b] [--tier TIER] [--expires-at ISO] [--environment live|test]
   keys list --workspace ID [--status active|expired|revoked]
   keys revoke ID                     revoke a key at once
@@ -165,6 +168,42 @@ async function workspacesCreate(args: string[]) {
   print(await withServices((services) => services.workspaces.create(m.masterPrincipal(), body)))
 }
 
+/** The first line of standard input (at most 4 KiB), for secrets that must not be arguments. */
+async function secretLine(what: string): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new UsageError(`pipe the ${what} on standard input, e.g. printf '%s\\n' "$PASSWORD" | core-api …`)
+  let text = ''
+  for await (const chunk of process.stdin) {
+    text += String(chunk)
+    if (text.length > 4096 || text.includes('\n')) break
+  }
+  process.stdin.destroy()
+  return text.split(/\r?\n/)[0] ?? ''
+}
+
+async function usersCreate(args: string[]) {
+  const { values } = options(args, {
+    email: { type: 'string' },
+    name: { type: 'string' },
+    workspace: { type: 'string' },
+    role: { type: 'string' },
+  })
+  const workspaceId = values.workspace === undefined ? null : positiveId(values.workspace, '--workspace')
+  const password = await secretLine('password')
+  await ready()
+  const body = validate<never>(m.UserCreate, {
+    email: values.email,
+    password,
+    ...(values.name && { name: values.name }),
+    ...(values.role && { role: values.role }),
+  })
+  const created = await withServices(async (services) => {
+    const workspace = workspaceId === null ? null : await workspaceNamed(services, workspaceId)
+    return services.users.create(m.masterPrincipal(), workspace, body)
+  })
+  print(created)
+}
+
 async function keysCreate(args: string[]) {
   const { values } = options(args, {
     workspace: { type: 'string' },
@@ -278,6 +317,7 @@ async function entitlementsRecount(args: string[]) {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'workspaces create': workspacesCreate,
+  'users create': usersCreate,
   'keys create': keysCreate,
   'keys list': keysList,
   'keys revoke': keysRevoke,

@@ -5,9 +5,9 @@
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
 import { createPosts } from './modules/posts/index.ts'
-import { registerUsers } from './modules/users/index.ts'
+import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
-import { createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
+import { addMember, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
 import type { CredentialSource, WorkspaceResolver } from './platform/auth/index.ts'
 import { CredentialCache } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
@@ -36,8 +36,8 @@ export function composeServices(infra: Infrastructure) {
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
   const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
 
-  registerUsers()
   const workspaces = createWorkspaces(shared)
+  const users = createUsers(shared, addMember)
   const entitlements = createEntitlementService(shared)
   const apiKeys = createApiKeyService(shared, entitlements, (error) =>
     warn('could not record key usage', error),
@@ -57,6 +57,7 @@ export function composeServices(infra: Infrastructure) {
     credentialSources,
     findWorkspace,
     workspaces,
+    users,
     entitlements,
     apiKeys,
     posts,

@@ -120,12 +120,16 @@ export async function runCli(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
+  /** Written to the command's standard input, which is then closed (empty when not given). */
+  input = '',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+    const pending = execFileAsync(process.execPath, [CLI, ...args], {
       env: { ...process.env, LOG_LEVEL: 'silent', ...env },
       timeout: timeoutMs,
     })
+    pending.child.stdin?.end(input)
+    const { stdout, stderr } = await pending
     return { code: 0, stdout, stderr }
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string }

@@ -54,6 +54,7 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/v1/workspaces': {},
   'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
+  'POST /api/v1/users': { body: { email: 'person@security.test', password: 'correct horse battery' } },
   'GET /api/v1/workspaces/:id': { resource: async (_t, id) => id },
   'PATCH /api/v1/workspaces/:id': { body: { name: 'Renamed' }, resource: async (_t, id) => id },
   'DELETE /api/v1/workspaces/:id': { resource: async (_t, id) => id },

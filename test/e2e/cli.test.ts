@@ -13,8 +13,8 @@ const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.met
 const dir = mkdtempSync(join(tmpdir(), 'core-api-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  runCli(args, { ...EMBEDDED, DATA_DIR: dir, ...env })
+const cli = (args: string[], env: Record<string, string> = {}, input = '') =>
+  runCli(args, { ...EMBEDDED, DATA_DIR: dir, ...env }, 60_000, input)
 
 describe('the command line', () => {
   it('prints its version and its help (-h and --help alike)', async () => {
@@ -163,4 +163,40 @@ describe('the command line', () => {
       rmSync(fresh, { recursive: true, force: true })
     }
   }, 180_000)
+
+  it('creates a user with a password read from standard input, never from the arguments', async () => {
+    const workspace = JSON.parse((await cli(['workspaces', 'create', '--name', 'Users Inc'])).stdout)
+    const res = await cli(
+      [
+        'users',
+        'create',
+        '--email',
+        'Linus@Example.com',
+        '--name',
+        'Linus',
+        '--workspace',
+        String(workspace.id),
+        '--role',
+        'admin',
+      ],
+      {},
+      'a long enough password\n',
+    )
+    expect(res.code, res.stderr).toBe(0)
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      email: 'linus@example.com',
+      name: 'Linus',
+      membership: { workspace_id: workspace.id, role: 'admin' },
+    })
+    expect(res.stdout).not.toContain('a long enough password')
+    const short = await cli(['users', 'create', '--email', 'short@example.com'], {}, 'short\n')
+    expect(short.code).toBe(1)
+    expect(short.stderr).toContain('password:')
+    const taken = await cli(
+      ['users', 'create', '--email', 'linus@example.com'],
+      {},
+      'a long enough password\n',
+    )
+    expect(taken).toMatchObject({ code: 1, stderr: 'core-api: A user with this email already exists.\n' })
+  }, 120_000)
 })

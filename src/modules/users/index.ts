@@ -1,17 +1,24 @@
 // Users module: people behind credentials, and `GET /api/v1/me`.
 import type { FastifyInstance } from 'fastify'
 import { registerScopeResources } from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
 import { userRoutes } from './routes.ts'
+import { type AddMember, UserService } from './service.ts'
 
-/** Registers what the module owns: the `users` scope resource. */
-export function registerUsers(): void {
+/**
+ * Builds the module's service and registers its `users` scope resource. Memberships belong to
+ * the workspaces module, which hands over how to add one (`addMember`).
+ */
+export function createUsers(deps: Deps, addMember: AddMember): UserService {
   registerScopeResources('users')
+  return new UserService(deps.db, addMember)
 }
 
-export async function usersModule(app: FastifyInstance): Promise<void> {
-  userRoutes(app)
+export async function usersModule(app: FastifyInstance, service: UserService): Promise<void> {
+  userRoutes(app, service)
 }
 
-export { UserRef } from './schemas.ts'
+export { ROLES, type Role, UserCreate, UserRef } from './schemas.ts'
+export type { AddMember, UserService } from './service.ts'
 export { findOrCreateUser, findUser, usersById } from './store.ts'
 export { users } from './tables.ts'

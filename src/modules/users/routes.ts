@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
-import { dataSchema, errorResponses } from '../../platform/http/responses.ts'
+import { type Static, Type } from 'typebox'
+import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { UserCreate, UserOut } from './schemas.ts'
+import type { UserService } from './service.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()])
@@ -15,7 +17,7 @@ export const MeOut = Type.Object({
   scopes: Type.Array(Type.String()),
 })
 
-export function userRoutes(app: FastifyInstance): void {
+export function userRoutes(app: FastifyInstance, service: UserService): void {
   app.get(
     '/api/v1/me',
     {
@@ -41,6 +43,30 @@ export function userRoutes(app: FastifyInstance): void {
           scopes: principal.scopes,
         },
       }
+    },
+  )
+
+  app.post(
+    '/api/v1/users',
+    {
+      schema: {
+        tags: ['Identity'],
+        summary: 'Create a user',
+        operationId: 'createUser',
+        description:
+          'A person who can sign in with the email and password. The master key creates any user; with ' +
+          '`X-Workspace-ID` (or with a workspace credential, in its own workspace) the user becomes a member ' +
+          'with `role` (default `member`; only the master key makes an owner). A taken email is 409. ' +
+          'The answer never contains the password or its hash.',
+        body: UserCreate,
+        response: { 201: messageDataSchema(UserOut), ...errorResponses(400, 409) },
+      },
+      config: { auth: { scope: 'users:write', workspace: 'optional' } },
+    },
+    async function createUser(req, reply) {
+      const data = await service.create(req.principal!, req.workspace, req.body as Static<typeof UserCreate>)
+      reply.code(201)
+      return { message: 'User created successfully', data }
     },
   )
 }

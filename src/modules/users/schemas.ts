@@ -6,3 +6,38 @@ export const UserRef = Type.Object({
   email: Type.String(),
   name: Type.Union([Type.String(), Type.Null()]),
 })
+
+export const ROLES = ['owner', 'admin', 'member'] as const
+export type Role = (typeof ROLES)[number]
+
+export const UserCreate = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254, description: 'Unique, case-insensitive' }),
+    password: Type.String({
+      minLength: 10,
+      maxLength: 256,
+      description: 'At least 10 characters; stored only as an argon2id hash',
+    }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    role: Type.Optional(
+      Type.Enum([...ROLES], {
+        description:
+          'Role in the workspace the request acts in (default `member`); only the master key makes an owner',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const UserOut = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  membership: Type.Union(
+    [Type.Object({ workspace_id: Type.Integer(), role: Type.Enum([...ROLES]) }), Type.Null()],
+    {
+      description: 'The membership the request created, if it acted in a workspace',
+    },
+  ),
+})

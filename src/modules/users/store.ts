@@ -1,6 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm'
 import type { PrincipalUser } from '../../platform/auth/index.ts'
-import type { Database } from '../../platform/db/index.ts'
+import type { Database, Executor } from '../../platform/db/index.ts'
 import { users } from './tables.ts'
 
 export const userColumns = { id: users.id, email: users.email, name: users.name }
@@ -32,4 +32,17 @@ export async function usersById(db: Database, ids: Array<number | null>) {
   if (wanted.length === 0) return new Map<number, PrincipalUser>()
   const rows = await db.select(userColumns).from(users).where(inArray(users.id, wanted))
   return new Map<number, PrincipalUser>(rows.map((row) => [row.id, row]))
+}
+
+/** Inserts a user with a password hash; null when the email is taken (case-insensitively). */
+export async function insertUser(
+  db: Executor,
+  user: { email: string; name: string | null; passwordHash: string },
+): Promise<{ id: number; email: string; name: string | null; createdAt: Date } | null> {
+  const [row] = await db
+    .insert(users)
+    .values({ email: user.email.trim().toLowerCase(), name: user.name, passwordHash: user.passwordHash })
+    .onConflictDoNothing()
+    .returning({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
+  return row ?? null
 }

@@ -42,6 +42,6 @@ export async function workspacesModule(
 }
 
 export { WorkspaceCreate } from './schemas.ts'
-export { findWorkspaceForAuth } from './store.ts'
+export { findWorkspaceForAuth, insertMembership as addMember } from './store.ts'
 export { memberships, workspaces } from './tables.ts'
 export type { WorkspaceService }

@@ -127,3 +127,13 @@ export async function findMemberWorkspace(
     .limit(1)
   return row ? { ...row, tier: row.tier as Tier } : null
 }
+
+/** Makes user `userId` a member of workspace `workspaceId` with `role`. */
+export async function insertMembership(
+  tx: Executor,
+  workspaceId: number,
+  userId: number,
+  role: 'owner' | 'admin' | 'member',
+): Promise<void> {
+  await tx.insert(memberships).values({ workspaceId, userId, role })
+}
