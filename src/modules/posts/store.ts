@@ -81,6 +81,31 @@ export async function findPost(db: Executor, workspaceId: number, id: number): P
   return row ?? null
 }
 
+/**
+ * Changes a post of the workspace and returns it, locked until the transaction ends; null when
+ * there is none. Publishing sets `published_at` the first time only.
+ */
+export async function updatePost(
+  tx: Executor,
+  workspaceId: number,
+  id: number,
+  changes: Partial<Pick<PostRow, 'title' | 'body' | 'status'>>,
+  now: Date,
+): Promise<PostRow | null> {
+  const [row] = await tx
+    .update(posts)
+    .set({
+      ...changes,
+      ...(changes.status === 'published' && {
+        publishedAt: sql`coalesce(${posts.publishedAt}, ${now.toISOString()}::timestamptz)`,
+      }),
+      updatedAt: now,
+    })
+    .where(and(eq(posts.id, id), eq(posts.workspaceId, workspaceId)))
+    .returning(columns)
+  return row ?? null
+}
+
 export async function countPosts(db: Executor, workspaceId: number): Promise<number> {
   const [row] = await db.select({ n: count() }).from(posts).where(eq(posts.workspaceId, workspaceId))
   return row?.n ?? 0
@@ -268,5 +293,3 @@ export async function deletePost(db: Executor, workspaceId: number, id: number):
   const [row] = (await statements.remove(db).execute({ workspaceId, id })).rows
   return row ? toPostRow(row) : null
 }
-
-export { columns as postColumns, posts }

@@ -9,8 +9,14 @@ import { matches } from './events.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
+export type NewEndpoint = typeof webhookEndpoints.$inferInsert
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect
 export const NOTIFY_CHANNEL = 'core_api_webhooks'
+
+/** Wakes the delivery workers (they LISTEN on NOTIFY_CHANNEL); in a transaction, once it commits. */
+export async function notifyWorkers(db: Executor): Promise<void> {
+  await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+}
 
 const endpointSort = {
   id: webhookEndpoints.id,
@@ -52,6 +58,60 @@ export async function findEndpoint(
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
   return row ?? null
+}
+
+export async function insertEndpoint(tx: Executor, endpoint: NewEndpoint): Promise<EndpointRow> {
+  const [row] = await tx.insert(webhookEndpoints).values(endpoint).returning()
+  return row!
+}
+
+export async function updateEndpoint(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  changes: Partial<NewEndpoint>,
+  now: Date,
+): Promise<EndpointRow | null> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+/** False when the workspace has no such endpoint. */
+export async function deleteEndpoint(db: Executor, workspaceId: number, id: number): Promise<boolean> {
+  const rows = await db
+    .delete(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning({ id: webhookEndpoints.id })
+  return rows.length > 0
+}
+
+/**
+ * Replaces an endpoint's (sealed) secret, keeping the one it replaces until `previousExpiresAt`
+ * (null: keeps none). One statement: the secret kept is the one the row holds when this update
+ * takes its lock, so concurrent rotations lose none. False when the workspace has no such
+ * endpoint.
+ */
+export async function replaceSecret(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  input: { sealed: string; previousExpiresAt: Date | null; now: Date },
+): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({
+      secret: input.sealed,
+      previousSecret: input.previousExpiresAt ? sql`${webhookEndpoints.secret}` : null,
+      previousSecretExpiresAt: input.previousExpiresAt,
+      updatedAt: input.now,
+    })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning({ id: webhookEndpoints.id })
+  return rows.length > 0
 }
 
 export async function countEndpoints(db: Executor, workspaceId: number): Promise<number> {
@@ -105,8 +165,43 @@ export async function insertEvent(
       })),
     )
     .returning({ id: webhookDeliveries.id })
-  await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+  await notifyWorkers(tx)
   return rows.map((r) => r.id)
+}
+
+/** Claims these deliveries for the caller until `lockedUntil`, so that no worker sends them too. */
+export async function holdDeliveries(
+  tx: Executor,
+  ids: number[],
+  claim: { lockedUntil: Date; token: string },
+): Promise<DeliveryRow[]> {
+  return tx
+    .update(webhookDeliveries)
+    .set({ lockedUntil: claim.lockedUntil, claimToken: claim.token })
+    .where(inArray(webhookDeliveries.id, ids))
+    .returning()
+}
+
+/** Marks a claimed delivery failed without sending it, if it is still held under its claim. */
+export async function failUnsent(
+  db: Executor,
+  delivery: DeliveryRow,
+  error: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .update(webhookDeliveries)
+    .set({
+      status: 'failed',
+      lockedUntil: null,
+      claimToken: null,
+      nextAttemptAt: null,
+      error,
+      updatedAt: now,
+    })
+    .where(
+      and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.claimToken, delivery.claimToken ?? '')),
+    )
 }
 
 export type Claimed = {
@@ -239,6 +334,33 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
         eq(webhookDeliveries.workspaceId, workspaceId),
       ),
     )
+  return row ?? null
+}
+
+/**
+ * Queues a failed or retrying delivery for an attempt at `now`, unless it is held under a claim
+ * or has used `maxAttempts`. The claim token is cleared, so an attempt whose claim lapsed cannot
+ * record over this retry. Null when the delivery is not (or no longer) in such a state.
+ */
+export async function requeueDelivery(
+  db: Executor,
+  input: { workspaceId: number; endpointId: number; id: number; now: Date; maxAttempts: number },
+): Promise<DeliveryRow | null> {
+  const { now, maxAttempts } = input
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now })
+    .where(
+      and(
+        eq(webhookDeliveries.id, input.id),
+        eq(webhookDeliveries.endpointId, input.endpointId),
+        eq(webhookDeliveries.workspaceId, input.workspaceId),
+        inArray(webhookDeliveries.status, ['failed', 'retrying']),
+        sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} <= ${now.toISOString()}::timestamptz)`,
+        sql`${webhookDeliveries.attempt} < ${maxAttempts}`,
+      ),
+    )
+    .returning()
   return row ?? null
 }
 

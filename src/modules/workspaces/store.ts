@@ -9,6 +9,8 @@ import { users } from '../users/tables.ts'
 import { memberships, workspaces } from './tables.ts'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
+/** What a create or an update may set. */
+export type WorkspaceFields = Pick<typeof workspaces.$inferInsert, 'name' | 'slug' | 'tier' | 'settings'>
 export type Owner = { id: number; email: string; name: string | null }
 
 const sortColumns = {
@@ -86,6 +88,37 @@ export async function findVisibleWorkspace(db: Database, principal: Principal, i
 export async function lockWorkspace(tx: Executor, id: number): Promise<WorkspaceRow | null> {
   const [row] = await tx.select().from(workspaces).where(eq(workspaces.id, id)).for('update')
   return row ?? null
+}
+
+/** Creates a workspace and, when there is an owner, the owner's membership. */
+export async function insertWorkspace(
+  tx: Executor,
+  fields: Required<WorkspaceFields>,
+  ownerId: number | null,
+): Promise<WorkspaceRow> {
+  const [created] = await tx.insert(workspaces).values(fields).returning()
+  if (ownerId !== null)
+    await tx.insert(memberships).values({ workspaceId: created!.id, userId: ownerId, role: 'owner' })
+  return created!
+}
+
+export async function updateWorkspace(
+  tx: Executor,
+  id: number,
+  changes: Partial<WorkspaceFields>,
+  now: Date,
+): Promise<WorkspaceRow | null> {
+  const [row] = await tx
+    .update(workspaces)
+    .set({ ...changes, updatedAt: now })
+    .where(eq(workspaces.id, id))
+    .returning()
+  return row ?? null
+}
+
+/** Deletes a workspace; its keys, memberships and resources go with it (ON DELETE CASCADE). */
+export async function deleteWorkspace(db: Executor, id: number): Promise<void> {
+  await db.delete(workspaces).where(eq(workspaces.id, id))
 }
 
 /** The owners of the given workspaces (the earliest owner when there are several). */
