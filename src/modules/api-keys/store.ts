@@ -16,7 +16,7 @@ import {
 } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
 import { workspaces } from '../workspaces/tables.ts'
@@ -67,17 +67,12 @@ export async function listKeys(db: Database, workspaceId: number, query: ListQue
   ]
   if (query.search) conditions.push(ilike(apiKeys.name, containsPattern(query.search)))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(apiKeys)
-      .where(where)
-      .orderBy(...orderBy(query, sortColumns))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(apiKeys).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  return paginate(db, db.select().from(apiKeys).$dynamic(), {
+    from: apiKeys,
+    where,
+    query,
+    sort: sortColumns,
+  })
 }
 
 /** A key of the workspace, revoked or not (GET answers a revoked key with its status). */

@@ -3,7 +3,7 @@
 // one database share the work without taking the same delivery twice.
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { dateFilters, orderBy } from '../../platform/db/list.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { matches } from './events.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
@@ -35,17 +35,8 @@ export async function listEndpoints(db: Database, workspaceId: number, query: Li
   if (query.status === 'active') conditions.push(eq(webhookEndpoints.isActive, true))
   if (query.status === 'disabled') conditions.push(eq(webhookEndpoints.isActive, false))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(webhookEndpoints)
-      .where(where)
-      .orderBy(...orderBy(query, endpointSort))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(webhookEndpoints).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(webhookEndpoints).$dynamic()
+  return paginate(db, select, { from: webhookEndpoints, where, query, sort: endpointSort })
 }
 
 export async function findEndpoint(
@@ -310,17 +301,8 @@ export async function listDeliveries(
   if (typeof query.filters.event_type === 'string')
     conditions.push(eq(webhookDeliveries.eventType, query.filters.event_type))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(webhookDeliveries)
-      .where(where)
-      .orderBy(...orderBy(query, deliverySort))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(webhookDeliveries).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(webhookDeliveries).$dynamic()
+  return paginate(db, select, { from: webhookDeliveries, where, query, sort: deliverySort })
 }
 
 export async function findDelivery(db: Executor, workspaceId: number, endpointId: number, id: number) {

@@ -1,9 +1,9 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
-import { and, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
+import { and, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
 import { memberships, workspaces } from './tables.ts'
@@ -41,17 +41,8 @@ export async function listWorkspaces(db: Database, principal: Principal, query: 
   }
   if (typeof query.filters.tier === 'string') conditions.push(eq(workspaces.tier, query.filters.tier))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(workspaces)
-      .where(where)
-      .orderBy(...orderBy(query, sortColumns))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(workspaces).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(workspaces).$dynamic()
+  return paginate(db, select, { from: workspaces, where, query, sort: sortColumns })
 }
 
 // The by-id read is on the hot path: a prepared statement per database skips building the
