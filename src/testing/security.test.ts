@@ -3,10 +3,10 @@
 // → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
 // a workspace the key cannot act in → 403. A new route fails this suite until it has a fixture
 // below, so no route can ship without these checks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { RESOURCES } from '../platform/auth/scopes.ts'
 import type { ManualClock } from '../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from './harness.ts'
+import { type TestApp, useTestApp } from './harness.ts'
 
 type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
@@ -78,20 +78,18 @@ const FIXTURES: Record<string, Fixture> = {
   'POST /api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry': { resource: createDelivery },
 }
 
-let t: TestApp
+// No delivery worker: the fixtures' endpoints point nowhere and must never be called.
+const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
 let routes: TestApp['app']['authenticatedRoutes']
 let home: number
 let other: number
 
 beforeAll(async () => {
-  // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
-  t = await buildTestApp({ env: { WEBHOOK_WORKER: '0' } })
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
   home = (await t.workspace({ tier: 'enterprise' })).id
   other = (await t.workspace({ tier: 'enterprise' })).id
 })
-afterAll(() => t.close())
 
 function call(
   key: string | null,

@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { noEvents } from '../../platform/events.ts'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { useTestApp } from '../../testing/harness.ts'
 import { registerPostCounter } from '../posts/index.ts'
 import { createEntitlementService } from './index.ts'
 
@@ -27,15 +26,9 @@ writeFileSync(
   }),
 )
 
-let t: TestApp
-beforeAll(async () => {
-  t = await buildTestApp({ env: { PLANS_FILE: plans } })
-})
-afterAll(async () => {
-  await t?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-beforeEach(() => (t.clock as ManualClock).advance(61_000))
+const t = useTestApp({ env: { PLANS_FILE: plans } })
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+beforeEach(() => t.clock.advance(61_000))
 
 /** The entitlement service as the CLI builds it, on the test app's database. */
 function service() {
