@@ -6,6 +6,7 @@ import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { matches } from './events.ts'
+import type { Outcome } from './outcomes.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
@@ -317,6 +318,88 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
       ),
     )
   return row ?? null
+}
+
+/**
+ * Writes the outcomes of delivery attempts in one statement, each only if its delivery is still
+ * held under the claim it was attempted with, and releases those claims. Returns the ids of the
+ * deliveries written.
+ */
+export async function recordOutcomes(tx: Executor, outcomes: Outcome[]): Promise<Set<number>> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  const rows = outcomes.map(
+    (o) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
+      ${iso(o.nextAttemptAt)}::timestamptz,
+      ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
+      ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
+      ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz)`,
+  )
+  const result = await tx.execute(sql`
+    update webhook_deliveries as d set
+      status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
+      locked_until = null, claim_token = null,
+      response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
+      request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
+    from (values ${sql.join(rows, sql`, `)})
+      as v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
+    where d.id = v.id and d.claim_token = v.claim
+    returning d.id`)
+  return new Set((result as unknown as { rows: Array<{ id: number }> }).rows.map((r) => r.id))
+}
+
+/**
+ * Adds attempts to an endpoint's counters. `failuresSinceSuccess` is null when none of them
+ * succeeded: the failures then add to the current run, which started at `firstFailure` unless
+ * it had started already. Returns what decides whether to disable the endpoint.
+ */
+export async function tallyEndpoint(
+  tx: Executor,
+  endpointId: number,
+  tally: {
+    successes: number
+    failures: number
+    failuresSinceSuccess: number | null
+    firstFailure: string | null
+    last: Date
+  },
+): Promise<{ workspaceId: number; isActive: boolean; failingSince: Date | null } | null> {
+  const { successes, failures, failuresSinceSuccess, firstFailure } = tally
+  const [row] = await tx
+    .update(webhookEndpoints)
+    .set({
+      successCount: sql`${webhookEndpoints.successCount} + ${successes}`,
+      failureCount: sql`${webhookEndpoints.failureCount} + ${failures}`,
+      ...(failuresSinceSuccess !== null
+        ? {
+            consecutiveFailures: failuresSinceSuccess,
+            failingSince: firstFailure === null ? null : new Date(firstFailure),
+          }
+        : {
+            consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + ${failures}`,
+            failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${firstFailure}::timestamptz)`,
+          }),
+      lastDeliveryAt: tally.last,
+    })
+    .where(eq(webhookEndpoints.id, endpointId))
+    .returning({
+      workspaceId: webhookEndpoints.workspaceId,
+      isActive: webhookEndpoints.isActive,
+      failingSince: webhookEndpoints.failingSince,
+    })
+  return row ?? null
+}
+
+/** Disables an active endpoint, saying why. */
+export async function disableEndpoint(
+  tx: Executor,
+  endpointId: number,
+  reason: string,
+  at: Date,
+): Promise<void> {
+  await tx
+    .update(webhookEndpoints)
+    .set({ isActive: false, disabledReason: reason, updatedAt: at })
+    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.isActive, true)))
 }
 
 /**
