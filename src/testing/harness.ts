@@ -1,9 +1,10 @@
-// buildTestApp(): a real core-api on a database of its own. On the embedded default that is a
+// buildTestApp(): a real core-api on a database of its own; useTestApp() gives one to a suite. On the embedded default that is a
 // fresh in-memory PGlite; when DATABASE_URL is set, a new PostgreSQL database created for the
 // app and dropped when it closes, so parallel test files never see each other's data. With
 // REDIS_URL set, pub/sub goes through that Redis under a prefix of the app's own.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
+import { afterAll, beforeAll } from 'vitest'
 import { loadConfig } from '../platform/config/index.ts'
 import { type DatabaseHandle, openDatabase } from '../platform/db/index.ts'
 import { type Clock, ManualClock } from '../platform/lib/clock.ts'
@@ -122,4 +123,28 @@ export async function buildTestApp(
       await db.drop()
     },
   }
+}
+
+/**
+ * The test app of a suite: built before its first test and closed after its last (a beforeAll
+ * and an afterAll registered by this call). Its members can be used in tests and in hooks
+ * registered after this call; its clock at once — a ManualClock unless `options.clock` is given.
+ */
+export function useTestApp<C extends Clock = ManualClock>(
+  options: Omit<Parameters<typeof buildTestApp>[0] & object, 'clock'> & { clock?: C } = {},
+): TestApp & { clock: C } {
+  const clock = (options.clock ?? new ManualClock(Date.now())) as C
+  let built: TestApp | undefined
+  beforeAll(async () => {
+    built = await buildTestApp({ ...options, clock })
+  })
+  afterAll(() => built?.close())
+  return new Proxy({ clock } as TestApp & { clock: C }, {
+    get(target, property) {
+      if (property === 'clock') return target.clock
+      if (!built)
+        throw new Error(`The test app is built in beforeAll: its ${String(property)} is not there yet.`)
+      return Reflect.get(built, property)
+    },
+  })
 }

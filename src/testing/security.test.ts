@@ -5,11 +5,11 @@
 // credential (a member of one workspace and not of another). A new route fails this suite
 // until it has a fixture below, so no route can ship without these checks; a route under /api/
 // that declares neither `config.auth` nor `config.public` stops the server from starting.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { findOrCreateUser } from '../modules/users/index.ts'
 import { scopeResources } from '../platform/auth/index.ts'
 import type { ManualClock } from '../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from './harness.ts'
+import { buildTestApp, type TestApp, useTestApp } from './harness.ts'
 import { addUserCredentials, type UserCredentials } from './user-credentials.ts'
 
 type Fixture = {
@@ -86,22 +86,21 @@ const FIXTURES: Record<string, Fixture> = {
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
 const PUBLIC_API_ROUTES = ['GET /api/openapi.json']
 
-let t: TestApp
+let users: UserCredentials
+// No delivery worker: the fixtures' endpoints point nowhere and must never be called.
+const t = useTestApp({
+  env: { WEBHOOK_WORKER: '0' },
+  setup: (app, database) => {
+    users = addUserCredentials(app, database.db)
+  },
+})
 let routes: TestApp['app']['authenticatedRoutes']
 let home: number
 let other: number
-let users: UserCredentials
 /** A user-level credential (all scopes) whose user is a member of `home` only. */
 let member: string
 
 beforeAll(async () => {
-  // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
-  t = await buildTestApp({
-    env: { WEBHOOK_WORKER: '0' },
-    setup: (app, database) => {
-      users = addUserCredentials(app, database.db)
-    },
-  })
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
   const created = await t.workspace({ tier: 'enterprise', owner_email: 'member@security.test' })
@@ -109,7 +108,6 @@ beforeAll(async () => {
   other = (await t.workspace({ tier: 'enterprise' })).id
   member = users.issue((await findOrCreateUser(t.database.db, 'member@security.test')).id)
 })
-afterAll(() => t.close())
 
 function call(
   key: string | null,

@@ -6,19 +6,17 @@
 import { readFileSync } from 'node:fs'
 import type { LightMyRequestResponse } from 'fastify'
 import Fastify from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ApiError, httpPlatform, httpServerOptions } from '../../src/platform/http/index.ts'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import { type TestApp, useTestApp } from '../../src/testing/harness.ts'
 
-let t: TestApp
+const t = useTestApp()
 let key: string
 let workspaceId: number
 beforeAll(async () => {
-  t = await buildTestApp()
   workspaceId = (await t.workspace()).id
   key = (await t.key(workspaceId, { scopes: ['*'] })).key
 })
-afterAll(() => t.close())
 
 const GENERATED_ID = /^req_[0-9A-Za-z]{20}$/
 const JSON_TYPE = { 'content-type': 'application/json' }

@@ -1,16 +1,14 @@
 // An event written while one of its endpoints is being deleted: the writer (here, creating a
 // post) must not fail on the vanished endpoint. Only PostgreSQL runs the two at once; on the
 // embedded database the requests are serialised and the test passes trivially.
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import { beforeAll, expect, it } from 'vitest'
+import { useTestApp } from '../../src/testing/harness.ts'
 
-let t: TestApp
+const t = useTestApp({ env: { WEBHOOK_ALLOW_INSECURE_URLS: '1', WEBHOOK_WORKER: '0' } })
 let key: string
 beforeAll(async () => {
-  t = await buildTestApp({ env: { WEBHOOK_ALLOW_INSECURE_URLS: '1', WEBHOOK_WORKER: '0' } })
   key = (await t.key((await t.workspace()).id, { scopes: ['*'] })).key
 })
-afterAll(() => t.close())
 
 it('creates posts while their endpoints are deleted without a 5xx', async () => {
   const statuses: number[] = []

@@ -4,19 +4,13 @@
 // the harness's ManualClock, never by sleeping.
 import { createHash } from 'node:crypto'
 import { eq } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { type TestApp, useTestApp } from '../../testing/harness.ts'
 import { findOrCreateUser } from '../users/index.ts'
 import { apiKeys } from './tables.ts'
 
-let t: TestApp
-let clock: ManualClock
-beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
-})
-afterAll(() => t.close())
+const t = useTestApp()
+const clock = t.clock
 
 const HOUR = 3_600_000
 const LIVE_KEY = /^sk_live_[0-9A-Za-z]{40}$/

@@ -3,22 +3,18 @@
 // mints a key that outlives it: a key with an expiry creates (or rotates into) keys that expire
 // no later than itself. Against the real database; after every refusal, nothing changed.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 
 const HOUR = 3_600_000
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
-let t: TestApp
-let clock: ManualClock
+const t = useTestApp()
+const clock = t.clock
 let workspace: number
 beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
   workspace = (await t.workspace()).id
 })
-afterAll(() => t.close())
 
 async function keyTotal(): Promise<number> {
   const res = await t.call(t.masterKey, { method: 'GET', url: '/api/v1/api-keys?per_page=1', workspace })

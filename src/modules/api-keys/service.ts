@@ -2,7 +2,6 @@
 // stored; the key is shown once. A key cannot grant more than its creator holds, nor a
 // rate-limit tier above its workspace's. Rotation issues a new key and lets the old one work
 // until the end of the grace period; revocation is immediate on every instance.
-import { and, eq, isNull } from 'drizzle-orm'
 import type { Static } from 'typebox'
 import {
   expandScopes,
@@ -23,8 +22,19 @@ import { randomBase62 } from '../../platform/lib/random.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { usersById } from '../users/index.ts'
 import type { ApiKeyCreate, ApiKeyRotate } from './schemas.ts'
-import { type ApiKeyRow, findKey, findKeyForAuth, listKeys, writeLastUsed } from './store.ts'
-import { apiKeys, type RevokedBy } from './tables.ts'
+import {
+  type ApiKeyRow,
+  endKey,
+  findKey,
+  findKeyForAuth,
+  insertKey,
+  listKeys,
+  lockUnrevokedKey,
+  revokeKey,
+  successorOf,
+  writeLastUsed,
+} from './store.ts'
+import type { RevokedBy } from './tables.ts'
 
 export const DEFAULT_SCOPES = ['read', 'write'] as const
 const SECRET_LENGTH = 40
@@ -231,24 +241,21 @@ export class ApiKeyService {
     const now = new Date(clock.now())
     const row = await db.transaction(async (tx) => {
       await this.entitlements.reserve(tx, workspace, 'api_keys')
-      const [created] = await tx
-        .insert(apiKeys)
-        .values({
-          workspaceId: workspace.id,
-          userId: principal.user?.id ?? null,
-          name: body.name.trim(),
-          prefix: secret.prefix,
-          keyHash: secret.hash,
-          scopes,
-          rateLimitTier: tier,
-          expiresAt,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning()
-      const data = this.summary(created!, workspace)
+      const created = await insertKey(tx, {
+        workspaceId: workspace.id,
+        userId: principal.user?.id ?? null,
+        name: body.name.trim(),
+        prefix: secret.prefix,
+        keyHash: secret.hash,
+        scopes,
+        rateLimitTier: tier,
+        expiresAt,
+        createdAt: now,
+        updatedAt: now,
+      })
+      const data = this.summary(created, workspace)
       await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.created', data })
-      return created!
+      return created
     })
     return this.created(row, secret.key, workspace)
   }
@@ -278,11 +285,7 @@ export class ApiKeyService {
     const creatorEnds = expiryOfCallingKey(principal)
     const now = clock.now()
     const result = await db.transaction(async (tx) => {
-      const [old] = await tx
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
-        .for('update')
+      const old = await lockUnrevokedKey(tx, workspace.id, id)
       if (!old) throw ApiError.notFound('API key')
       // Rotating hands out a new secret with the old key's scopes: the same rule as creating one,
       // or a key with only api-keys:write could mint itself an admin secret.
@@ -296,56 +299,51 @@ export class ApiKeyService {
       if (old.expiresAt !== null && old.expiresAt.getTime() <= now) {
         throw new ApiError('conflict', 'This API key has expired and cannot be rotated; create a new key.')
       }
-      const [successor] = await tx
-        .select({ id: apiKeys.id })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.rotatedFromId, old.id), isNull(apiKeys.revokedAt)))
-      if (successor) {
+      const successor = await successorOf(tx, workspace.id, old.id)
+      if (successor !== null) {
         throw new ApiError(
           'conflict',
-          `This API key was already rotated; rotate its replacement (id ${successor.id}).`,
+          `This API key was already rotated; rotate its replacement (id ${successor}).`,
         )
       }
       const graceEnd = now + graceHours * HOUR
       const secret = generateKey(environmentOf(old))
-      const [fresh] = await tx
-        .insert(apiKeys)
-        .values({
-          workspaceId: old.workspaceId,
-          userId: old.userId,
-          name: old.name,
-          prefix: secret.prefix,
-          keyHash: secret.hash,
-          scopes: old.scopes,
-          rateLimitTier: old.rateLimitTier,
-          expiresAt: earliest(old.expiresAt, creatorEnds),
-          rotatedFromId: old.id,
-          createdAt: new Date(now),
-          updatedAt: new Date(now),
-        })
-        .returning()
+      const fresh = await insertKey(tx, {
+        workspaceId: old.workspaceId,
+        userId: old.userId,
+        name: old.name,
+        prefix: secret.prefix,
+        keyHash: secret.hash,
+        scopes: old.scopes,
+        rateLimitTier: old.rateLimitTier,
+        expiresAt: earliest(old.expiresAt, creatorEnds),
+        rotatedFromId: old.id,
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+      })
       const oldEnds = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt.getTime(), graceEnd)
-      await tx
-        .update(apiKeys)
-        .set(
-          graceHours === 0
-            ? { revokedAt: new Date(now), revokedBy: revoker(principal), updatedAt: new Date(now) }
-            : { expiresAt: new Date(oldEnds), updatedAt: new Date(now) },
-        )
-        .where(eq(apiKeys.id, old.id))
+      await endKey(
+        tx,
+        workspace.id,
+        old.id,
+        graceHours === 0
+          ? { revokedAt: new Date(now), revokedBy: revoker(principal) }
+          : { expiresAt: new Date(oldEnds) },
+        new Date(now),
+      )
       const ends = graceHours === 0 ? now : oldEnds
       await this.deps.events.emit(tx, {
         workspaceId: workspace.id,
         type: 'api_key.rotated',
         data: {
-          id: fresh!.id,
-          name: fresh!.name,
-          prefix: fresh!.prefix,
+          id: fresh.id,
+          name: fresh.name,
+          prefix: fresh.prefix,
           rotated_from_id: old.id,
           grace_period_ends_at: isoSeconds(ends),
         },
       })
-      return { fresh: fresh!, key: secret.key, oldEnds: ends }
+      return { fresh, key: secret.key, oldEnds: ends }
     })
     await credentials.invalidateKey(id) // every instance reloads the old key's new expiry
     return {
@@ -360,11 +358,7 @@ export class ApiKeyService {
     const { db, clock, credentials } = this.deps
     await db.transaction(async (tx) => {
       const now = new Date(clock.now())
-      const [row] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: now, revokedBy: revoker(principal), updatedAt: now })
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspace.id), isNull(apiKeys.revokedAt)))
-        .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+      const row = await revokeKey(tx, workspace.id, id, revoker(principal), now)
       if (!row) {
         if (await findKey(tx, workspace.id, id))
           throw new ApiError('conflict', 'This API key is already revoked.')

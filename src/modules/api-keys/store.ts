@@ -1,14 +1,29 @@
 // Queries on API keys. Every query names the workspace; revoked keys are read only for the
 // audit trail (list with `status=revoked`, get by id), never to authenticate.
-import { and, count, eq, gt, ilike, isNotNull, isNull, lte, or, type SQL, sql } from 'drizzle-orm'
+import {
+  type AnyColumn,
+  and,
+  count,
+  eq,
+  gt,
+  ilike,
+  isNotNull,
+  isNull,
+  lte,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
 import { workspaces } from '../workspaces/tables.ts'
-import { apiKeys } from './tables.ts'
+import { apiKeys, type RevokedBy } from './tables.ts'
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect
+export type NewApiKey = typeof apiKeys.$inferInsert
 
 const sortColumns = {
   id: apiKeys.id,
@@ -20,29 +35,44 @@ const sortColumns = {
   revoked_at: apiKeys.revokedAt,
 }
 
-const live = isNull(apiKeys.revokedAt)
+/** Not revoked (of `keys`, the table or an alias of it). */
+function notRevoked(keys: { revokedAt: AnyColumn } = apiKeys): SQL {
+  return isNull(keys.revokedAt)
+}
+
+/** A live key: not revoked and not expired at `now`. */
+function liveKey(now: Date): SQL {
+  return and(notRevoked(), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))!
+}
+
+const successor = alias(apiKeys, 'successor')
+
+/** The key was replaced by a rotation: a key that is not revoked names it as its predecessor. */
+const replaced = sql`exists (select 1 from ${apiKeys} as ${successor}
+  where ${successor.rotatedFromId} = ${apiKeys.id} and ${notRevoked(successor)})`
+
+/** The keys of each `status` filter; without one, every key but the revoked. */
+function withStatus(status: ListQuery['status'], now: Date): SQL {
+  if (status === 'revoked') return isNotNull(apiKeys.revokedAt)
+  if (status === 'active') return liveKey(now)
+  if (status === 'expired') return and(notRevoked(), lte(apiKeys.expiresAt, now))!
+  return notRevoked()
+}
 
 export async function listKeys(db: Database, workspaceId: number, query: ListQuery, now: Date) {
   const conditions: Array<SQL | undefined> = [
     eq(apiKeys.workspaceId, workspaceId),
-    query.status === 'revoked' ? isNotNull(apiKeys.revokedAt) : live,
+    withStatus(query.status, now),
     ...dateFilters(query, apiKeys),
   ]
-  if (query.status === 'active') conditions.push(or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))
-  if (query.status === 'expired') conditions.push(lte(apiKeys.expiresAt, now))
   if (query.search) conditions.push(ilike(apiKeys.name, containsPattern(query.search)))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(apiKeys)
-      .where(where)
-      .orderBy(...orderBy(query, sortColumns))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(apiKeys).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  return paginate(db, db.select().from(apiKeys).$dynamic(), {
+    from: apiKeys,
+    where,
+    query,
+    sort: sortColumns,
+  })
 }
 
 /** A key of the workspace, revoked or not (GET answers a revoked key with its status). */
@@ -65,7 +95,65 @@ export async function findKeyForAuth(db: Database, hash: string) {
     .from(apiKeys)
     .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
     .leftJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.keyHash, hash), live))
+    .where(and(eq(apiKeys.keyHash, hash), notRevoked()))
+  return row ?? null
+}
+
+export async function insertKey(tx: Executor, key: NewApiKey): Promise<ApiKeyRow> {
+  const [row] = await tx.insert(apiKeys).values(key).returning()
+  return row!
+}
+
+/** A key of the workspace that is not revoked, locked until the transaction ends (rotation). */
+export async function lockUnrevokedKey(
+  tx: Executor,
+  workspaceId: number,
+  id: number,
+): Promise<ApiKeyRow | null> {
+  const [row] = await tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
+    .for('update')
+  return row ?? null
+}
+
+/** The id of the unrevoked key that replaced this one by a rotation, if any. */
+export async function successorOf(tx: Executor, workspaceId: number, id: number): Promise<number | null> {
+  const [row] = await tx
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.rotatedFromId, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
+  return row?.id ?? null
+}
+
+/** Ends a key that a rotation replaced: revoked now, or expiring at the end of the grace period. */
+export async function endKey(
+  tx: Executor,
+  workspaceId: number,
+  id: number,
+  end: { revokedAt: Date; revokedBy: RevokedBy } | { expiresAt: Date },
+  now: Date,
+): Promise<void> {
+  await tx
+    .update(apiKeys)
+    .set({ ...end, updatedAt: now })
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId)))
+}
+
+/** Revokes a key unless it is revoked already; null when no unrevoked key of the workspace has this id. */
+export async function revokeKey(
+  tx: Executor,
+  workspaceId: number,
+  id: number,
+  revokedBy: RevokedBy,
+  now: Date,
+): Promise<{ id: number; name: string; prefix: string } | null> {
+  const [row] = await tx
+    .update(apiKeys)
+    .set({ revokedAt: now, revokedBy, updatedAt: now })
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
+    .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
   return row ?? null
 }
 
@@ -93,14 +181,7 @@ export async function countLiveKeys(db: Executor, workspaceId: number, now: Date
   const [row] = await db
     .select({ n: count() })
     .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.workspaceId, workspaceId),
-        live,
-        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
-        sql`not exists (select 1 from ${apiKeys} as successor where successor.rotated_from_id = ${apiKeys.id} and successor.revoked_at is null)`,
-      ),
-    )
+    .where(and(eq(apiKeys.workspaceId, workspaceId), liveKey(now), sql`not ${replaced}`))
   return row?.n ?? 0
 }
 

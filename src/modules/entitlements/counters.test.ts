@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { composeServices } from '../../compose.ts'
 import { loadConfig } from '../../platform/config/index.ts'
 import { MemoryPubSub } from '../../platform/kv/index.ts'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { useTestApp } from '../../testing/harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'core-api-counters-'))
 const plans = join(dir, 'plans.json')
@@ -26,15 +25,9 @@ writeFileSync(
   }),
 )
 
-let t: TestApp
-beforeAll(async () => {
-  t = await buildTestApp({ env: { PLANS_FILE: plans } })
-})
-afterAll(async () => {
-  await t?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-beforeEach(() => (t.clock as ManualClock).advance(61_000))
+const t = useTestApp({ env: { PLANS_FILE: plans } })
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+beforeEach(() => t.clock.advance(61_000))
 
 /** The entitlement service as the CLI builds it (the composition root), on the test app's database. */
 function service() {

@@ -4,19 +4,15 @@
 // the counters of features that never reset — is always kept. Against the real database.
 
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { noEvents } from '../../platform/events.ts'
 import { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { useTestApp } from '../../testing/harness.ts'
 import { createEntitlementService } from './index.ts'
 
 const clock = new ManualClock(Date.UTC(2026, 0, 10, 12))
-let t: TestApp
-beforeAll(async () => {
-  t = await buildTestApp({ clock })
-})
-afterAll(() => t.close())
+const t = useTestApp({ clock })
 
 /** A purge as the module's timer runs it, with the given retention. */
 function purge(days: number, batchSize?: number) {

@@ -6,25 +6,21 @@
 
 import { eq } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../platform/lib/hash.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { useTestApp } from '../../testing/harness.ts'
 import { idempotencyRecords } from './tables.ts'
 
 const HOUR = 3_600_000
 
-let t: TestApp
-let clock: ManualClock
+const t = useTestApp()
+const clock = t.clock
 let workspace: number
 let admin: { id: number; key: string }
 beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
   workspace = (await t.workspace()).id
   admin = await t.key(workspace, { scopes: ['*'] })
 })
-afterAll(() => t.close())
 
 let counter = 0
 /** A fresh Idempotency-Key. */

@@ -5,22 +5,20 @@
 // overwrite or release the record of the request that took it over.
 
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type ManualClock, systemClock } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { useTestApp } from '../../testing/harness.ts'
 import { IdempotencyStore } from './store.ts'
 
-let t: TestApp
+const t = useTestApp()
 let workspace: number
 let admin: { id: number; key: string }
 beforeAll(async () => {
-  t = await buildTestApp()
   workspace = (await t.workspace()).id
   admin = await t.key(workspace, { scopes: ['*'] })
 })
-afterAll(() => t.close())
 
 let counter = 0
 const fresh = (label: string) => `${label}-${++counter}-${Date.now()}`

@@ -1,16 +1,10 @@
 import { eq } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 import { apiKeys } from '../api-keys/index.ts'
 
-let t: TestApp
-let clock: ManualClock
-beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
-})
-afterAll(() => t.close())
+const t = useTestApp()
+const clock = t.clock
 // Keys of free workspaces get 60 requests a minute: every test starts with full buckets.
 beforeEach(() => clock.advance(61_000))
 

@@ -1,7 +1,6 @@
 // Posts: the resource to copy when adding your own (see docs/adding-a-resource.md). Scoped to
 // the workspace, authored by the user behind the credential, counted against the plan's
 // `posts` limit inside the creating transaction.
-import { and, eq, sql } from 'drizzle-orm'
 import type { Static } from 'typebox'
 import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Executor } from '../../platform/db/index.ts'
@@ -19,11 +18,10 @@ import {
   listPosts,
   type NewPost,
   type PostRow,
-  postColumns,
-  posts,
   setTags,
   type TagRef,
   tagsOf,
+  updatePost,
 } from './store.ts'
 
 type Includes = ReadonlySet<string>
@@ -137,19 +135,12 @@ export class PostService {
     const row = await db.transaction(async (tx) => {
       // One statement reads and writes the row, and locks it for the rest of the transaction:
       // a post deleted meanwhile is a 404, and a DELETE arriving now waits for this update.
-      const [updated] = await tx
-        .update(posts)
-        .set({
-          ...(body.title !== undefined && { title: body.title.trim() }),
-          ...(body.body !== undefined && { body: body.body }),
-          ...(body.status !== undefined && { status: body.status }),
-          ...(body.status === 'published' && {
-            publishedAt: sql`coalesce(${posts.publishedAt}, ${now.toISOString()}::timestamptz)`,
-          }),
-          updatedAt: now,
-        })
-        .where(and(eq(posts.id, id), eq(posts.workspaceId, workspace.id)))
-        .returning(postColumns)
+      const changes = {
+        ...(body.title !== undefined && { title: body.title.trim() }),
+        ...(body.body !== undefined && { body: body.body }),
+        ...(body.status !== undefined && { status: body.status }),
+      }
+      const updated = await updatePost(tx, workspace.id, id, changes, now)
       if (!updated) throw ApiError.notFound('Post')
       if (body.tags) await setTags(tx, workspace.id, id, body.tags)
       const data = await this.present([updated], new Set(['tags']), tx)

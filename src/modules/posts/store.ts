@@ -1,10 +1,9 @@
 // Queries on posts and their tags. Every query names the workspace.
 
-import type { Query } from 'drizzle-orm'
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
-import type { PreparedQueryConfig } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { dateFilters, orderBy } from '../../platform/db/list.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
+import { preparedStatement, type RawRow } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { counterSteps, releaseStep } from '../entitlements/index.ts'
 import { posts, postTags, tags } from './tables.ts'
@@ -60,17 +59,12 @@ export async function listPosts(db: Database, workspaceId: number, query: ListQu
     )
   }
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select(columns)
-      .from(posts)
-      .where(where)
-      .orderBy(...orderBy(query, sortColumns))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(posts).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  return paginate(db, db.select(columns).from(posts).$dynamic(), {
+    from: posts,
+    where,
+    query,
+    sort: sortColumns,
+  })
 }
 
 export async function findPost(db: Executor, workspaceId: number, id: number): Promise<PostRow | null> {
@@ -78,6 +72,31 @@ export async function findPost(db: Executor, workspaceId: number, id: number): P
     .select(columns)
     .from(posts)
     .where(and(eq(posts.id, id), eq(posts.workspaceId, workspaceId)))
+  return row ?? null
+}
+
+/**
+ * Changes a post of the workspace and returns it, locked until the transaction ends; null when
+ * there is none. Publishing sets `published_at` the first time only.
+ */
+export async function updatePost(
+  tx: Executor,
+  workspaceId: number,
+  id: number,
+  changes: Partial<Pick<PostRow, 'title' | 'body' | 'status'>>,
+  now: Date,
+): Promise<PostRow | null> {
+  const [row] = await tx
+    .update(posts)
+    .set({
+      ...changes,
+      ...(changes.status === 'published' && {
+        publishedAt: sql`coalesce(${posts.publishedAt}, ${now.toISOString()}::timestamptz)`,
+      }),
+      updatedAt: now,
+    })
+    .where(and(eq(posts.id, id), eq(posts.workspaceId, workspaceId)))
+    .returning(columns)
   return row ?? null
 }
 
@@ -227,30 +246,11 @@ function buildDelete(db: Executor) {
   return db.with(removed, released).select(fieldsOf(removed)).from(removed)
 }
 
-type RawRow = Record<string, unknown>
-
-/**
- * A statement built once — its text and parameter list; building a WITH clause of seven parts
- * costs more CPU than the database takes to run it — and prepared on the executor of each call
- * under `name` (on PostgreSQL, each pooled connection parses and plans it once). Rows come as
- * the driver gives them; `toPostRow` maps them.
- */
-function prepared(name: string, build: (db: Executor) => { toSQL(): Query }) {
-  let query: Query | undefined
-  return (db: Executor) => {
-    query ??= build(db).toSQL()
-    return db._.session.prepareQuery<PreparedQueryConfig & { execute: { rows: RawRow[] } }>(
-      query,
-      undefined,
-      name,
-      false,
-    )
-  }
-}
-
+// The write path's two statements are built once and prepared on the executor of each call
+// (each create and delete runs in a transaction of its own); rows come raw, `toPostRow` maps them.
 const statements = {
-  create: prepared('create_post', buildCreate),
-  remove: prepared('delete_post', buildDelete),
+  create: preparedStatement('create_post', buildCreate),
+  remove: preparedStatement('delete_post', buildDelete),
 }
 
 /** A post row as the driver returns it (column names, timestamps as text) to a PostRow. */
@@ -268,5 +268,3 @@ export async function deletePost(db: Executor, workspaceId: number, id: number):
   const [row] = (await statements.remove(db).execute({ workspaceId, id })).rows
   return row ? toPostRow(row) : null
 }
-
-export { columns as postColumns, posts }

@@ -3,14 +3,12 @@
 // issues them itself. The figures are the contract of the write path: the entitlement, the row,
 // its tags and their links are one statement; the outbox event is what the event sink writes.
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 
-let t: TestApp
+const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } }) // no worker polling meanwhile
 let statements: string[] = []
-beforeAll(async () => {
-  t = await buildTestApp({ env: { WEBHOOK_WORKER: '0' } }) // no worker polling meanwhile
+beforeAll(() => {
   // Drizzle's sessions (and the transactions they open) log every statement they send.
   const session = (
     t.database.db as unknown as { session: { logger: unknown; options: { logger?: unknown } } }
@@ -19,8 +17,7 @@ beforeAll(async () => {
   session.logger = logger
   session.options.logger = logger
 })
-afterAll(() => t.close())
-beforeEach(() => (t.clock as ManualClock).advance(61_000))
+beforeEach(() => t.clock.advance(61_000))
 
 /** The statements `run` sends, without BEGIN and COMMIT. */
 async function counted(run: () => Promise<unknown>): Promise<string[]> {

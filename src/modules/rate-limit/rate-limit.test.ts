@@ -6,19 +6,14 @@ import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { buildTestApp, type TestApp, useTestApp } from '../../testing/harness.ts'
 import { Policies } from './policies.ts'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 const BAD_KEY = 'sk_live_thisKeyDoesNotExistAnywhere000000'
 
-let t: TestApp
-let clock: ManualClock
-beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
-})
-afterAll(() => t.close())
+const t = useTestApp()
+const clock = t.clock
 
 const me = (key: string, app: TestApp = t) => app.call(key, { method: 'GET', url: '/api/v1/me' })
 const remaining = (res: LightMyRequestResponse) => Number(res.headers['x-ratelimit-remaining'])

@@ -1,19 +1,13 @@
 // GET /api/v1/me: who is calling — the credential type, its user, the workspace it acts in,
 // the key and its scopes. It needs no scope, so any valid credential may ask.
 import { eq } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 import { apiKeys } from '../api-keys/tables.ts'
 import { findOrCreateUser } from './index.ts'
 
-let t: TestApp
-let clock: ManualClock
-beforeAll(async () => {
-  t = await buildTestApp()
-  clock = t.clock as ManualClock
-})
-afterAll(() => t.close())
+const t = useTestApp()
+const clock = t.clock
 
 const me = (key: string | null, headers: Record<string, string> = {}) =>
   t.call(key, { method: 'GET', url: '/api/v1/me', headers })

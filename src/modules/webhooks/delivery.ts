@@ -2,7 +2,6 @@
 // worker that claims due deliveries and runs attempts — woken by NOTIFY when an event commits,
 // polling as a fallback, never letting one slow endpoint hold up the others — and purges
 // what has outlived the retention period.
-import { and, eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
@@ -10,8 +9,7 @@ import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { OutcomeWriter } from './outcomes.ts'
 import { type Attempt, MAX_RETRY_AFTER_MS, type Sender } from './sender.ts'
 import { signedHeaders } from './signature.ts'
-import { type Claimed, claimDue, NOTIFY_CHANNEL, purgeFinished } from './store.ts'
-import { webhookDeliveries } from './tables.ts'
+import { type Claimed, claimDue, failUnsent, NOTIFY_CHANNEL, purgeFinished } from './store.ts'
 
 export type DeliveryPolicy = {
   /** Delay before each attempt, in ms: [0] is the first attempt, then the retries. */
@@ -119,22 +117,7 @@ export class Deliverer {
 
   /** Marks a delivery of a disabled endpoint failed without sending it. */
   async skip(claimed: Claimed): Promise<void> {
-    await this.db
-      .update(webhookDeliveries)
-      .set({
-        status: 'failed',
-        lockedUntil: null,
-        claimToken: null,
-        nextAttemptAt: null,
-        error: 'Endpoint disabled',
-        updatedAt: new Date(this.clock.now()),
-      })
-      .where(
-        and(
-          eq(webhookDeliveries.id, claimed.delivery.id),
-          eq(webhookDeliveries.claimToken, claimed.delivery.claimToken ?? ''),
-        ),
-      )
+    await failUnsent(this.db, claimed.delivery, 'Endpoint disabled', new Date(this.clock.now()))
   }
 }
 

@@ -8,10 +8,11 @@ import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { Deliverer, type DeliveryPolicy, DeliveryWorker } from './delivery.ts'
 import { registerWebhookEvents } from './events.ts'
+import { announceDisabled, WebhookEvents } from './outbox.ts'
 import { OutcomeWriter } from './outcomes.ts'
 import { webhookRoutes } from './routes.ts'
 import { Sender } from './sender.ts'
-import { WebhookEvents, WebhookService } from './service.ts'
+import { WebhookService } from './service.ts'
 import { countEndpoints } from './store.ts'
 
 /** How long a claim lasts: long enough that a live attempt (at most the timeout) never loses it. */
@@ -48,15 +49,14 @@ export function createWebhooks(input: {
     allowInsecure: config.webhookAllowInsecureUrls,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
   })
-  let service: WebhookService | null = null
   const outcomes = new OutcomeWriter({
     db: deps.db,
     disableAfterMs: policy.disableAfterMs,
-    onDisabled: (endpoint) => service!.announceDisabled(deps.events, endpoint),
+    onDisabled: (endpoint) => announceDisabled(deps.db, deps.events, endpoint),
     log,
   })
   const deliverer = new Deliverer({ db: deps.db, clock, box, sender, policy, outcomes })
-  service = new WebhookService({ deps, box, entitlements, deliverer, policy, claimMs: claimMs(config) })
+  const service = new WebhookService({ deps, box, entitlements, deliverer, policy, claimMs: claimMs(config) })
   const worker = new DeliveryWorker({
     database,
     deliverer,
@@ -83,5 +83,5 @@ export async function webhooksModule(
   webhookRoutes(app, webhooks.service, publicUrl)
 }
 
-export { envelope, newEventId } from './service.ts'
+export { envelope, newEventId } from './outbox.ts'
 export { generateSecret, sign } from './signature.ts'

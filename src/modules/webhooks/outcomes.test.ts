@@ -3,16 +3,12 @@
 // made straight in the database, held by a claim of the test's own and not yet due, so the
 // app's worker leaves them alone.
 import { eq, inArray } from 'drizzle-orm'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 import { type Outcome, OutcomeWriter } from './outcomes.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
 
-let t: TestApp
-beforeAll(async () => {
-  t = await buildTestApp({ env: { WEBHOOK_WORKER: '0' } })
-})
-afterAll(() => t.close())
+const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
 
 /** An endpoint in a new workspace with one claimed delivery per token. */
 async function claimed(tokens: string[]) {

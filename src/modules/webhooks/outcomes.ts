@@ -9,10 +9,9 @@
 // One outcome that cannot be written must not sink the others of its batch (they belong to
 // other endpoints, often other workspaces): when a batch fails, its outcomes are written one
 // by one, and one that still fails is written without the receiver's answer.
-import { and, eq, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../../platform/db/index.ts'
 import { type Attempt, MAX_RETRY_AFTER_MS } from './sender.ts'
-import { webhookEndpoints } from './tables.ts'
+import { disableEndpoint, recordOutcomes, tallyEndpoint } from './store.ts'
 
 export type Outcome = {
   deliveryId: number
@@ -114,7 +113,7 @@ export class OutcomeWriter {
 
   private writeTogether(outcomes: Outcome[]): Promise<DisabledEndpoint[]> {
     return this.db.transaction(async (tx) => {
-      const written = await this.writeDeliveries(tx, outcomes)
+      const written = await recordOutcomes(tx, outcomes)
       return this.writeEndpoints(
         tx,
         outcomes.filter((o) => written.has(o.deliveryId)),
@@ -141,29 +140,6 @@ export class OutcomeWriter {
     }
   }
 
-  /** Returns the ids of the deliveries written: those still held under the attempt's claim. */
-  private async writeDeliveries(tx: Transaction, outcomes: Outcome[]): Promise<Set<number>> {
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-    const rows = outcomes.map(
-      (o) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
-        ${iso(o.nextAttemptAt)}::timestamptz,
-        ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
-        ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
-        ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz)`,
-    )
-    const result = await tx.execute(sql`
-      update webhook_deliveries as d set
-        status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
-        locked_until = null, claim_token = null,
-        response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
-        request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
-      from (values ${sql.join(rows, sql`, `)})
-        as v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
-      where d.id = v.id and d.claim_token = v.claim
-      returning d.id`)
-    return new Set((result as unknown as { rows: Array<{ id: number }> }).rows.map((r) => r.id))
-  }
-
   /** Updates each endpoint's counters in the order its attempts finished; returns the endpoints it disabled. */
   private async writeEndpoints(tx: Transaction, outcomes: Outcome[]): Promise<DisabledEndpoint[]> {
     const byEndpoint = new Map<number, Outcome[]>()
@@ -176,28 +152,14 @@ export class OutcomeWriter {
       const after = list.slice(lastSuccess + 1) // failures since the last success of the batch
       const firstFailure = after[0] ? new Date(after[0].at).toISOString() : null
       const last = new Date(list.at(-1)!.at)
-      const [endpoint] = await tx
-        .update(webhookEndpoints)
-        .set({
-          successCount: sql`${webhookEndpoints.successCount} + ${successes}`,
-          failureCount: sql`${webhookEndpoints.failureCount} + ${failures}`,
-          ...(lastSuccess >= 0
-            ? {
-                consecutiveFailures: after.length,
-                failingSince: firstFailure === null ? null : new Date(firstFailure),
-              }
-            : {
-                consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + ${failures}`,
-                failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${firstFailure}::timestamptz)`,
-              }),
-          lastDeliveryAt: last,
-        })
-        .where(eq(webhookEndpoints.id, endpointId))
-        .returning({
-          workspaceId: webhookEndpoints.workspaceId,
-          isActive: webhookEndpoints.isActive,
-          failingSince: webhookEndpoints.failingSince,
-        })
+      const endpoint = await tallyEndpoint(tx, endpointId, {
+        successes,
+        failures,
+        // With a success in the batch, the failures after the last one; otherwise added on.
+        failuresSinceSuccess: lastSuccess >= 0 ? after.length : null,
+        firstFailure,
+        last,
+      })
       if (!endpoint?.isActive) continue
       const gone = list.some((o) => o.gone)
       const tooLong =
@@ -205,10 +167,7 @@ export class OutcomeWriter {
         endpoint.failingSince.getTime() <= last.getTime() - this.disableAfterMs
       if (!gone && !tooLong) continue
       const reason = gone ? 'The endpoint answered 410 Gone.' : 'The endpoint kept failing without a success.'
-      await tx
-        .update(webhookEndpoints)
-        .set({ isActive: false, disabledReason: reason, updatedAt: last })
-        .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.isActive, true)))
+      await disableEndpoint(tx, endpointId, reason, last)
       disabled.push({ workspaceId: endpoint.workspaceId, endpointId, url: list[0]!.url, reason })
     }
     return disabled

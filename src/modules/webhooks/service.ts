@@ -1,72 +1,39 @@
-// Webhook endpoints and their delivery log, as the API exposes them, and the event sink the
-// other modules emit into. URLs pass the SSRF guard when stored and again at every connect.
-import { and, eq, inArray, sql } from 'drizzle-orm'
+// Webhook endpoints and their delivery log, as the API exposes them: endpoint CRUD, secret
+// rotation, test sends and manual retries. URLs pass the SSRF guard when stored and again at
+// every connect.
 import type { Static } from 'typebox'
 import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
-import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
-import type { DomainEvent, EventSink } from '../../platform/events.ts'
+import type { DomainEvent } from '../../platform/events.ts'
 import { ApiError, type FieldErrors } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
-import { randomBase62 } from '../../platform/lib/random.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { type Deliverer, type DeliveryPolicy, newClaimToken } from './delivery.ts'
 import { missingReadScope, patternProblem } from './events.ts'
-import type { DisabledEndpoint } from './outcomes.ts'
+import { envelope, newEventId } from './outbox.ts'
 import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
 import { generateSecret, isValidSecret } from './signature.ts'
 import {
   type DeliveryRow,
+  deleteEndpoint,
   type EndpointRow,
   findDelivery,
   findEndpoint,
+  holdDeliveries,
+  insertEndpoint,
   insertEvent,
   listDeliveries,
   listEndpoints,
-  NOTIFY_CHANNEL,
+  notifyWorkers,
+  replaceSecret,
+  requeueDelivery,
+  updateEndpoint,
 } from './store.ts'
-import { webhookDeliveries, webhookEndpoints } from './tables.ts'
 
 const HOUR = 3_600_000
-
-export function newEventId(): string {
-  return `evt_${randomBase62(24)}`
-}
-
-/** The envelope every receiver gets: {id, type, timestamp, workspace_id, data}. */
-export function envelope(id: string, event: DomainEvent, now: number): string {
-  return JSON.stringify({
-    id,
-    type: event.type,
-    timestamp: isoSeconds(now),
-    workspace_id: event.workspaceId,
-    data: event.data,
-  })
-}
-
-/** The outbox: events are written in the caller's transaction and delivered once it commits. */
-export class WebhookEvents implements EventSink {
-  private readonly clock: Deps['clock']
-
-  constructor(clock: Deps['clock']) {
-    this.clock = clock
-  }
-
-  async emit(tx: Executor, event: DomainEvent): Promise<void> {
-    const now = this.clock.now()
-    const id = newEventId()
-    await insertEvent(tx, {
-      id,
-      workspaceId: event.workspaceId,
-      type: event.type,
-      payload: envelope(id, event, now),
-      now: new Date(now),
-    })
-  }
-}
 
 export class WebhookService {
   private readonly deps: Deps
@@ -184,19 +151,15 @@ export class WebhookService {
     const now = new Date(this.deps.clock.now())
     const row = await this.deps.db.transaction(async (tx) => {
       await this.entitlements.reserve(tx, workspace, 'webhooks')
-      const [created] = await tx
-        .insert(webhookEndpoints)
-        .values({
-          workspaceId: workspace.id,
-          url: body.url,
-          description: body.description ?? null,
-          events: body.events,
-          secret: this.box.seal(secret),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning()
-      return created!
+      return insertEndpoint(tx, {
+        workspaceId: workspace.id,
+        url: body.url,
+        description: body.description ?? null,
+        events: body.events,
+        secret: this.box.seal(secret),
+        createdAt: now,
+        updatedAt: now,
+      })
     })
     return { ...this.toOut(row), secret }
   }
@@ -215,31 +178,22 @@ export class WebhookService {
       if (!current) throw ApiError.notFound('Webhook endpoint')
       this.mayRead(principal, current.events)
     }
-    const now = new Date(this.deps.clock.now())
-    const [row] = await this.deps.db
-      .update(webhookEndpoints)
-      .set({
-        ...(body.url !== undefined && { url: body.url }),
-        ...(body.events !== undefined && { events: body.events }),
-        ...(body.description !== undefined && { description: body.description }),
-        ...(body.is_active !== undefined && { isActive: body.is_active }),
-        // Re-enabling starts the failure clock afresh.
-        ...(body.is_active === true && { disabledReason: null, failingSince: null, consecutiveFailures: 0 }),
-        ...(body.is_active === false && { disabledReason: 'Disabled through the API.' }),
-        updatedAt: now,
-      })
-      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
-      .returning()
+    const changes = {
+      ...(body.url !== undefined && { url: body.url }),
+      ...(body.events !== undefined && { events: body.events }),
+      ...(body.description !== undefined && { description: body.description }),
+      ...(body.is_active !== undefined && { isActive: body.is_active }),
+      // Re-enabling starts the failure clock afresh.
+      ...(body.is_active === true && { disabledReason: null, failingSince: null, consecutiveFailures: 0 }),
+      ...(body.is_active === false && { disabledReason: 'Disabled through the API.' }),
+    }
+    const row = await updateEndpoint(this.deps.db, workspace.id, id, changes, new Date(this.deps.clock.now()))
     if (!row) throw ApiError.notFound('Webhook endpoint')
     return this.toOut(row)
   }
 
   async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
-    const [row] = await this.deps.db
-      .delete(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
-      .returning({ id: webhookEndpoints.id })
-    if (!row) throw ApiError.notFound('Webhook endpoint')
+    if (!(await deleteEndpoint(this.deps.db, workspace.id, id))) throw ApiError.notFound('Webhook endpoint')
   }
 
   async rotateSecret(workspace: PrincipalWorkspace, id: number, body: Static<typeof SecretRotate>) {
@@ -248,19 +202,12 @@ export class WebhookService {
     const graceHours = body.grace_period_hours ?? 24
     const secret = body.secret ?? generateSecret()
     const expiresAt = graceHours === 0 ? null : new Date(now + graceHours * HOUR)
-    // One statement: the secret kept for the grace period is the one being replaced, as the
-    // row holds it when this update takes its lock, so concurrent rotations lose none.
-    const [row] = await this.deps.db
-      .update(webhookEndpoints)
-      .set({
-        secret: this.box.seal(secret),
-        previousSecret: expiresAt ? sql`${webhookEndpoints.secret}` : null,
-        previousSecretExpiresAt: expiresAt,
-        updatedAt: new Date(now),
-      })
-      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspace.id)))
-      .returning({ id: webhookEndpoints.id })
-    if (!row) throw ApiError.notFound('Webhook endpoint')
+    const replaced = await replaceSecret(this.deps.db, workspace.id, id, {
+      sealed: this.box.seal(secret),
+      previousExpiresAt: expiresAt,
+      now: new Date(now),
+    })
+    if (!replaced) throw ApiError.notFound('Webhook endpoint')
     return { id, secret, previous_secret_expires_at: isoSeconds(expiresAt) }
   }
 
@@ -277,7 +224,7 @@ export class WebhookService {
       data: { webhook_id: id, message: 'This is a test event sent from core-api.' },
     }
     const payload = envelope(eventId, event, now)
-    const [deliveryId] = await db.transaction(async (tx) => {
+    const [delivery] = await db.transaction(async (tx) => {
       const ids = await insertEvent(
         tx,
         { id: eventId, workspaceId: workspace.id, type: event.type, payload, now: new Date(now) },
@@ -286,13 +233,9 @@ export class WebhookService {
       // No delivery: the endpoint was deleted since it was read (the event goes with this rollback).
       if (ids.length === 0) throw ApiError.notFound('Webhook endpoint')
       // Held by this request, so no worker also sends it.
-      await tx
-        .update(webhookDeliveries)
-        .set({ lockedUntil: new Date(now + this.claimMs), claimToken: newClaimToken() })
-        .where(inArray(webhookDeliveries.id, ids))
-      return ids
+      return holdDeliveries(tx, ids, { lockedUntil: new Date(now + this.claimMs), token: newClaimToken() })
     })
-    const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId!))
+    const deliveryId = delivery!.id
     const { result, written } = await this.deliverer.attempt(
       { delivery: delivery!, payload, endpoint },
       { retries: false },
@@ -304,7 +247,7 @@ export class WebhookService {
         status_code: result.status,
         response_time_ms: result.durationMs,
         response_body: result.body,
-        delivery_id: deliveryId!,
+        delivery_id: deliveryId,
       }
     }
     return {
@@ -312,7 +255,7 @@ export class WebhookService {
       status_code: result.status,
       error: result.error ?? 'Delivery failed',
       response_time_ms: result.durationMs,
-      delivery_id: deliveryId!,
+      delivery_id: deliveryId,
     }
   }
 
@@ -354,20 +297,8 @@ export class WebhookService {
     }
     const refused = refusal(row)
     if (refused) throw new ApiError('cannot_retry', refused)
-    // The same conditions again in the update: a worker may have claimed it meanwhile. The
-    // claim token is cleared, so an attempt whose claim lapsed cannot record over this retry.
-    const [updated] = await db
-      .update(webhookDeliveries)
-      .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now })
-      .where(
-        and(
-          eq(webhookDeliveries.id, id),
-          inArray(webhookDeliveries.status, ['failed', 'retrying']),
-          sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} <= ${now.toISOString()}::timestamptz)`,
-          sql`${webhookDeliveries.attempt} < ${maxAttempts}`,
-        ),
-      )
-      .returning()
+    // The same conditions again in the update: a worker may have claimed it meanwhile.
+    const updated = await requeueDelivery(db, { workspaceId: workspace.id, endpointId, id, now, maxAttempts })
     if (!updated) {
       const current = await findDelivery(db, workspace.id, endpointId, id)
       throw new ApiError(
@@ -375,18 +306,7 @@ export class WebhookService {
         (current && refusal(current)) ?? 'This delivery changed state; fetch it and try again.',
       )
     }
-    await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+    await notifyWorkers(db)
     return { id: updated.id, status: updated.status, attempt: updated.attempt + 1 }
-  }
-
-  /** Announces a disabled endpoint to the workspace's other endpoints. */
-  async announceDisabled(events: EventSink, endpoint: DisabledEndpoint) {
-    await this.deps.db.transaction((tx) =>
-      events.emit(tx, {
-        workspaceId: endpoint.workspaceId,
-        type: 'webhook.disabled',
-        data: { webhook_id: endpoint.endpointId, url: endpoint.url, reason: endpoint.reason },
-      }),
-    )
   }
 }

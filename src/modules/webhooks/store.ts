@@ -3,14 +3,21 @@
 // one database share the work without taking the same delivery twice.
 import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { dateFilters, orderBy } from '../../platform/db/list.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { matches } from './events.ts'
+import type { Outcome } from './outcomes.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
+export type NewEndpoint = typeof webhookEndpoints.$inferInsert
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect
 export const NOTIFY_CHANNEL = 'core_api_webhooks'
+
+/** Wakes the delivery workers (they LISTEN on NOTIFY_CHANNEL); in a transaction, once it commits. */
+export async function notifyWorkers(db: Executor): Promise<void> {
+  await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+}
 
 const endpointSort = {
   id: webhookEndpoints.id,
@@ -29,17 +36,8 @@ export async function listEndpoints(db: Database, workspaceId: number, query: Li
   if (query.status === 'active') conditions.push(eq(webhookEndpoints.isActive, true))
   if (query.status === 'disabled') conditions.push(eq(webhookEndpoints.isActive, false))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(webhookEndpoints)
-      .where(where)
-      .orderBy(...orderBy(query, endpointSort))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(webhookEndpoints).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(webhookEndpoints).$dynamic()
+  return paginate(db, select, { from: webhookEndpoints, where, query, sort: endpointSort })
 }
 
 export async function findEndpoint(
@@ -52,6 +50,60 @@ export async function findEndpoint(
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
   return row ?? null
+}
+
+export async function insertEndpoint(tx: Executor, endpoint: NewEndpoint): Promise<EndpointRow> {
+  const [row] = await tx.insert(webhookEndpoints).values(endpoint).returning()
+  return row!
+}
+
+export async function updateEndpoint(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  changes: Partial<NewEndpoint>,
+  now: Date,
+): Promise<EndpointRow | null> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+/** False when the workspace has no such endpoint. */
+export async function deleteEndpoint(db: Executor, workspaceId: number, id: number): Promise<boolean> {
+  const rows = await db
+    .delete(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning({ id: webhookEndpoints.id })
+  return rows.length > 0
+}
+
+/**
+ * Replaces an endpoint's (sealed) secret, keeping the one it replaces until `previousExpiresAt`
+ * (null: keeps none). One statement: the secret kept is the one the row holds when this update
+ * takes its lock, so concurrent rotations lose none. False when the workspace has no such
+ * endpoint.
+ */
+export async function replaceSecret(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  input: { sealed: string; previousExpiresAt: Date | null; now: Date },
+): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({
+      secret: input.sealed,
+      previousSecret: input.previousExpiresAt ? sql`${webhookEndpoints.secret}` : null,
+      previousSecretExpiresAt: input.previousExpiresAt,
+      updatedAt: input.now,
+    })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
+    .returning({ id: webhookEndpoints.id })
+  return rows.length > 0
 }
 
 export async function countEndpoints(db: Executor, workspaceId: number): Promise<number> {
@@ -105,8 +157,43 @@ export async function insertEvent(
       })),
     )
     .returning({ id: webhookDeliveries.id })
-  await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`)
+  await notifyWorkers(tx)
   return rows.map((r) => r.id)
+}
+
+/** Claims these deliveries for the caller until `lockedUntil`, so that no worker sends them too. */
+export async function holdDeliveries(
+  tx: Executor,
+  ids: number[],
+  claim: { lockedUntil: Date; token: string },
+): Promise<DeliveryRow[]> {
+  return tx
+    .update(webhookDeliveries)
+    .set({ lockedUntil: claim.lockedUntil, claimToken: claim.token })
+    .where(inArray(webhookDeliveries.id, ids))
+    .returning()
+}
+
+/** Marks a claimed delivery failed without sending it, if it is still held under its claim. */
+export async function failUnsent(
+  db: Executor,
+  delivery: DeliveryRow,
+  error: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .update(webhookDeliveries)
+    .set({
+      status: 'failed',
+      lockedUntil: null,
+      claimToken: null,
+      nextAttemptAt: null,
+      error,
+      updatedAt: now,
+    })
+    .where(
+      and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.claimToken, delivery.claimToken ?? '')),
+    )
 }
 
 export type Claimed = {
@@ -215,17 +302,8 @@ export async function listDeliveries(
   if (typeof query.filters.event_type === 'string')
     conditions.push(eq(webhookDeliveries.eventType, query.filters.event_type))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(webhookDeliveries)
-      .where(where)
-      .orderBy(...orderBy(query, deliverySort))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(webhookDeliveries).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(webhookDeliveries).$dynamic()
+  return paginate(db, select, { from: webhookDeliveries, where, query, sort: deliverySort })
 }
 
 export async function findDelivery(db: Executor, workspaceId: number, endpointId: number, id: number) {
@@ -239,6 +317,115 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
         eq(webhookDeliveries.workspaceId, workspaceId),
       ),
     )
+  return row ?? null
+}
+
+/**
+ * Writes the outcomes of delivery attempts in one statement, each only if its delivery is still
+ * held under the claim it was attempted with, and releases those claims. Returns the ids of the
+ * deliveries written.
+ */
+export async function recordOutcomes(tx: Executor, outcomes: Outcome[]): Promise<Set<number>> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  const rows = outcomes.map(
+    (o) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
+      ${iso(o.nextAttemptAt)}::timestamptz,
+      ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
+      ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
+      ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz)`,
+  )
+  const result = await tx.execute(sql`
+    update webhook_deliveries as d set
+      status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
+      locked_until = null, claim_token = null,
+      response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
+      request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
+    from (values ${sql.join(rows, sql`, `)})
+      as v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
+    where d.id = v.id and d.claim_token = v.claim
+    returning d.id`)
+  return new Set((result as unknown as { rows: Array<{ id: number }> }).rows.map((r) => r.id))
+}
+
+/**
+ * Adds attempts to an endpoint's counters. `failuresSinceSuccess` is null when none of them
+ * succeeded: the failures then add to the current run, which started at `firstFailure` unless
+ * it had started already. Returns what decides whether to disable the endpoint.
+ */
+export async function tallyEndpoint(
+  tx: Executor,
+  endpointId: number,
+  tally: {
+    successes: number
+    failures: number
+    failuresSinceSuccess: number | null
+    firstFailure: string | null
+    last: Date
+  },
+): Promise<{ workspaceId: number; isActive: boolean; failingSince: Date | null } | null> {
+  const { successes, failures, failuresSinceSuccess, firstFailure } = tally
+  const [row] = await tx
+    .update(webhookEndpoints)
+    .set({
+      successCount: sql`${webhookEndpoints.successCount} + ${successes}`,
+      failureCount: sql`${webhookEndpoints.failureCount} + ${failures}`,
+      ...(failuresSinceSuccess !== null
+        ? {
+            consecutiveFailures: failuresSinceSuccess,
+            failingSince: firstFailure === null ? null : new Date(firstFailure),
+          }
+        : {
+            consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + ${failures}`,
+            failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${firstFailure}::timestamptz)`,
+          }),
+      lastDeliveryAt: tally.last,
+    })
+    .where(eq(webhookEndpoints.id, endpointId))
+    .returning({
+      workspaceId: webhookEndpoints.workspaceId,
+      isActive: webhookEndpoints.isActive,
+      failingSince: webhookEndpoints.failingSince,
+    })
+  return row ?? null
+}
+
+/** Disables an active endpoint, saying why. */
+export async function disableEndpoint(
+  tx: Executor,
+  endpointId: number,
+  reason: string,
+  at: Date,
+): Promise<void> {
+  await tx
+    .update(webhookEndpoints)
+    .set({ isActive: false, disabledReason: reason, updatedAt: at })
+    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.isActive, true)))
+}
+
+/**
+ * Queues a failed or retrying delivery for an attempt at `now`, unless it is held under a claim
+ * or has used `maxAttempts`. The claim token is cleared, so an attempt whose claim lapsed cannot
+ * record over this retry. Null when the delivery is not (or no longer) in such a state.
+ */
+export async function requeueDelivery(
+  db: Executor,
+  input: { workspaceId: number; endpointId: number; id: number; now: Date; maxAttempts: number },
+): Promise<DeliveryRow | null> {
+  const { now, maxAttempts } = input
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now })
+    .where(
+      and(
+        eq(webhookDeliveries.id, input.id),
+        eq(webhookDeliveries.endpointId, input.endpointId),
+        eq(webhookDeliveries.workspaceId, input.workspaceId),
+        inArray(webhookDeliveries.status, ['failed', 'retrying']),
+        sql`(${webhookDeliveries.lockedUntil} is null or ${webhookDeliveries.lockedUntil} <= ${now.toISOString()}::timestamptz)`,
+        sql`${webhookDeliveries.attempt} < ${maxAttempts}`,
+      ),
+    )
+    .returning()
   return row ?? null
 }
 

@@ -6,9 +6,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
-import type { ManualClock } from '../../platform/lib/clock.ts'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { buildTestApp, type TestApp, useTestApp } from '../../testing/harness.ts'
 import { sign } from './signature.ts'
 import { purgeFinished } from './store.ts'
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
@@ -62,20 +61,15 @@ async function until(check: () => boolean | Promise<boolean>, label: string, ms 
   }
 }
 
-let t: TestApp
-let clock: ManualClock
-beforeAll(async () => {
-  t = await buildTestApp({
-    env: {
-      WEBHOOK_ALLOW_INSECURE_URLS: '1',
-      WEBHOOK_POLL_MS: '20',
-      WEBHOOK_RETRY_SCHEDULE: '0,5,60',
-      WEBHOOK_DISABLE_AFTER_HOURS: '1',
-    },
-  })
-  clock = t.clock as ManualClock
+const t = useTestApp({
+  env: {
+    WEBHOOK_ALLOW_INSECURE_URLS: '1',
+    WEBHOOK_POLL_MS: '20',
+    WEBHOOK_RETRY_SCHEDULE: '0,5,60',
+    WEBHOOK_DISABLE_AFTER_HOURS: '1',
+  },
 })
-afterAll(() => t.close())
+const clock = t.clock
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const SECRET = /^whsec_[A-Za-z0-9+/]+=*$/

@@ -1,6 +1,5 @@
 // Workspaces: the tenants. Creating one makes the calling user (or `owner_email`, for the
 // master key) its owner; the slug is derived from the name when not given and is unique.
-import { eq } from 'drizzle-orm'
 import type { Static } from 'typebox'
 import type { Principal } from '../../platform/auth/index.ts'
 import { isUniqueViolation } from '../../platform/db/index.ts'
@@ -12,14 +11,16 @@ import { randomBase62 } from '../../platform/lib/random.ts'
 import { findOrCreateUser } from '../users/index.ts'
 import type { WorkspaceCreate, WorkspaceUpdate } from './schemas.ts'
 import {
+  deleteWorkspace,
   findVisibleWorkspace,
+  insertWorkspace,
   listWorkspaces,
   lockWorkspace,
   type Owner,
   ownersOf,
+  updateWorkspace,
   type WorkspaceRow,
 } from './store.ts'
-import { memberships, workspaces } from './tables.ts'
 
 const MAX_SETTINGS_BYTES = 16_384
 
@@ -127,20 +128,13 @@ export class WorkspaceService {
     for (let attempt = 0; attempt < 5; attempt++) {
       const slug = attempt === 0 ? base : `${base}-${randomBase62(6).toLowerCase()}`
       try {
-        const row = await db.transaction(async (tx) => {
-          const [created] = await tx
-            .insert(workspaces)
-            .values({
-              name: body.name.trim(),
-              slug,
-              tier: body.tier ?? 'free',
-              settings: body.settings ?? {},
-            })
-            .returning()
-          if (owner)
-            await tx.insert(memberships).values({ workspaceId: created!.id, userId: owner.id, role: 'owner' })
-          return created!
-        })
+        const fields = {
+          name: body.name.trim(),
+          slug,
+          tier: body.tier ?? 'free',
+          settings: body.settings ?? {},
+        }
+        const row = await db.transaction((tx) => insertWorkspace(tx, fields, owner?.id ?? null))
         return toOut(row)
       } catch (error) {
         if (!isUniqueViolation(error)) throw error
@@ -178,17 +172,13 @@ export class WorkspaceService {
           }
           checkSettingsSize(settings)
         }
-        const [updated] = await tx
-          .update(workspaces)
-          .set({
-            ...(body.name !== undefined && { name: body.name.trim() }),
-            ...(body.slug !== undefined && { slug: body.slug }),
-            ...(body.tier !== undefined && { tier: body.tier }),
-            settings,
-            updatedAt: new Date(clock.now()),
-          })
-          .where(eq(workspaces.id, id))
-          .returning()
+        const changes = {
+          ...(body.name !== undefined && { name: body.name.trim() }),
+          ...(body.slug !== undefined && { slug: body.slug }),
+          ...(body.tier !== undefined && { tier: body.tier }),
+          settings,
+        }
+        const updated = await updateWorkspace(tx, id, changes, new Date(clock.now()))
         if (!updated) throw ApiError.notFound('Workspace')
         await this.deps.events.emit(tx, {
           workspaceId: id,
@@ -211,8 +201,8 @@ export class WorkspaceService {
     const { db, credentials } = this.deps
     const current = await findVisibleWorkspace(db, principal, id)
     if (!current) throw ApiError.notFound('Workspace')
-    // Keys and memberships go with it (ON DELETE CASCADE); every instance forgets its keys.
-    await db.delete(workspaces).where(eq(workspaces.id, id))
+    // Keys and memberships go with it; every instance forgets its keys.
+    await deleteWorkspace(db, id)
     await credentials.invalidateWorkspace(id)
   }
 }

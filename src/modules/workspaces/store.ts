@@ -1,14 +1,16 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
-import { and, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
+import { and, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
-import { containsPattern, dateFilters, orderBy } from '../../platform/db/list.ts'
+import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
 import { memberships, workspaces } from './tables.ts'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
+/** What a create or an update may set. */
+export type WorkspaceFields = Pick<typeof workspaces.$inferInsert, 'name' | 'slug' | 'tier' | 'settings'>
 export type Owner = { id: number; email: string; name: string | null }
 
 const sortColumns = {
@@ -38,17 +40,8 @@ export async function listWorkspaces(db: Database, principal: Principal, query: 
   }
   if (typeof query.filters.tier === 'string') conditions.push(eq(workspaces.tier, query.filters.tier))
   const where = and(...conditions)
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(workspaces)
-      .where(where)
-      .orderBy(...orderBy(query, sortColumns))
-      .limit(query.perPage)
-      .offset(query.offset),
-    db.select({ n: count() }).from(workspaces).where(where),
-  ])
-  return { rows, total: total?.n ?? 0 }
+  const select = db.select().from(workspaces).$dynamic()
+  return paginate(db, select, { from: workspaces, where, query, sort: sortColumns })
 }
 
 // The by-id read is on the hot path: a prepared statement per database skips building the
@@ -85,6 +78,37 @@ export async function findVisibleWorkspace(db: Database, principal: Principal, i
 export async function lockWorkspace(tx: Executor, id: number): Promise<WorkspaceRow | null> {
   const [row] = await tx.select().from(workspaces).where(eq(workspaces.id, id)).for('update')
   return row ?? null
+}
+
+/** Creates a workspace and, when there is an owner, the owner's membership. */
+export async function insertWorkspace(
+  tx: Executor,
+  fields: Required<WorkspaceFields>,
+  ownerId: number | null,
+): Promise<WorkspaceRow> {
+  const [created] = await tx.insert(workspaces).values(fields).returning()
+  if (ownerId !== null)
+    await tx.insert(memberships).values({ workspaceId: created!.id, userId: ownerId, role: 'owner' })
+  return created!
+}
+
+export async function updateWorkspace(
+  tx: Executor,
+  id: number,
+  changes: Partial<WorkspaceFields>,
+  now: Date,
+): Promise<WorkspaceRow | null> {
+  const [row] = await tx
+    .update(workspaces)
+    .set({ ...changes, updatedAt: now })
+    .where(eq(workspaces.id, id))
+    .returning()
+  return row ?? null
+}
+
+/** Deletes a workspace; its keys, memberships and resources go with it (ON DELETE CASCADE). */
+export async function deleteWorkspace(db: Executor, id: number): Promise<void> {
+  await db.delete(workspaces).where(eq(workspaces.id, id))
 }
 
 /** The owners of the given workspaces (the earliest owner when there are several). */

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../testing/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { useTestApp } from '../../testing/harness.ts'
 
-let t: TestApp
-beforeAll(async () => {
-  t = await buildTestApp()
-})
-afterAll(() => t.close())
+const t = useTestApp()
 
 describe('workspaces: happy paths', () => {
   it('creates a workspace with a slug derived from the name and the default tier', async () => {

@@ -1,7 +1,10 @@
 // SQL for the list machinery: the common date filters and the sort of a ListQuery, mapped
-// onto a table's columns. Each resource's store adds its own filters beside these.
-import { asc, type Column, desc, gte, lte, type SQL } from 'drizzle-orm'
+// onto a table's columns, and the page-plus-total query. Each resource's store adds its own
+// filters beside these.
+import { asc, type Column, count, desc, gte, lte, type SQL } from 'drizzle-orm'
+import type { PgSelect, PgTable } from 'drizzle-orm/pg-core'
 import type { ListQuery } from '../http/list.ts'
+import type { Database } from './index.ts'
 
 export type ListColumns = { createdAt: Column; updatedAt?: Column }
 
@@ -32,4 +35,26 @@ export function orderBy(query: ListQuery, columns: Record<string, Column>): SQL[
 /** A LIKE pattern matching `term` literally anywhere. */
 export function containsPattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+/**
+ * One page of a list — the rows of `select` (`db.select(…).from(table).$dynamic()`) matching
+ * `where`, in the query's sort — and the total of the rows of `from` matching `where`, both
+ * queried at once.
+ */
+export async function paginate<S extends PgSelect>(
+  db: Database,
+  select: S,
+  list: { from: PgTable; where: SQL | undefined; query: ListQuery; sort: Record<string, Column> },
+): Promise<{ rows: Awaited<S>; total: number }> {
+  const { from, where, query, sort } = list
+  const [rows, [total]] = await Promise.all([
+    select
+      .where(where)
+      .orderBy(...orderBy(query, sort))
+      .limit(query.perPage)
+      .offset(query.offset),
+    db.select({ n: count() }).from(from).where(where),
+  ])
+  return { rows: rows as Awaited<S>, total: total?.n ?? 0 }
 }
