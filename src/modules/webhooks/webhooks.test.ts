@@ -253,6 +253,8 @@ describe('webhooks: happy paths', () => {
     const forPosts = at('/posts')[0]!
     verify(posts.secret, forPosts)
     expect(forPosts.headers['webhook-id']).toBe(verified.id)
+    // The outcome is written just after the receiver answers.
+    await until(async () => (await deliveries(who, posts.id))[0]?.status === 'success', 'the outcome')
     expect(await deliveries(who, posts.id)).toEqual([
       expect.objectContaining({
         event_type: 'post.created',
