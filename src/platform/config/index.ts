@@ -72,6 +72,8 @@ export type Config = Readonly<{
   usageRetentionDays: number
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string
+  /** Log line format: `json` (one JSON object a line), or `pretty` (readable in a terminal). */
+  logFormat: string
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number
   /** How long a resolved credential stays in the in-process cache, in seconds: the bound on a revocation missed by pub/sub. */
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyLockSeconds: integer(env, 'IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
     usageRetentionDays: integer(env, 'USAGE_RETENTION_DAYS', 90, 1, 36_500),
     logLevel: text(env, 'LOG_LEVEL', 'info'),
+    logFormat: text(env, 'LOG_FORMAT', 'json'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 5, 0, 86_400),
     lastUsedFlushSeconds: integer(env, 'LAST_USED_FLUSH_SECONDS', 10, 1, 3600),
