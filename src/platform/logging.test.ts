@@ -1,6 +1,7 @@
-// The pieces of the log that need no server: the LOG_FORMAT setting and the pretty format. The
-// access line itself, its redaction and its delivery are tested against a running server in
-// test/e2e/log-redaction.test.ts and test/e2e/access-log.test.ts.
+// The pieces of the log that need no server: field redaction, the LOG_FORMAT setting and the
+// pretty format. The access line itself, its redaction and its delivery are tested against a
+// running server in test/e2e/log-redaction.test.ts and test/e2e/access-log.test.ts.
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from './config/index.ts'
 import { logFormat, loggerOptions, prettyLine } from './logging.ts'
@@ -78,5 +79,47 @@ describe('the pretty format', () => {
 
   it('passes through what is not a JSON line', () => {
     expect(prettyLine('not json\n')).toBe('not json\n')
+  })
+})
+
+describe('the fields of a logged object', () => {
+  function logged(object: Record<string, unknown>): Record<string, unknown> {
+    const lines: string[] = []
+    const options = loggerOptions('info', { write: (line) => void lines.push(line) })
+    pino(options as pino.LoggerOptions, (options as { stream: pino.DestinationStream }).stream).info(
+      object,
+      'msg',
+    )
+    return JSON.parse(lines[0]!)
+  }
+
+  it('replaces secret fields at any depth and credential shapes in any string, without touching the original', () => {
+    const object = {
+      key: 'top-level',
+      headers: { authorization: 'Bearer abc', cookie: 'session=1', 'x-request-id': 'r1' },
+      body: { title: 'kept', password: 'pw', nested: { token: 't', client_secret: { any: 'shape' } } },
+      note: 'sent sk_live_abcdefghijklmnop and whsec_abcdef',
+      count: 3,
+    }
+    const before = structuredClone(object)
+    expect(logged(object)).toMatchObject({
+      key: '[redacted]',
+      headers: { authorization: '[redacted]', cookie: '[redacted]', 'x-request-id': 'r1' },
+      body: {
+        title: 'kept',
+        password: '[redacted]',
+        nested: { token: '[redacted]', client_secret: '[redacted]' },
+      },
+      note: 'sent sk_live_[redacted] and whsec_[redacted]',
+      count: 3,
+    })
+    expect(object).toEqual(before)
+  })
+
+  it('keeps a field named __proto__ a field', () => {
+    const object = JSON.parse('{"__proto__": {"password": "pw"}, "a": 1}')
+    const entry = logged(object)
+    expect(Object.hasOwn(entry, '__proto__')).toBe(true)
+    expect(JSON.stringify(entry)).not.toContain('"pw"')
   })
 })
