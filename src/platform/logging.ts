@@ -298,7 +298,7 @@ export class AccessLog extends LogController {
 
 /** A write is handed to the thread pool once this much is buffered… */
 const BUFFER_BYTES = 4096
-/** …or this long after the last one, so a quiet server's lines still appear promptly. */
+/** …or at the latest this often, so a quiet server's lines still appear promptly. */
 const FLUSH_MS = 250
 /**
  * What may wait while standard output does not keep up (a stalled pipe): beyond it lines are
