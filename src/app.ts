@@ -20,6 +20,7 @@ import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index
 import { documentGuardHeaders, openApiDocument } from './platform/http/openapi.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
+import { AccessLog } from './platform/logging.ts'
 import { createMetrics, type Metrics } from './platform/metrics.ts'
 
 export type AppDeps = {
@@ -44,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A hop count is supported at runtime though missing from the type.
     trustProxy: config.trustProxy as boolean | string,
     logger: deps.logger,
+    // One access line per request, written when its response is done (platform/logging.ts).
+    logController: new AccessLog(),
   })
   // onClose hooks run last-registered first: registered first, this one runs last.
   app.addHook('onClose', deps.closeInfrastructure)

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { ConfigError, loadConfig } from './platform/config/index.ts'
 import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
+import { flushLogs, flushLogsSync } from './platform/logging.ts'
 import { createServer } from './server.ts'
 
 /**
@@ -21,22 +22,35 @@ export async function serve(options: { http: boolean } = { http: true }): Promis
     )
   }
   let closing = false
+  // Log lines are buffered and written asynchronously: every exit writes them out first, so
+  // the access line of every answered request reaches the log.
+  const exit = (code: number) => {
+    flushLogsSync()
+    process.exit(code)
+  }
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    const force = setTimeout(() => process.exit(1), 15_000)
+    const force = setTimeout(() => exit(1), 15_000)
     force.unref()
     try {
       await app.close()
-      process.exit(0)
+      await flushLogs()
+      exit(0)
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed')
-      process.exit(1)
+      exit(1)
     }
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+  // A crash (an uncaught exception, or a rejection nobody handled) is logged, redacted like
+  // every line, and the buffered lines are written before the process ends.
+  process.on('uncaughtException', function logCrashAndExit(error) {
+    app.log.fatal({ err: error }, 'crashed: uncaught exception')
+    exit(1)
+  })
   if (options.http) {
     const address = await app.listen({ port: config.port, host: config.host })
     const storage = config.databaseUrl
@@ -61,6 +75,7 @@ export function exitWithError(error: unknown): never {
   } else {
     process.stderr.write(`core-api: ${(error as Error)?.stack ?? String(error)}\n`)
   }
+  flushLogsSync()
   process.exit(1)
 }
 

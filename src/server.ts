@@ -25,6 +25,9 @@ export async function createServer(
   config: Config,
   options: { clock?: Clock; database?: DatabaseHandle; logger?: AppDeps['logger'] } = {},
 ): Promise<Server> {
+  // First, so a bad LOG_FORMAT is refused before the database is opened.
+  const logger =
+    options.logger === undefined ? loggerOptions(config.logLevel, config.logFormat) : options.logger
   const database = options.database ?? (await openConfiguredDatabase(config))
   let pubsub: PubSub | null = null
   let redis: ReturnType<typeof connectRedis> | null = null
@@ -43,7 +46,7 @@ export async function createServer(
       clock: options.clock ?? systemClock,
       masterKeyHash: master.hash,
       encryptionKey: await ensureEncryptionKey(database.db, config.encryptionKey),
-      logger: options.logger === undefined ? loggerOptions(config.logLevel) : options.logger,
+      logger,
       closeInfrastructure: async () => {
         await ownedPubsub.close()
         ownedRedis?.disconnect()

@@ -1,6 +1,7 @@
 // No secret in any log line: the log of requests that carry credentials and secrets — in the
-// Authorization header, cookies, query strings and bodies — on 401, 422, 500 and parser-level
-// refusals is captured at debug level and searched for every one of them.
+// Authorization header, cookies, query strings, paths and bodies — on 401, 404, 422, 500 and
+// parser-level refusals is captured at debug level and searched for every one of them; each
+// request still has its one access line.
 import { connect } from 'node:net'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
@@ -70,6 +71,7 @@ function raw(port: number, bytes: string): Promise<string> {
 }
 
 it('writes no credential or secret into any log line, on 4xx and 5xx alike', async () => {
+  const before = lines.length // the set-up's lines are searched too, but hold no access line of this test
   const secret = (label: string) => `${label}${randomBase62(24)}`
   const unknownKey = `sk_live_${randomBase62(40)}`
   const inQuery = {
@@ -106,13 +108,15 @@ it('writes no credential or secret into any log line, on 4xx and 5xx alike', asy
     }),
     // 404 with the key in the path
     await app.inject({ url: `/api/v1/${key}`, headers: { authorization: `Bearer ${key}` } }),
+    // 404: no route, so the access line holds the URL, secrets in its query string
+    await app.inject({ url: `/nowhere?${query}`, headers: { authorization: `Bearer ${key}` } }),
     // 500: a database error whose bound parameter is a secret
     await app.inject({
       url: `/fails-with-secret?token=${failing}`,
       headers: { authorization: `Bearer ${key}` },
     }),
   ]
-  expect(responses.map((r) => r.statusCode)).toEqual([422, 422, 401, 404, 500])
+  expect(responses.map((r) => r.statusCode)).toEqual([422, 422, 401, 404, 404, 500])
 
   // a request the HTTP parser refuses, with the credential in its raw bytes
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -144,12 +148,24 @@ it('writes no credential or secret into any log line, on 4xx and 5xx alike', asy
     message: expect.stringContaining('params: [redacted]'),
   })
   expect(typeof failed?.reqId).toBe('string')
-  const incoming = entries
-    .filter((e) => e.msg === 'incoming request')
-    .map((e) => (e.req as { url: string }).url)
-  expect(incoming).toContain(
-    '/api/v1/posts?key=[redacted]&token=[redacted]&api_key=[redacted]&access_token=[redacted]&password=[redacted]&client_secret=[redacted]&sig=[redacted]',
-  )
+  // one access line per request: the route pattern when one matched, else the redacted URL
+  const access = entries.slice(before).filter((e) => e.msg === 'request')
+  expect(access.map((e) => [e.method, e.route ?? e.url, e.status])).toEqual([
+    ['GET', '/api/v1/posts', 422],
+    ['POST', '/api/v1/posts', 422],
+    ['GET', '/api/v1/me', 401],
+    ['GET', '/api/v1/sk_live_[redacted]', 404],
+    [
+      'GET',
+      '/nowhere?key=[redacted]&token=[redacted]&api_key=[redacted]&access_token=[redacted]&password=[redacted]&client_secret=[redacted]&sig=[redacted]',
+      404,
+    ],
+    ['GET', '/fails-with-secret', 500],
+  ])
+  expect(access.every((e) => typeof e.reqId === 'string' && typeof e.durationMs === 'number')).toBe(true)
+  expect(access[0]).toMatchObject({ principal: 'api_key', workspaceId: expect.any(Number) })
+  expect(failed?.reqId).toBe(access[5]?.reqId)
+  expect(entries.some((e) => e.msg === 'incoming request' || e.msg === 'request completed')).toBe(false)
   expect(entries.some((e) => e.msg === 'request refused by the HTTP parser' && e.code)).toBe(true)
 })
 

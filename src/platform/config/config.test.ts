@@ -31,6 +31,7 @@ const DEFAULTS = {
   usageRetentionDays: 90,
   plansFile: null,
   logLevel: 'info',
+  logFormat: 'json',
   bodyLimitBytes: 1_048_576,
   credentialCacheSeconds: 5,
   lastUsedFlushSeconds: 10,
@@ -97,6 +98,7 @@ describe('loadConfig: defaults', () => {
         usageRetentionDays: number
         plansFile: string | null
         logLevel: string
+        logFormat: string
         bodyLimitBytes: number
         credentialCacheSeconds: number
         lastUsedFlushSeconds: number

@@ -219,6 +219,12 @@ const platform = defineSettings(PLATFORM, {
     parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, or `silent`',
   },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    default: 'json',
+    parse: oneOf(['json', 'pretty']),
+    doc: '`json`, or `pretty` for a terminal: one short readable line a request ([logging](docs/logging.md))',
+  },
   bodyLimitBytes: {
     env: 'BODY_LIMIT_BYTES',
     default: 1_048_576,
