@@ -10,6 +10,7 @@ import { entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
+import { sessionsModule } from './modules/sessions/index.ts'
 import { usersModule } from './modules/users/index.ts'
 import { webhooksModule } from './modules/webhooks/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
@@ -73,12 +74,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cache: credentials,
     clock,
     masterKeyHash: deps.masterKeyHash,
+    ownOrigin: new URL(config.publicUrl).origin,
     limiter: config.rateLimitEnabled ? createRequestLimiter(rateLimits, limiter) : undefined,
   })
   await app.register(idempotencyModule, { config, db: database.db, clock, box: services.box })
 
   const { publicUrl } = config
   await app.register(async (scope) => usersModule(scope, services.users))
+  await app.register(async (scope) => sessionsModule(scope, services.sessions, shared))
   await app.register(async (scope) => workspacesModule(scope, services.workspaces, publicUrl))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))

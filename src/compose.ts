@@ -5,6 +5,7 @@
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
 import { createPosts } from './modules/posts/index.ts'
+import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
 import { addMember, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
@@ -46,9 +47,11 @@ export function composeServices(infra: Infrastructure) {
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   entitlements.assertCounters()
 
-  /** The credential kinds the auth platform accepts (sessions and OAuth tokens join here). */
-  const credentialSources: CredentialSource[] = [credentialSource(apiKeys)]
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
+  const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
+
+  /** The credential kinds the auth platform accepts (OAuth tokens join here). */
+  const credentialSources: CredentialSource[] = [credentialSource(apiKeys), sessions.credentialSource()]
 
   return {
     shared,
@@ -58,6 +61,7 @@ export function composeServices(infra: Infrastructure) {
     findWorkspace,
     workspaces,
     users,
+    sessions,
     entitlements,
     apiKeys,
     posts,

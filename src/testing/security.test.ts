@@ -52,6 +52,8 @@ const createDelivery = async (t: TestApp, workspaceId: number) => {
 
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
+  'GET /api/auth/session': {},
+  'POST /api/auth/sign-out': {},
   'GET /api/v1/workspaces': {},
   'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
   'POST /api/v1/users': { body: { email: 'person@security.test', password: 'correct horse battery' } },
@@ -84,7 +86,7 @@ const FIXTURES: Record<string, Fixture> = {
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
-const PUBLIC_API_ROUTES = ['GET /api/openapi.json']
+const PUBLIC_API_ROUTES = ['GET /api/openapi.json', 'POST /api/auth/sign-in']
 
 let users: UserCredentials
 // No delivery worker: the fixtures' endpoints point nowhere and must never be called.

@@ -18,3 +18,15 @@ export async function verifyPassword(stored: string, password: string): Promise<
     return false
   }
 }
+
+// A hash of no one's password, checked when the email is unknown, so that a sign-in takes as
+// long for an unknown email as for a wrong password and does not tell which emails exist.
+let decoy: Promise<string> | null = null
+
+/** Checks `password` against `stored`, or against a decoy when there is no stored hash. */
+export async function checkPassword(stored: string | null, password: string): Promise<boolean> {
+  if (stored !== null) return verifyPassword(stored, password)
+  decoy ??= hashPassword("decoy password, never anyone's")
+  await verifyPassword(await decoy, password)
+  return false
+}

@@ -46,3 +46,15 @@ export async function insertUser(
     .returning({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
   return row ?? null
 }
+
+/** The user signing in with this email (any case), with their password hash; null when none. */
+export async function findUserForSignIn(
+  db: Database,
+  email: string,
+): Promise<(PrincipalUser & { passwordHash: string | null }) | null> {
+  const [row] = await db
+    .select({ ...userColumns, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email.trim().toLowerCase()))
+  return row ?? null
+}

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
+import { roleGrants } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
 import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
@@ -28,7 +29,10 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
   return (principal, id) => {
     if (principal.type === 'master_key')
       return id === null ? Promise.resolve(null) : findWorkspaceForAuth(deps.db, id)
-    if (principal.user && !principal.workspace) return findMemberWorkspace(deps.db, principal.user.id, id)
+    if (principal.user && !principal.workspace)
+      return findMemberWorkspace(deps.db, principal.user.id, id).then(
+        (found) => found && { ...found, granted: roleGrants(found.role) },
+      )
     return Promise.resolve(null)
   }
 }

@@ -141,9 +141,15 @@ export async function findMemberWorkspace(
   db: Database,
   userId: number,
   id: number | null,
-): Promise<PrincipalWorkspace | null> {
+): Promise<(PrincipalWorkspace & { role: string }) | null> {
   const [row] = await db
-    .select({ id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier })
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      slug: workspaces.slug,
+      tier: workspaces.tier,
+      role: memberships.role,
+    })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(and(eq(memberships.userId, userId), id === null ? undefined : eq(memberships.workspaceId, id)))
@@ -160,4 +166,13 @@ export async function insertMembership(
   role: 'owner' | 'admin' | 'member',
 ): Promise<void> {
   await tx.insert(memberships).values({ workspaceId, userId, role })
+}
+
+/** The role of user `userId` in workspace `workspaceId`, or null when not a member. */
+export async function roleOf(db: Database, userId: number, workspaceId: number): Promise<string | null> {
+  const [row] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId)))
+  return row?.role ?? null
 }

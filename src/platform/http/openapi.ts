@@ -63,11 +63,20 @@ export function openApiDocument(publicUrl: string): OpenApi {
           scheme: 'bearer',
           description: 'An API key (`sk_live_…`, `sk_test_…`) or the master key',
         },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'core_api_session',
+          description:
+            'The dashboard session set by `POST /api/auth/sign-in`; writes also need `X-CSRF-Token` and our own origin',
+        },
       },
     },
-    security: [{ bearer: [] }],
+    // Either: a bearer credential, or the dashboard's session cookie.
+    security: [{ bearer: [] }, { session: [] }],
     tags: [
-      { name: 'Identity', description: 'Who is calling' },
+      { name: 'Identity', description: 'Who is calling, and the users behind credentials' },
+      { name: 'Sessions', description: 'Signing in to the dashboard: a session cookie and its CSRF token' },
       { name: 'Workspaces', description: 'Tenants: every resource belongs to one' },
       { name: 'API Keys', description: 'Keys with scopes, expiry, rotation and revocation' },
       { name: 'Entitlements', description: 'Plan limits and usage' },

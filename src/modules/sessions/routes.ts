@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Static } from 'typebox'
+import { readCookie, serializeCookie } from '../../platform/auth/index.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { dataSchema, errorResponses } from '../../platform/http/responses.ts'
+import type { RouteLimit } from '../rate-limit/index.ts'
+import { SessionOut, SignIn } from './schemas.ts'
+import { SESSION_COOKIE, type SessionService } from './service.ts'
+
+const tags = ['Sessions']
+
+export function sessionRoutes(
+  app: FastifyInstance,
+  service: SessionService,
+  options: {
+    ownOrigin: string
+    secureCookies: boolean
+    maxAgeSeconds: number
+    signInLimit: RouteLimit | undefined
+  },
+): void {
+  const setCookie = (reply: FastifyReply, secret: string, maxAge: number) =>
+    reply.header(
+      'set-cookie',
+      serializeCookie(SESSION_COOKIE, secret, { maxAge, secure: options.secureCookies }),
+    )
+
+  app.post(
+    '/api/auth/sign-in',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in',
+        operationId: 'signIn',
+        description:
+          'Starts a dashboard session for the user with this email and password: the session id is set as ' +
+          'an HttpOnly cookie, and the answer carries the `csrf_token` that cookie-authenticated writes must ' +
+          'send as `X-CSRF-Token`. A wrong email or password is 401; repeated failures lock the email for a ' +
+          'while (429 with `Retry-After`).',
+        body: SignIn,
+        response: { 200: dataSchema(SessionOut), ...errorResponses() },
+      },
+      config: { public: true, ...(options.signInLimit && { rateLimit: options.signInLimit }) },
+    },
+    async function signIn(req, reply) {
+      const origin = req.headers.origin
+      if (origin !== undefined && origin !== options.ownOrigin)
+        throw new ApiError('access_denied', "Sign in from core-api's own pages.")
+      const body = req.body as Static<typeof SignIn>
+      const { secret, session } = await service.signIn(body.email, body.password)
+      setCookie(reply, secret, options.maxAgeSeconds)
+      reply.header('cache-control', 'no-store')
+      return { data: session }
+    },
+  )
+
+  app.get(
+    '/api/auth/session',
+    {
+      schema: {
+        tags,
+        summary: 'The current session',
+        operationId: 'getSession',
+        description:
+          'The signed-in user, the default workspace, the expiry and the `csrf_token`. 401 without a session.',
+        response: { 200: dataSchema(SessionOut), ...errorResponses() },
+      },
+      config: { auth: { scope: null, workspace: 'optional' } },
+    },
+    async function session(req, reply) {
+      const secret = readCookie(req.headers.cookie, SESSION_COOKIE) ?? ''
+      reply.header('cache-control', 'no-store')
+      return { data: await service.view(req.principal!, req.workspace, secret) }
+    },
+  )
+
+  app.post(
+    '/api/auth/sign-out',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out',
+        operationId: 'signOut',
+        description: 'Ends the session on every instance and clears its cookie.',
+        response: { 204: { type: 'null', description: 'Signed out' }, ...errorResponses() },
+      },
+      config: { auth: { scope: null, workspace: false } },
+    },
+    async function signOut(req, reply) {
+      const secret = readCookie(req.headers.cookie, SESSION_COOKIE)
+      if (req.principal?.type === 'session' && secret !== null) await service.signOut(secret)
+      setCookie(reply, '', 0)
+      return reply.code(204).send()
+    },
+  )
+}

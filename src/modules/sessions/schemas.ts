@@ -1,0 +1,34 @@
+import { Type } from 'typebox'
+import { ROLES } from '../../platform/auth/index.ts'
+import { UserRef } from '../users/index.ts'
+
+export const SignIn = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+)
+
+export const SessionOut = Type.Object({
+  user: UserRef,
+  workspace: Type.Union(
+    [
+      Type.Object({
+        id: Type.Integer(),
+        name: Type.String(),
+        slug: Type.String(),
+        tier: Type.String(),
+        role: Type.Optional(Type.Enum([...ROLES])),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The workspace the session acts in without X-Workspace-ID (the first one joined)' },
+  ),
+  expires_at: Type.String({ format: 'date-time', description: 'The absolute end of the session' }),
+  idle_expires_at: Type.String({
+    format: 'date-time',
+    description: 'When it ends if no request comes first',
+  }),
+  csrf_token: Type.String({ description: 'Send as X-CSRF-Token with every cookie-authenticated write' }),
+})
