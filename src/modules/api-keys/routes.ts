@@ -1,7 +1,8 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import {
   ApiKeyCreate,
   ApiKeyCreated,
@@ -14,12 +15,11 @@ import {
 import type { ApiKeyService } from './service.ts'
 
 const tags = ['API Keys']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: user' })) },
-  { additionalProperties: false },
-)
 
-export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
+export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const list = listRoute(apiKeyList, ApiKeyOut, publicUrl)
+
   app.get(
     '/api/v1/api-keys',
     {
@@ -30,17 +30,15 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         description:
           'Keys of the workspace, newest first. Only the prefix of each key is shown. Without `status` ' +
           'the list holds the keys that were not revoked; `status=revoked` lists the revoked ones.',
-        querystring: listQuerySchema(apiKeyList),
-        response: { 200: pageSchema(Type.Partial(ApiKeyOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'api-keys:read', workspace: true } },
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, apiKeyList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -52,15 +50,14 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         operationId: 'getApiKey',
         description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
-        querystring: IncludeQuery,
+        querystring: includeQuerySchema(apiKeyList),
         response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
       },
       config: { auth: { scope: 'api-keys:read', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const include = parseListQuery(req.query as Record<string, unknown>, apiKeyList).include
-      return { data: await service.get(req.workspace!, id, include) }
+      const include = parseIncludes(req.query, apiKeyList)
+      return { data: await service.get(req.workspace!, req.params.id, include) }
     },
   )
 
@@ -82,7 +79,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.workspace!, req.body as never)
+      const data = await service.create(req.principal!, req.workspace!, req.body)
       return reply.code(201).send({ message: 'API key created successfully.', data })
     },
   )
@@ -106,8 +103,7 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const data = await service.rotate(req.principal!, req.workspace!, id, (req.body ?? {}) as never)
+      const data = await service.rotate(req.principal!, req.workspace!, req.params.id, req.body ?? {})
       return { message: 'API key rotated successfully.', data }
     },
   )
@@ -129,9 +125,8 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
       config: { auth: { scope: 'api-keys:delete', workspace: true } },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: number }
-      await service.revoke(req.principal!, req.workspace!, id)
-      return reply.code(204).send()
+      await service.revoke(req.principal!, req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

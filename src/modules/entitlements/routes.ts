@@ -1,12 +1,13 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import type { Static } from 'typebox'
 import { errorResponses } from '../../platform/http/responses.ts'
 import { CheckOut, CheckQuery, SummaryOut, UsageIn, UsageOut } from './schemas.ts'
 import type { EntitlementService } from './service.ts'
 
 const tags = ['Entitlements']
 
-export function entitlementRoutes(app: FastifyInstance, service: EntitlementService): void {
+export function entitlementRoutes(fastify: FastifyInstance, service: EntitlementService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
     '/api/v1/entitlements/check',
     {
@@ -23,8 +24,8 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       config: { auth: { scope: 'entitlements:read', workspace: true } },
     },
     (req) => {
-      const query = req.query as Static<typeof CheckQuery>
-      return service.check(req.workspace!, query.feature, query.quantity ?? 1)
+      const { feature, quantity } = req.query
+      return service.check(req.workspace!, feature, quantity ?? 1)
     },
   )
 
@@ -45,7 +46,7 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       config: { auth: { scope: 'entitlements:write', workspace: true } },
     },
     (req) => {
-      const body = req.body as Static<typeof UsageIn>
+      const body = req.body
       return service.record(req.workspace!, {
         feature: body.feature,
         quantity: body.quantity ?? 1,

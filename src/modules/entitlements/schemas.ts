@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 
 const Feature = Type.String({
   minLength: 1,
@@ -56,20 +56,21 @@ export const UsageOut = Type.Object({
   limit: Limit,
 })
 
+const SummaryEntryOut = Type.Object({
+  used: Type.Integer(),
+  limit: Limit,
+  available: Limit,
+  percentage: Type.Union([Type.Number(), Type.Null()]),
+  reset_at: Type.Optional(Type.String({ format: 'date-time' })),
+  unit: Type.Optional(Type.Literal('bytes')),
+})
+
+export type SummaryEntry = Static<typeof SummaryEntryOut>
+
 export const SummaryOut = Type.Object({
   data: Type.Object({
     workspace_id: Type.Integer(),
     tier: Type.String(),
-    entitlements: Type.Record(
-      Type.String(),
-      Type.Object({
-        used: Type.Integer(),
-        limit: Limit,
-        available: Limit,
-        percentage: Type.Union([Type.Number(), Type.Null()]),
-        reset_at: Type.Optional(Type.String({ format: 'date-time' })),
-        unit: Type.Optional(Type.Literal('bytes')),
-      }),
-    ),
+    entitlements: Type.Record(Type.String(), SummaryEntryOut),
   }),
 })

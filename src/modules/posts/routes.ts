@@ -1,17 +1,17 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { Type } from 'typebox'
+import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { PostCreate, PostOut, PostParams, PostUpdate, postList } from './schemas.ts'
 import type { PostService } from './service.ts'
 
 const tags = ['Posts']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: owner, tags' })) },
-  { additionalProperties: false },
-)
 
-export function postRoutes(app: FastifyInstance, service: PostService, publicUrl: string): void {
+export function postRoutes(fastify: FastifyInstance, service: PostService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const list = listRoute(postList, PostOut, publicUrl)
+
   app.get(
     '/api/v1/posts',
     {
@@ -20,17 +20,15 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         summary: 'List posts',
         operationId: 'listPosts',
         description: 'Newest first. `search` is full-text search over title and body (web-search syntax).',
-        querystring: listQuerySchema(postList),
-        response: { 200: pageSchema(Type.Partial(PostOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'posts:read', workspace: true } },
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, postList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -41,15 +39,14 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         summary: 'Get a post',
         operationId: 'getPost',
         params: PostParams,
-        querystring: IncludeQuery,
+        querystring: includeQuerySchema(postList),
         response: { 200: dataSchema(PostOut), ...errorResponses(404) },
       },
       config: { auth: { scope: 'posts:read', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as Static<typeof PostParams>
-      const include = parseListQuery(req.query as Record<string, unknown>, postList).include
-      return { data: await service.get(req.workspace!, id, include) }
+      const include = parseIncludes(req.query, postList)
+      return { data: await service.get(req.workspace!, req.params.id, include) }
     },
   )
 
@@ -67,7 +64,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.workspace!, req.body as Static<typeof PostCreate>)
+      const data = await service.create(req.principal!, req.workspace!, req.body)
       return reply.code(201).send({ message: 'Post created successfully.', data })
     },
   )
@@ -87,8 +84,7 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as Static<typeof PostParams>
-      const data = await service.update(req.workspace!, id, req.body as Static<typeof PostUpdate>)
+      const data = await service.update(req.workspace!, req.params.id, req.body)
       return { message: 'Post updated successfully.', data }
     },
   )
@@ -106,9 +102,8 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
       config: { auth: { scope: 'posts:delete', workspace: true } },
     },
     async (req, reply) => {
-      const { id } = req.params as Static<typeof PostParams>
-      await service.remove(req.workspace!, id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { dataSchema, errorResponses } from '../../platform/http/responses.ts'
@@ -15,7 +16,8 @@ export const MeOut = Type.Object({
   scopes: Type.Array(Type.String()),
 })
 
-export function userRoutes(app: FastifyInstance): void {
+export function userRoutes(fastify: FastifyInstance): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
     '/api/v1/me',
     {

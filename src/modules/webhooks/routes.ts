@@ -1,7 +1,8 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { Type } from 'typebox'
+import { listRoute } from '../../platform/http/list.ts'
+import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import {
   DeliveryOut,
   DeliveryParams,
@@ -20,9 +21,11 @@ import {
 import type { WebhookService } from './service.ts'
 
 const tags = ['Webhooks']
-type Id = Static<typeof EndpointParams>
 
-export function webhookRoutes(app: FastifyInstance, service: WebhookService, publicUrl: string): void {
+export function webhookRoutes(fastify: FastifyInstance, service: WebhookService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const endpoints = listRoute(endpointList, EndpointOut, publicUrl)
+  const deliveries = listRoute(deliveryList, DeliveryOut, publicUrl)
   const read = { auth: { scope: 'webhooks:read' as const, workspace: true } }
   const write = { auth: { scope: 'webhooks:write' as const, workspace: true } }
 
@@ -33,17 +36,15 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         tags,
         summary: 'List webhook endpoints',
         operationId: 'listWebhooks',
-        querystring: listQuerySchema(endpointList),
-        response: { 200: pageSchema(Type.Partial(EndpointOut)), ...errorResponses() },
+        querystring: endpoints.querystring,
+        response: { 200: endpoints.response, ...errorResponses() },
       },
       config: read,
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, endpointList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = endpoints.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -58,7 +59,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       },
       config: read,
     },
-    async (req) => ({ data: await service.get(req.workspace!, (req.params as Id).id) }),
+    async (req) => ({ data: await service.get(req.workspace!, req.params.id) }),
   )
 
   app.post(
@@ -78,11 +79,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       config: write,
     },
     async (req, reply) => {
-      const data = await service.create(
-        req.principal!,
-        req.workspace!,
-        req.body as Static<typeof EndpointCreate>,
-      )
+      const data = await service.create(req.principal!, req.workspace!, req.body)
       return reply.code(201).send({ message: 'Webhook endpoint created successfully.', data })
     },
   )
@@ -105,12 +102,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
     },
     async (req) => ({
       message: 'Webhook endpoint updated successfully.',
-      data: await service.update(
-        req.principal!,
-        req.workspace!,
-        (req.params as Id).id,
-        req.body as Static<typeof EndpointUpdate>,
-      ),
+      data: await service.update(req.principal!, req.workspace!, req.params.id, req.body),
     }),
   )
 
@@ -127,8 +119,8 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       config: { auth: { scope: 'webhooks:delete', workspace: true } },
     },
     async (req, reply) => {
-      await service.remove(req.workspace!, (req.params as Id).id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 
@@ -150,11 +142,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
     },
     async (req) => ({
       message: 'Webhook secret rotated successfully.',
-      data: await service.rotateSecret(
-        req.workspace!,
-        (req.params as Id).id,
-        (req.body ?? {}) as Static<typeof SecretRotate>,
-      ),
+      data: await service.rotateSecret(req.workspace!, req.params.id, req.body ?? {}),
     }),
   )
 
@@ -172,7 +160,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       },
       config: write,
     },
-    (req) => service.test(req.workspace!, (req.params as Id).id),
+    (req) => service.test(req.workspace!, req.params.id),
   )
 
   app.get(
@@ -183,18 +171,15 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         summary: 'List deliveries',
         operationId: 'listWebhookDeliveries',
         params: EndpointParams,
-        querystring: listQuerySchema(deliveryList),
-        response: { 200: pageSchema(Type.Partial(DeliveryOut)), ...errorResponses(404) },
+        querystring: deliveries.querystring,
+        response: { 200: deliveries.response, ...errorResponses(404) },
       },
       config: read,
     },
-    (req) =>
-      service.deliveries(
-        req.workspace!,
-        (req.params as Id).id,
-        parseListQuery(req.query as Record<string, unknown>, deliveryList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = deliveries.parse(req)
+      return service.deliveries(req.workspace!, req.params.id, query, url)
+    },
   )
 
   app.get(
@@ -211,7 +196,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       config: read,
     },
     async (req) => {
-      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      const { webhook_id, delivery_id } = req.params
       return { data: await service.delivery(req.workspace!, webhook_id, delivery_id) }
     },
   )
@@ -232,7 +217,7 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
       config: write,
     },
     async (req) => {
-      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      const { webhook_id, delivery_id } = req.params
       return {
         message: 'Delivery queued for retry.',
         data: await service.retry(req.workspace!, webhook_id, delivery_id),

@@ -1,17 +1,21 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { WorkspaceCreate, WorkspaceOut, WorkspaceParams, WorkspaceUpdate, workspaceList } from './schemas.ts'
 import type { WorkspaceService } from './service.ts'
 
 const tags = ['Workspaces']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: owner' })) },
-  { additionalProperties: false },
-)
 
-export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService, publicUrl: string): void {
+export function workspaceRoutes(
+  fastify: FastifyInstance,
+  service: WorkspaceService,
+  publicUrl: string,
+): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const list = listRoute(workspaceList, WorkspaceOut, publicUrl)
+
   app.get(
     '/api/v1/workspaces',
     {
@@ -20,17 +24,15 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         summary: 'List workspaces',
         operationId: 'listWorkspaces',
         description: 'The workspaces the caller can see: a key sees its own, the master key sees all.',
-        querystring: listQuerySchema(workspaceList),
-        response: { 200: pageSchema(Type.Partial(WorkspaceOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'workspaces:read', workspace: false } },
     },
-    (req) =>
-      service.list(
-        req.principal!,
-        parseListQuery(req.query as Record<string, unknown>, workspaceList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.principal!, query, url)
+    },
   )
 
   app.get(
@@ -41,15 +43,14 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         summary: 'Get a workspace',
         operationId: 'getWorkspace',
         params: WorkspaceParams,
-        querystring: IncludeQuery,
+        querystring: includeQuerySchema(workspaceList),
         response: { 200: dataSchema(WorkspaceOut), ...errorResponses(404) },
       },
       config: { auth: { scope: 'workspaces:read', workspace: false } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const include = parseListQuery(req.query as Record<string, unknown>, workspaceList).include
-      return { data: await service.get(req.principal!, id, include) }
+      const include = parseIncludes(req.query, workspaceList)
+      return { data: await service.get(req.principal!, req.params.id, include) }
     },
   )
 
@@ -67,7 +68,7 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.body as never)
+      const data = await service.create(req.principal!, req.body)
       return reply.code(201).send({ message: 'Workspace created successfully.', data })
     },
   )
@@ -87,8 +88,7 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const data = await service.update(req.principal!, id, req.body as never)
+      const data = await service.update(req.principal!, req.params.id, req.body)
       return { message: 'Workspace updated successfully.', data }
     },
   )
@@ -107,9 +107,8 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
       config: { auth: { scope: 'workspaces:delete', workspace: false } },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: number }
-      await service.remove(req.principal!, id)
-      return reply.code(204).send()
+      await service.remove(req.principal!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

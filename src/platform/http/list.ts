@@ -59,8 +59,11 @@ export type Page<T> = {
 const DATE_PARAMS = ['created_after', 'created_before', 'updated_after', 'updated_before'] as const
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
 
+/** Any query object: what a list's querystring schema validates to. */
+type QuerySchema = TObject<Record<string, TSchema>>
+
 /** The querystring schema of a list endpoint with this spec. */
-export function listQuerySchema(spec: ListSpec): TObject {
+export function listQuerySchema(spec: ListSpec): QuerySchema {
   const dateParam = Type.String({
     maxLength: 40,
     description: 'ISO 8601 date or date-time (UTC unless an offset is given)',
@@ -119,8 +122,8 @@ function csv(value: unknown): string[] {
   return value.split(',').map((s) => s.trim())
 }
 
-/** Parses a query already validated by `listQuerySchema(spec)`. */
-export function parseListQuery(query: Record<string, unknown>, spec: ListSpec): ListQuery {
+/** Parses a query already validated by `listQuerySchema(spec)` (or `includeQuerySchema(spec)`). */
+export function parseListQuery(query: Readonly<Record<string, unknown>>, spec: ListSpec): ListQuery {
   const errors: FieldErrors = {}
   const fail = (field: string, message: string) => {
     errors[field] = [...(errors[field] ?? []), message]
@@ -247,4 +250,46 @@ export function pageSchema(item: TSchema): TObject {
     }),
     links: Type.Object({ first: Type.String(), last: Type.String(), prev: nullableUrl, next: nullableUrl }),
   })
+}
+
+/** The querystring of a single-item route of a resource: `include` only. */
+export function includeQuerySchema(spec: ListSpec) {
+  return Type.Object(
+    {
+      include: Type.Optional(
+        Type.String({
+          maxLength: 200,
+          description: spec.includes.length
+            ? `Relations to embed: ${spec.includes.join(', ')}`
+            : 'No relations',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  )
+}
+
+/** The relations a single-item route's `include` names (422 for unknown ones). */
+export function parseIncludes(query: { include?: string | undefined }, spec: ListSpec): ReadonlySet<string> {
+  return parseListQuery(query, spec).include
+}
+
+/** The absolute URL a request was made to, under PUBLIC_URL (for pagination links). */
+export function absoluteUrl(publicUrl: string, requestUrl: string): URL {
+  return new URL(publicUrl + requestUrl)
+}
+
+/**
+ * Everything a list route repeats: its querystring and 200 schemas, and its request turned into
+ * the parsed query and the absolute URL the links are built from. `fields` may narrow the items,
+ * so they are partial in the response schema.
+ */
+export function listRoute(spec: ListSpec, item: TObject, publicUrl: string) {
+  return {
+    querystring: listQuerySchema(spec),
+    response: pageSchema(Type.Partial(item)),
+    parse(req: { query: Readonly<Record<string, unknown>>; url: string }): { query: ListQuery; url: URL } {
+      return { query: parseListQuery(req.query, spec), url: absoluteUrl(publicUrl, req.url) }
+    },
+  }
 }

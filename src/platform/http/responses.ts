@@ -29,8 +29,3 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   for (const status of [401, 403, 422, 429, ...statuses]) out[status] = ErrorBody
   return out
 }
-
-/** The absolute URL a request was made to, under PUBLIC_URL (for pagination links). */
-export function absoluteUrl(publicUrl: string, requestUrl: string): URL {
-  return new URL(publicUrl + requestUrl)
-}
