@@ -55,7 +55,12 @@ export async function testDatabase(): Promise<{
 }
 
 export async function buildTestApp(
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  options: {
+    clock?: Clock
+    env?: Record<string, string>
+    /** Called with the route (as declared, `/api/v1/posts/:id`) and status of every response. */
+    onResponse?: (response: { method: string; route: string; status: number }) => void
+  } = {},
 ): Promise<TestApp> {
   const masterKey = `sk_master_${randomBase62(40)}`
   const clock = options.clock ?? new ManualClock(Date.now())
@@ -72,6 +77,12 @@ export async function buildTestApp(
   })
   const db = await testDatabase()
   const app = await createServer(config, { clock, database: db.handle, logger: false })
+  const { onResponse } = options
+  if (onResponse) {
+    app.addHook('onResponse', async function recordResponse(req, reply) {
+      onResponse({ method: req.method, route: req.routeOptions.url ?? '', status: reply.statusCode })
+    })
+  }
   await app.ready()
 
   const call: TestApp['call'] = (key, { workspace, headers, ...rest }) =>

@@ -2,14 +2,21 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
-import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
+  API_KEY_EXAMPLE,
+  ApiKey,
   ApiKeyCreate,
-  ApiKeyCreated,
-  ApiKeyOut,
   ApiKeyParams,
   ApiKeyRotate,
-  ApiKeyRotated,
+  ApiKeyRotation,
+  ApiKeyWithSecret,
   apiKeyList,
 } from './schemas.ts'
 import type { ApiKeyService } from './service.ts'
@@ -18,7 +25,9 @@ const tags = ['API Keys']
 
 export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const list = listRoute(apiKeyList, ApiKeyOut, publicUrl)
+  addComponents(fastify, ApiKey, ApiKeyWithSecret, ApiKeyRotation)
+  const list = listRoute(apiKeyList, ApiKey, publicUrl, 'A page of API keys')
+  const location = (id: number) => `${publicUrl}/api/v1/api-keys/${id}`
 
   app.get(
     '/api/v1/api-keys',
@@ -51,7 +60,10 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
         description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
         querystring: includeQuerySchema(apiKeyList),
-        response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(ApiKey.ref, { description: 'The API key', example: { data: API_KEY_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'api-keys:read', workspace: true } },
     },
@@ -74,13 +86,21 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           'that expires cannot create a key that outlives it: `expires_at` beyond its own expiry is 422, ' +
           'and without `expires_at` the new key gets its expiry.',
         body: ApiKeyCreate,
-        response: { 201: messageDataSchema(ApiKeyCreated), ...errorResponses() },
+        response: {
+          201: messageDataSchema(ApiKeyWithSecret.ref, {
+            description: 'The key was created; `data.key` is its secret, shown only here',
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
     async (req, reply) => {
       const data = await service.create(req.principal!, req.workspace!, req.body)
-      return reply.code(201).send({ message: 'API key created successfully.', data })
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'API key created successfully.', data })
     },
   )
 
@@ -97,8 +117,13 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           'needs `api-keys:delete`). The calling credential must hold every scope of the key it ' +
           'rotates (403 otherwise). Rotated by a key that expires, the new key expires no later than it.',
         params: ApiKeyParams,
-        body: Type.Union([ApiKeyRotate, Type.Null()]),
-        response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },
+        body: Type.Union([ApiKeyRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        response: {
+          200: messageDataSchema(ApiKeyRotation.ref, {
+            description: 'The new key; the old one works until `grace_period_ends_at`',
+          }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
@@ -120,7 +145,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +
           'revoked keys with `status=revoked`. Revoking it again is 409.',
         params: ApiKeyParams,
-        response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        response: { 204: noContent('The key was revoked'), ...errorResponses('not_found', 'conflict') },
       },
       config: { auth: { scope: 'api-keys:delete', workspace: true } },
     },

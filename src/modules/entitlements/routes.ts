@@ -41,7 +41,7 @@ export function entitlementRoutes(fastify: FastifyInstance, service: Entitlement
           'Beyond a hard limit the record is refused with 403 `feature_limit_reached`; soft limits only report. ' +
           'Pass `event_id` to make a retried record count once.',
         body: UsageIn,
-        response: { 200: UsageOut, ...errorResponses() },
+        response: { 200: UsageOut, ...errorResponses('feature_limit_reached') },
       },
       config: { auth: { scope: 'entitlements:write', workspace: true } },
     },

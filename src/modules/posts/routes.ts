@@ -1,16 +1,23 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
 import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
-import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
-import { PostCreate, PostOut, PostParams, PostUpdate, postList } from './schemas.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import { POST_EXAMPLE, Post, PostCreate, PostParams, PostUpdate, postList } from './schemas.ts'
 import type { PostService } from './service.ts'
 
 const tags = ['Posts']
 
 export function postRoutes(fastify: FastifyInstance, service: PostService, publicUrl: string): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const list = listRoute(postList, PostOut, publicUrl)
+  addComponents(fastify, Post)
+  const list = listRoute(postList, Post, publicUrl, 'A page of posts')
+  const location = (id: unknown) => `${publicUrl}/api/v1/posts/${id}`
 
   app.get(
     '/api/v1/posts',
@@ -40,7 +47,10 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         operationId: 'getPost',
         params: PostParams,
         querystring: includeQuerySchema(postList),
-        response: { 200: dataSchema(PostOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(Post.ref, { description: 'The post', example: { data: POST_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'posts:read', workspace: true } },
     },
@@ -59,13 +69,22 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         operationId: 'createPost',
         description: "Counts against the plan's `posts` limit (403 `feature_limit_reached` beyond it).",
         body: PostCreate,
-        response: { 201: messageDataSchema(PostOut), ...errorResponses() },
+        response: {
+          201: messageDataSchema(Post.ref, {
+            description: 'The post was created; `Location` is its URL',
+            example: { message: 'Post created successfully.', data: POST_EXAMPLE },
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
     async (req, reply) => {
       const data = await service.create(req.principal!, req.workspace!, req.body)
-      return reply.code(201).send({ message: 'Post created successfully.', data })
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Post created successfully.', data })
     },
   )
 
@@ -79,7 +98,13 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         description: '`tags`, when given, replaces the tags.',
         params: PostParams,
         body: PostUpdate,
-        response: { 200: messageDataSchema(PostOut), ...errorResponses(404) },
+        response: {
+          200: messageDataSchema(Post.ref, {
+            description: 'The post as updated',
+            example: { message: 'Post updated successfully.', data: { ...POST_EXAMPLE, status: 'archived' } },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
@@ -97,7 +122,7 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         summary: 'Delete a post',
         operationId: 'deletePost',
         params: PostParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        response: { 204: noContent('The post was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'posts:delete', workspace: true } },
     },

@@ -16,6 +16,16 @@ export const MeOut = Type.Object({
   scopes: Type.Array(Type.String()),
 })
 
+const ME_EXAMPLE = {
+  data: {
+    type: 'api_key',
+    user: { id: 7, email: 'ada@example.com', name: 'Ada Lovelace' },
+    workspace: { id: 1, name: 'Acme Corporation', slug: 'acme-corp', tier: 'pro' },
+    key: { id: 1, name: 'Production API Key', prefix: 'sk_live_abc' },
+    scopes: ['posts:read', 'posts:write'],
+  },
+}
+
 export function userRoutes(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
@@ -28,7 +38,10 @@ export function userRoutes(fastify: FastifyInstance): void {
         description:
           'Who is calling: the credential type, its user, its workspace (for the master key and user ' +
           'credentials, the one named by X-Workspace-ID, if any) and its scopes. Needs no scope.',
-        response: { 200: dataSchema(MeOut), ...errorResponses() },
+        response: {
+          200: dataSchema(MeOut, { description: 'The calling credential', example: ME_EXAMPLE }),
+          ...errorResponses(),
+        },
       },
       config: { auth: { scope: null, workspace: 'optional' } },
     },
@@ -40,7 +53,7 @@ export function userRoutes(fastify: FastifyInstance): void {
           user: principal.user,
           workspace: req.workspace,
           key: principal.key,
-          scopes: principal.scopes,
+          scopes: [...principal.scopes],
         },
       }
     },

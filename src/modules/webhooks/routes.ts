@@ -2,21 +2,28 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { listRoute } from '../../platform/http/list.ts'
-import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import {
-  DeliveryOut,
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
   DeliveryParams,
   deliveryList,
+  ENDPOINT_EXAMPLE,
   EndpointCreate,
-  EndpointCreated,
-  EndpointOut,
   EndpointParams,
   EndpointUpdate,
   endpointList,
   RetryOut,
   SecretRotate,
-  SecretRotated,
   TestResult,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointCreated,
+  WebhookSecret,
 } from './schemas.ts'
 import type { WebhookService } from './service.ts'
 
@@ -24,8 +31,15 @@ const tags = ['Webhooks']
 
 export function webhookRoutes(fastify: FastifyInstance, service: WebhookService, publicUrl: string): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const endpoints = listRoute(endpointList, EndpointOut, publicUrl)
-  const deliveries = listRoute(deliveryList, DeliveryOut, publicUrl)
+  addComponents(fastify, WebhookEndpoint, WebhookEndpointCreated, WebhookSecret, WebhookDelivery)
+  const endpoints = listRoute(endpointList, WebhookEndpoint, publicUrl, 'A page of webhook endpoints')
+  const deliveries = listRoute(
+    deliveryList,
+    WebhookDelivery,
+    publicUrl,
+    "A page of the endpoint's deliveries",
+  )
+  const location = (id: number) => `${publicUrl}/api/v1/webhooks/${id}`
   const read = { auth: { scope: 'webhooks:read' as const, workspace: true } }
   const write = { auth: { scope: 'webhooks:write' as const, workspace: true } }
 
@@ -55,7 +69,13 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         summary: 'Get a webhook endpoint',
         operationId: 'getWebhook',
         params: EndpointParams,
-        response: { 200: dataSchema(EndpointOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(WebhookEndpoint.ref, {
+            description: 'The webhook endpoint',
+            example: { data: ENDPOINT_EXAMPLE },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: read,
     },
@@ -74,13 +94,21 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           "Counts against the plan's `webhooks` limit. Subscribing is reading: the credential needs the read scope " +
           'of every resource `events` matches (`posts:read` for `post.*`; all of them for `*`), else 403 `access_denied`.',
         body: EndpointCreate,
-        response: { 201: messageDataSchema(EndpointCreated), ...errorResponses() },
+        response: {
+          201: messageDataSchema(WebhookEndpointCreated.ref, {
+            description: 'The endpoint was created; `data.secret` is its signing secret, shown only here',
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: write,
     },
     async (req, reply) => {
       const data = await service.create(req.principal!, req.workspace!, req.body)
-      return reply.code(201).send({ message: 'Webhook endpoint created successfully.', data })
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Webhook endpoint created successfully.', data })
     },
   )
 
@@ -96,7 +124,10 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           'as creation does; `is_active: true` re-enables an endpoint that was disabled.',
         params: EndpointParams,
         body: EndpointUpdate,
-        response: { 200: messageDataSchema(EndpointOut), ...errorResponses(404) },
+        response: {
+          200: messageDataSchema(WebhookEndpoint.ref, { description: 'The endpoint as updated' }),
+          ...errorResponses('not_found'),
+        },
       },
       config: write,
     },
@@ -114,7 +145,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         summary: 'Delete a webhook endpoint',
         operationId: 'deleteWebhook',
         params: EndpointParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        response: { 204: noContent('The endpoint was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'webhooks:delete', workspace: true } },
     },
@@ -135,8 +166,11 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           'Signs with the new secret from now on and, for `grace_period_hours` (default 24), with the old one too: ' +
           'each request then carries two `v1,` signatures.',
         params: EndpointParams,
-        body: Type.Union([SecretRotate, Type.Null()]),
-        response: { 200: messageDataSchema(SecretRotated), ...errorResponses(404) },
+        body: Type.Union([SecretRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        response: {
+          200: messageDataSchema(WebhookSecret.ref, { description: 'The new secret signs from now on' }),
+          ...errorResponses('not_found'),
+        },
       },
       config: write,
     },
@@ -156,7 +190,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         description:
           'Sends a `webhook.test` event now and answers with the outcome (200 either way). It appears in the deliveries log.',
         params: EndpointParams,
-        response: { 200: TestResult, ...errorResponses(404) },
+        response: { 200: TestResult, ...errorResponses('not_found') },
       },
       config: write,
     },
@@ -172,7 +206,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         operationId: 'listWebhookDeliveries',
         params: EndpointParams,
         querystring: deliveries.querystring,
-        response: { 200: deliveries.response, ...errorResponses(404) },
+        response: { 200: deliveries.response, ...errorResponses('not_found') },
       },
       config: read,
     },
@@ -191,7 +225,12 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         operationId: 'getWebhookDelivery',
         description: 'With the signed request and the start of the response.',
         params: DeliveryParams,
-        response: { 200: dataSchema(DeliveryOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(WebhookDelivery.ref, {
+            description: 'The delivery, with its request and response',
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: read,
     },
@@ -212,7 +251,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
           'or when its attempts are used up.',
         params: DeliveryParams,
-        response: { 200: RetryOut, ...errorResponses(400, 404) },
+        response: { 200: RetryOut, ...errorResponses('cannot_retry', 'not_found') },
       },
       config: write,
     },

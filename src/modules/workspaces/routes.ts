@@ -1,9 +1,21 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
 import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
-import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
-import { WorkspaceCreate, WorkspaceOut, WorkspaceParams, WorkspaceUpdate, workspaceList } from './schemas.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
+  WORKSPACE_EXAMPLE,
+  Workspace,
+  WorkspaceCreate,
+  WorkspaceParams,
+  WorkspaceUpdate,
+  workspaceList,
+} from './schemas.ts'
 import type { WorkspaceService } from './service.ts'
 
 const tags = ['Workspaces']
@@ -14,7 +26,9 @@ export function workspaceRoutes(
   publicUrl: string,
 ): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const list = listRoute(workspaceList, WorkspaceOut, publicUrl)
+  addComponents(fastify, Workspace)
+  const list = listRoute(workspaceList, Workspace, publicUrl, 'A page of workspaces')
+  const location = (id: number) => `${publicUrl}/api/v1/workspaces/${id}`
 
   app.get(
     '/api/v1/workspaces',
@@ -44,7 +58,13 @@ export function workspaceRoutes(
         operationId: 'getWorkspace',
         params: WorkspaceParams,
         querystring: includeQuerySchema(workspaceList),
-        response: { 200: dataSchema(WorkspaceOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(Workspace.ref, {
+            description: 'The workspace',
+            example: { data: WORKSPACE_EXAMPLE },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'workspaces:read', workspace: false } },
     },
@@ -63,13 +83,31 @@ export function workspaceRoutes(
         operationId: 'createWorkspace',
         description: 'The slug is derived from the name when omitted; a taken slug is 409 `conflict`.',
         body: WorkspaceCreate,
-        response: { 201: messageDataSchema(WorkspaceOut), ...errorResponses(409) },
+        response: {
+          201: messageDataSchema(Workspace.ref, {
+            description: 'The workspace was created; `Location` is its URL',
+            example: {
+              message: 'Workspace created successfully.',
+              data: {
+                ...WORKSPACE_EXAMPLE,
+                id: 2,
+                name: 'New Workspace',
+                slug: 'new-workspace',
+                settings: {},
+              },
+            },
+          }),
+          ...errorResponses('conflict'),
+        },
       },
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
     async (req, reply) => {
       const data = await service.create(req.principal!, req.body)
-      return reply.code(201).send({ message: 'Workspace created successfully.', data })
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Workspace created successfully.', data })
     },
   )
 
@@ -83,7 +121,10 @@ export function workspaceRoutes(
         description: '`settings` is merged into the current settings; a key set to `null` is removed.',
         params: WorkspaceParams,
         body: WorkspaceUpdate,
-        response: { 200: messageDataSchema(WorkspaceOut), ...errorResponses(404, 409) },
+        response: {
+          200: messageDataSchema(Workspace.ref, { description: 'The workspace as updated' }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
@@ -102,7 +143,7 @@ export function workspaceRoutes(
         operationId: 'deleteWorkspace',
         description: 'Deletes the workspace with its keys and memberships. Its keys stop working at once.',
         params: WorkspaceParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        response: { 204: noContent('The workspace was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'workspaces:delete', workspace: false } },
     },
