@@ -50,6 +50,8 @@ function servedRoutes(tree: string): string[] {
 let t: TestApp
 let doc: Doc
 const observed = new Set<string>()
+/** `METHOD path status` of the responses that were replays of a stored one. */
+const replays = new Set<string>()
 
 beforeAll(async () => {
   t = await buildTestApp({
@@ -129,6 +131,9 @@ describe('the document', () => {
           expect(response.headers, where).toHaveProperty('Retry-After')
         if (authenticated && mutating && Number(status) < 400)
           expect(response.headers, where).toHaveProperty('Idempotent-Replayed')
+        // The guards' and the body parser's refusals are never stored, so never replayed.
+        if (['401', '413', '415', '429', '500', '503'].includes(status))
+          expect(response.headers, where).not.toHaveProperty('Idempotent-Replayed')
       }
       if (authenticated) {
         for (const status of ['401', '403', '422', '429', '500', '503'])
@@ -217,6 +222,9 @@ describe('what the app answers is declared', () => {
         await as(key, route.method, url, big, JSON_TYPE) // 413
         const idem = { 'idempotency-key': `k-${route.method}-${route.url}` }
         await as(key, route.method, url, { a: 1 }, idem)
+        const replay = await as(key, route.method, url, { a: 1 }, idem)
+        if (replay.headers['idempotent-replayed'] === 'true')
+          replays.add(`${route.method} ${shape(route.url)} ${replay.statusCode}`)
         await as(key, route.method, url, { a: 2 }, idem) // 422 idempotency_key_reused
       }
     }
@@ -234,6 +242,13 @@ describe('what the app answers is declared', () => {
     )
     const missing = [...observed].filter((seen) => !declared.has(seen)).sort()
     expect(missing).toEqual([])
+    // A replayed response is declared with the header that says so.
+    expect(replays.size).toBeGreaterThan(10)
+    for (const replay of replays) {
+      const [method, path, status] = replay.split(' ') as [string, string, string]
+      const op = operations().find(([name]) => name === `${method} ${path}`)![1]
+      expect(op.responses[status]?.headers, replay).toHaveProperty('Idempotent-Replayed')
+    }
     // The drive reached the statuses that matter, so the check above means something.
     const statuses = new Set([...observed].map((seen) => seen.split(' ')[2]))
     for (const status of ['200', '201', '204', '400', '401', '403', '404', '409', '413', '415', '422', '429'])

@@ -81,17 +81,31 @@ function platformCodes(route: RouteFacts): ErrorCode[] {
   return codes
 }
 
-function headersFor(status: number, route: RouteFacts): Record<string, Header> {
+/** Refusals that never reach the idempotency store: the guards', the body parser's, the claim's own, and 5xx. */
+const NEVER_STORED = new Set<ErrorCode>([
+  'unauthorized',
+  'rate_limit_exceeded',
+  'workspace_required',
+  'invalid_json',
+  'payload_too_large',
+  'unsupported_media_type',
+  'idempotency_in_progress',
+  'idempotency_key_reused',
+  'server_error',
+  'service_unavailable',
+])
+
+function headersFor(status: number, codes: readonly ErrorCode[], route: RouteFacts): Record<string, Header> {
+  // A replay repeats what the handler answered: a success, or a refusal of its own.
+  const replayable =
+    route.authenticated && route.mutating && (status < 400 || codes.some((code) => !NEVER_STORED.has(code)))
   return {
     ...REQUEST_ID,
     ...(route.metered ? RATE_LIMIT : {}),
     ...(status === 201 ? LOCATION : {}),
     ...(status === 401 ? WWW_AUTHENTICATE : {}),
-    ...(status === 429 || status === 503 || (status === 409 && route.mutating) ? RETRY_AFTER : {}),
-    // Stored and replayed: what the handler answered below 500, not the guards' refusals.
-    ...(route.authenticated && route.mutating && status < 500 && ![401, 403, 429].includes(status)
-      ? REPLAYED
-      : {}),
+    ...(status === 429 || status === 503 || codes.includes('idempotency_in_progress') ? RETRY_AFTER : {}),
+    ...(replayable ? REPLAYED : {}),
   }
 }
 
@@ -170,7 +184,7 @@ export const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
     responses[status] = {
       ...response,
       ...(list ? { description: describeCodes(list) } : {}),
-      headers: headersFor(status, facts),
+      headers: headersFor(status, list ?? [], facts),
     }
   }
   out.response = responses
