@@ -118,10 +118,16 @@ describe('the document', () => {
           $ref: '#/components/headers/X-Request-ID',
         })
         if (Number(status) >= 400) {
-          expect(response.content?.['application/json'], where).toEqual({
-            schema: { $ref: '#/components/schemas/Error' },
-          })
-          expect(response.description, where).toMatch(/^`[a-z_]+`: /)
+          const media = response.content?.['application/json'] as {
+            schema: unknown
+            examples: Record<string, { value: { error: string } }>
+          }
+          expect(media.schema, where).toEqual({ $ref: '#/components/schemas/Error' })
+          // One example per code the status can carry, each named by its code.
+          const codes = [...response.description!.matchAll(/`([a-z_]+)`: /g)].map((m) => m[1])
+          expect(codes.length, where).toBeGreaterThan(0)
+          expect(Object.keys(media.examples), where).toEqual(codes)
+          for (const [code, example] of Object.entries(media.examples)) expect(example.value.error).toBe(code)
         } else if (status !== '204') {
           expect(response.content?.['application/json'], where).toBeDefined()
         }

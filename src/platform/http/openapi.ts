@@ -6,7 +6,7 @@ import type { SwaggerOptions, SwaggerTransform, SwaggerTransformObject } from '@
 import { type TObject, Type } from 'typebox'
 import { ERROR_CODES, type ErrorCode } from './errors.ts'
 import { listItemOf } from './list.ts'
-import { describeCodes, ErrorBody, errorCodesOf } from './responses.ts'
+import { describeCodes, ErrorBody, errorCodesOf, errorExamples } from './responses.ts'
 
 type OpenApi = NonNullable<Extract<SwaggerOptions, { openapi?: unknown }>['openapi']>
 
@@ -181,11 +181,14 @@ export const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
     const item = listItemOf(response)
     if (item) response = documentedList(response, item)
     const list = codes.get(status)
-    responses[status] = {
-      ...response,
-      ...(list ? { description: describeCodes(list) } : {}),
-      headers: headersFor(status, list ?? [], facts),
-    }
+    const headers = headersFor(status, list ?? [], facts)
+    responses[status] = list
+      ? {
+          description: describeCodes(list),
+          headers,
+          content: { 'application/json': { schema: response, examples: errorExamples(list) } },
+        }
+      : { ...response, headers }
   }
   out.response = responses
   return { schema: out as typeof schema, url }

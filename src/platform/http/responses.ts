@@ -72,6 +72,8 @@ export function noContent(description: string) {
   return { ...Type.Null(), description } as ReturnType<typeof Type.Null>
 }
 
+const REQUEST_ID_EXAMPLE = 'req_4fJ8kQ2mZx7Lp0aB9cDe'
+
 /** The error body (see docs/errors.md). */
 export const ErrorBody = component(
   'Error',
@@ -97,10 +99,41 @@ export const ErrorBody = component(
       error: 'validation_failed',
       message: 'The given data was invalid.',
       errors: { title: ['The title field is required.'] },
-      request_id: 'req_4fJ8kQ2mZx7Lp0aB9cDe',
+      request_id: REQUEST_ID_EXAMPLE,
     },
   },
 )
+
+/** The fields some codes add to the body, as seed 004 shows them. */
+const EXTRA_EXAMPLES: Partial<Record<ErrorCode, { message?: string; extra: Record<string, unknown> }>> = {
+  validation_failed: { extra: { errors: { title: ['The title field is required.'] } } },
+  access_denied: { message: 'Insufficient permissions. Required scope: posts:write', extra: {} },
+  feature_limit_reached: {
+    extra: { feature: 'posts', limit: 100, current_usage: 100, upgrade_url: 'https://example.com/upgrade' },
+  },
+  rate_limit_exceeded: {
+    message: 'Too many requests. Please retry after 60 seconds.',
+    extra: { retry_after: 60, limit: 1000, remaining: 0, reset_at: '2026-01-15T11:00:00Z', policy: 'key' },
+  },
+}
+
+/** One example body per code, as OpenAPI named examples (`{code: {summary, value}}`). */
+export function errorExamples(
+  codes: readonly ErrorCode[],
+): Record<string, { summary: string; value: unknown }> {
+  return Object.fromEntries(
+    codes.map((code) => {
+      const known = EXTRA_EXAMPLES[code]
+      const value = {
+        error: code,
+        message: known?.message ?? ERROR_CODES[code].message,
+        ...known?.extra,
+        request_id: REQUEST_ID_EXAMPLE,
+      }
+      return [code, { summary: ERROR_CODES[code].message, value }]
+    }),
+  )
+}
 
 /** The codes each error response of a route can carry (read by the document's transform). */
 const codesOfResponse = new WeakMap<object, readonly ErrorCode[]>()
