@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
 import {
   addComponents,
   dataSchema,
@@ -86,6 +86,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           'that expires cannot create a key that outlives it: `expires_at` beyond its own expiry is 422, ' +
           'and without `expires_at` the new key gets its expiry.',
         body: ApiKeyCreate,
+        querystring: NoQuery,
         response: {
           201: messageDataSchema(ApiKeyWithSecret.ref, {
             description: 'The key was created; `data.key` is its secret, shown only here',
@@ -118,6 +119,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           'rotates (403 otherwise). Rotated by a key that expires, the new key expires no later than it.',
         params: ApiKeyParams,
         body: Type.Union([ApiKeyRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        querystring: NoQuery,
         response: {
           200: messageDataSchema(ApiKeyRotation.ref, {
             description: 'The new key; the old one works until `grace_period_ends_at`',
@@ -145,6 +147,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
           '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +
           'revoked keys with `status=revoked`. Revoking it again is 409.',
         params: ApiKeyParams,
+        querystring: NoQuery,
         response: { 204: noContent('The key was revoked'), ...errorResponses('not_found', 'conflict') },
       },
       config: { auth: { scope: 'api-keys:delete', workspace: true } },

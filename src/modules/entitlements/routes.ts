@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
+import { NoQuery } from '../../platform/http/list.ts'
 import { errorResponses } from '../../platform/http/responses.ts'
 import { CheckOut, CheckQuery, SummaryOut, UsageIn, UsageOut } from './schemas.ts'
 import type { EntitlementService } from './service.ts'
@@ -41,6 +42,7 @@ export function entitlementRoutes(fastify: FastifyInstance, service: Entitlement
           'Beyond a hard limit the record is refused with 403 `feature_limit_reached`; soft limits only report. ' +
           'Pass `event_id` to make a retried record count once.',
         body: UsageIn,
+        querystring: NoQuery,
         response: { 200: UsageOut, ...errorResponses('feature_limit_reached') },
       },
       config: { auth: { scope: 'entitlements:write', workspace: true } },
@@ -63,6 +65,7 @@ export function entitlementRoutes(fastify: FastifyInstance, service: Entitlement
         summary: 'Usage summary',
         operationId: 'getEntitlementSummary',
         description: "Every feature of the workspace's plan: used, limit, available and percentage.",
+        querystring: NoQuery,
         response: { 200: SummaryOut, ...errorResponses() },
       },
       config: { auth: { scope: 'entitlements:read', workspace: true } },

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
 import {
   addComponents,
   dataSchema,
@@ -69,6 +69,7 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         operationId: 'createPost',
         description: "Counts against the plan's `posts` limit (403 `feature_limit_reached` beyond it).",
         body: PostCreate,
+        querystring: NoQuery,
         response: {
           201: messageDataSchema(Post.ref, {
             description: 'The post was created; `Location` is its URL',
@@ -98,6 +99,7 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         description: '`tags`, when given, replaces the tags.',
         params: PostParams,
         body: PostUpdate,
+        querystring: NoQuery,
         response: {
           200: messageDataSchema(Post.ref, {
             description: 'The post as updated',
@@ -122,6 +124,7 @@ export function postRoutes(fastify: FastifyInstance, service: PostService, publi
         summary: 'Delete a post',
         operationId: 'deletePost',
         params: PostParams,
+        querystring: NoQuery,
         response: { 204: noContent('The post was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'posts:delete', workspace: true } },

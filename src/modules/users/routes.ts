@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses } from '../../platform/http/responses.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
@@ -38,6 +39,7 @@ export function userRoutes(fastify: FastifyInstance): void {
         description:
           'Who is calling: the credential type, its user, its workspace (for the master key and user ' +
           'credentials, the one named by X-Workspace-ID, if any) and its scopes. Needs no scope.',
+        querystring: NoQuery,
         response: {
           200: dataSchema(MeOut, { description: 'The calling credential', example: ME_EXAMPLE }),
           ...errorResponses(),

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { listRoute } from '../../platform/http/list.ts'
+import { listRoute, NoQuery } from '../../platform/http/list.ts'
 import {
   addComponents,
   dataSchema,
@@ -69,6 +69,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         summary: 'Get a webhook endpoint',
         operationId: 'getWebhook',
         params: EndpointParams,
+        querystring: NoQuery,
         response: {
           200: dataSchema(WebhookEndpoint.ref, {
             description: 'The webhook endpoint',
@@ -94,6 +95,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           "Counts against the plan's `webhooks` limit. Subscribing is reading: the credential needs the read scope " +
           'of every resource `events` matches (`posts:read` for `post.*`; all of them for `*`), else 403 `access_denied`.',
         body: EndpointCreate,
+        querystring: NoQuery,
         response: {
           201: messageDataSchema(WebhookEndpointCreated.ref, {
             description: 'The endpoint was created; `data.secret` is its signing secret, shown only here',
@@ -124,6 +126,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           'as creation does; `is_active: true` re-enables an endpoint that was disabled.',
         params: EndpointParams,
         body: EndpointUpdate,
+        querystring: NoQuery,
         response: {
           200: messageDataSchema(WebhookEndpoint.ref, { description: 'The endpoint as updated' }),
           ...errorResponses('not_found'),
@@ -145,6 +148,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         summary: 'Delete a webhook endpoint',
         operationId: 'deleteWebhook',
         params: EndpointParams,
+        querystring: NoQuery,
         response: { 204: noContent('The endpoint was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'webhooks:delete', workspace: true } },
@@ -167,6 +171,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           'each request then carries two `v1,` signatures.',
         params: EndpointParams,
         body: Type.Union([SecretRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        querystring: NoQuery,
         response: {
           200: messageDataSchema(WebhookSecret.ref, { description: 'The new secret signs from now on' }),
           ...errorResponses('not_found'),
@@ -190,6 +195,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         description:
           'Sends a `webhook.test` event now and answers with the outcome (200 either way). It appears in the deliveries log.',
         params: EndpointParams,
+        querystring: NoQuery,
         response: { 200: TestResult, ...errorResponses('not_found') },
       },
       config: write,
@@ -225,6 +231,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         operationId: 'getWebhookDelivery',
         description: 'With the signed request and the start of the response.',
         params: DeliveryParams,
+        querystring: NoQuery,
         response: {
           200: dataSchema(WebhookDelivery.ref, {
             description: 'The delivery, with its request and response',
@@ -251,6 +258,7 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
           '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
           'or when its attempts are used up.',
         params: DeliveryParams,
+        querystring: NoQuery,
         response: { 200: RetryOut, ...errorResponses('cannot_retry', 'not_found') },
       },
       config: write,

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { includeQuerySchema, listRoute, parseIncludes } from '../../platform/http/list.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
 import {
   addComponents,
   dataSchema,
@@ -83,6 +83,7 @@ export function workspaceRoutes(
         operationId: 'createWorkspace',
         description: 'The slug is derived from the name when omitted; a taken slug is 409 `conflict`.',
         body: WorkspaceCreate,
+        querystring: NoQuery,
         response: {
           201: messageDataSchema(Workspace.ref, {
             description: 'The workspace was created; `Location` is its URL',
@@ -121,6 +122,7 @@ export function workspaceRoutes(
         description: '`settings` is merged into the current settings; a key set to `null` is removed.',
         params: WorkspaceParams,
         body: WorkspaceUpdate,
+        querystring: NoQuery,
         response: {
           200: messageDataSchema(Workspace.ref, { description: 'The workspace as updated' }),
           ...errorResponses('not_found', 'conflict'),
@@ -143,6 +145,7 @@ export function workspaceRoutes(
         operationId: 'deleteWorkspace',
         description: 'Deletes the workspace with its keys and memberships. Its keys stop working at once.',
         params: WorkspaceParams,
+        querystring: NoQuery,
         response: { 204: noContent('The workspace was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'workspaces:delete', workspace: false } },

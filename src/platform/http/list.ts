@@ -286,6 +286,9 @@ export function pageSchema<T extends TObject>(item: Component<T>, description: s
   return schema
 }
 
+/** The querystring of a route that takes no parameters: any parameter is a 422, never ignored. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
 /** The querystring of a single-item route of a resource: `include` only. */
 export function includeQuerySchema(spec: ListSpec) {
   return Type.Object(
