@@ -10,6 +10,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { FeatureDef, Plans } from './plans.ts'
+import type { SummaryEntry } from './schemas.ts'
 import {
   addUsage,
   countersAfter,
@@ -197,17 +198,19 @@ export class EntitlementService {
 
   async summary(workspace: PrincipalWorkspace) {
     const now = this.deps.clock.now()
-    const entitlements: Record<string, Record<string, unknown>> = {}
+    const entitlements: Record<string, SummaryEntry> = {}
     for (const def of this.plans.features.values()) {
       const used = await this.used(this.deps.db, workspace.id, def, now)
       const limit = this.plans.limit(workspace.tier, def.name)
-      const entry: Record<string, unknown> = {
+      const entry: SummaryEntry = {
         used,
         limit,
         available: limit === null ? null : Math.max(0, limit - used),
         percentage: percentage(used, limit),
       }
-      if (def.kind === 'metered') entry.reset_at = isoSeconds(this.period(def, now).resetAt)
+      // A metered feature that never resets has no `reset_at`.
+      const resetAt = def.kind === 'metered' ? isoSeconds(this.period(def, now).resetAt) : null
+      if (resetAt !== null) entry.reset_at = resetAt
       if (def.kind === 'bytes') entry.unit = 'bytes'
       entitlements[def.name] = entry
     }

@@ -1,16 +1,27 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Static } from 'typebox'
 import { readCookie, serializeCookie } from '../../platform/auth/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
-import { dataSchema, errorResponses } from '../../platform/http/responses.ts'
+import { NoQuery } from '../../platform/http/list.ts'
+import { dataSchema, errorResponses, noContent } from '../../platform/http/responses.ts'
 import type { RouteLimit } from '../rate-limit/index.ts'
 import { SessionOut, SignIn } from './schemas.ts'
 import { SESSION_COOKIE, type SessionService } from './service.ts'
 
 const tags = ['Sessions']
 
+const SESSION_EXAMPLE = {
+  data: {
+    user: { id: 7, email: 'ada@example.com', name: 'Ada Lovelace' },
+    workspace: { id: 1, name: 'Acme Corporation', slug: 'acme-corp', tier: 'pro', role: 'owner' },
+    expires_at: '2026-01-22T10:30:00Z',
+    idle_expires_at: '2026-01-16T10:30:00Z',
+    csrf_token: 'kq3S0bW2m9Yc4tRfL1xZ7pHn8vJd6uGe5aQwE0iOy2s',
+  },
+}
+
 export function sessionRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   service: SessionService,
   options: {
     ownOrigin: string
@@ -19,6 +30,7 @@ export function sessionRoutes(
     signInLimit: RouteLimit | undefined
   },
 ): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const setCookie = (reply: FastifyReply, secret: string, maxAge: number) =>
     reply.header(
       'set-cookie',
@@ -38,7 +50,14 @@ export function sessionRoutes(
           'send as `X-CSRF-Token`. A wrong email or password is 401; repeated failures lock the email for a ' +
           'while (429 with `Retry-After`).',
         body: SignIn,
-        response: { 200: dataSchema(SessionOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(SessionOut, {
+            description: 'Signed in; the cookie is set',
+            example: SESSION_EXAMPLE,
+          }),
+          ...errorResponses(),
+        },
       },
       config: { public: true, ...(options.signInLimit && { rateLimit: options.signInLimit }) },
     },
@@ -46,8 +65,7 @@ export function sessionRoutes(
       const origin = req.headers.origin
       if (origin !== undefined && origin !== options.ownOrigin)
         throw new ApiError('access_denied', "Sign in from core-api's own pages.")
-      const body = req.body as Static<typeof SignIn>
-      const { secret, session } = await service.signIn(body.email, body.password)
+      const { secret, session } = await service.signIn(req.body.email, req.body.password)
       setCookie(reply, secret, options.maxAgeSeconds)
       reply.header('cache-control', 'no-store')
       return { data: session }
@@ -63,7 +81,11 @@ export function sessionRoutes(
         operationId: 'getSession',
         description:
           'The signed-in user, the default workspace, the expiry and the `csrf_token`. 401 without a session.',
-        response: { 200: dataSchema(SessionOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(SessionOut, { description: 'The current session', example: SESSION_EXAMPLE }),
+          ...errorResponses(),
+        },
       },
       config: { auth: { scope: null, workspace: 'optional' } },
     },
@@ -82,7 +104,8 @@ export function sessionRoutes(
         summary: 'Sign out',
         operationId: 'signOut',
         description: 'Ends the session on every instance and clears its cookie.',
-        response: { 204: { type: 'null', description: 'Signed out' }, ...errorResponses() },
+        querystring: NoQuery,
+        response: { 204: noContent('Signed out; the cookie is cleared'), ...errorResponses() },
       },
       config: { auth: { scope: null, workspace: false } },
     },
@@ -90,7 +113,7 @@ export function sessionRoutes(
       const secret = readCookie(req.headers.cookie, SESSION_COOKIE)
       if (req.principal?.type === 'session' && secret !== null) await service.signOut(secret)
       setCookie(reply, '', 0)
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
 }

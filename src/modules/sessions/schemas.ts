@@ -7,7 +7,10 @@ export const SignIn = Type.Object(
     email: Type.String({ minLength: 3, maxLength: 254 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ email: 'ada@example.com', password: 'correct horse battery staple' }],
+  },
 )
 
 export const SessionOut = Type.Object({

@@ -41,7 +41,7 @@ const ALL = ['*'] as const
 
 export type SessionOut = {
   user: PrincipalUser
-  workspace: (Omit<PrincipalWorkspace, 'granted'> & { role?: string }) | null
+  workspace: Omit<PrincipalWorkspace, 'granted'> | null
   expires_at: string
   idle_expires_at: string
   csrf_token: string

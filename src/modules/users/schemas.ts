@@ -24,7 +24,17 @@ export const UserCreate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        email: 'ada@example.com',
+        password: 'correct horse battery staple',
+        name: 'Ada Lovelace',
+        role: 'member',
+      },
+    ],
+  },
 )
 
 export const UserOut = Type.Object({

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { TIERS } from '../../platform/auth/index.ts'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
 
 export const Tier = Type.Enum([...TIERS], {
@@ -21,6 +22,21 @@ export const WorkspaceOut = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
   owner: Type.Optional(Type.Union([UserRef, Type.Null()], { description: 'With `include=owner`' })),
+})
+
+export const WORKSPACE_EXAMPLE = {
+  id: 1,
+  name: 'Acme Corporation',
+  slug: 'acme-corp',
+  tier: 'pro',
+  settings: { timezone: 'UTC', locale: 'en_GB' },
+  created_at: '2026-01-01T00:00:00Z',
+  updated_at: '2026-01-15T10:30:00Z',
+}
+
+export const Workspace = component('Workspace', WorkspaceOut, {
+  description: 'A workspace: the tenant every resource belongs to. `owner` appears with `include=owner`.',
+  example: WORKSPACE_EXAMPLE,
 })
 
 const Slug = Type.String({
@@ -48,7 +64,7 @@ export const WorkspaceCreate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ name: 'New Workspace', slug: 'new-workspace', tier: 'pro' }] },
 )
 
 export const WorkspaceUpdate = Type.Object(
@@ -63,7 +79,11 @@ export const WorkspaceUpdate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    examples: [{ name: 'Updated Name', settings: { timezone: 'Europe/London' } }],
+  },
 )
 
 export const WorkspaceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })

@@ -1,7 +1,7 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
 import { and, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
-import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
+import type { Principal, PrincipalWorkspace, Role, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -141,7 +141,7 @@ export async function findMemberWorkspace(
   db: Database,
   userId: number,
   id: number | null,
-): Promise<(PrincipalWorkspace & { role: string }) | null> {
+): Promise<(PrincipalWorkspace & { role: Role }) | null> {
   const [row] = await db
     .select({
       id: workspaces.id,

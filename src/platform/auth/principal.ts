@@ -18,7 +18,7 @@ export type PrincipalWorkspace = {
   slug: string
   tier: Tier
   /** A user-level credential's role in this workspace (its membership). */
-  role?: string
+  role?: Role
   /** What that role allows here; the credential's own scopes still apply on top. */
   granted?: ReadonlySet<Scope>
 }
