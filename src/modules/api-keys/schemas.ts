@@ -19,7 +19,7 @@ const EffectiveTier = Type.String({
 const Timestamp = Type.String({ format: 'date-time' })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
 
-export const ApiKeyOut = Type.Object({
+const ApiKeyOut = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   prefix: Type.String({ description: 'The visible start of the key, to recognise it' }),
@@ -51,7 +51,7 @@ export const ApiKeyOut = Type.Object({
   ),
 })
 
-export const ApiKeyCreated = Type.Object({
+const ApiKeyCreated = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   key: Type.String({ description: 'The full secret. Returned only once: store it securely.' }),
@@ -63,7 +63,7 @@ export const ApiKeyCreated = Type.Object({
   created_at: Timestamp,
 })
 
-export const ApiKeyRotated = Type.Object({
+const ApiKeyRotated = Type.Object({
   ...ApiKeyCreated.properties,
   rotated_from_id: Type.Integer({ description: 'The key this one replaces' }),
   grace_period_ends_at: Type.String({ format: 'date-time', description: 'When the old key stops working' }),

@@ -3,7 +3,7 @@ import type { ListSpec } from '../../platform/http/list.ts'
 import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
 
-export const POST_STATUSES = ['draft', 'published', 'archived'] as const
+const POST_STATUSES = ['draft', 'published', 'archived'] as const
 const Status = Type.Enum([...POST_STATUSES], { description: 'draft, published or archived' })
 const Timestamp = Type.String({ format: 'date-time' })
 const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }), {
@@ -11,7 +11,7 @@ const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: 
   description: 'Tag names; unknown names are created in the workspace',
 })
 
-export const PostOut = Type.Object({
+const PostOut = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
   body: Type.String(),

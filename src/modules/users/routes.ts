@@ -9,7 +9,7 @@ import type { UserService } from './service.ts'
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()])
 
-export const MeOut = Type.Object({
+const MeOut = Type.Object({
   type: Type.Enum(['api_key', 'oauth_token', 'session', 'master_key']),
   user: Nullable(Type.Object({ id: Type.Integer(), email: Type.String(), name: Nullable(Type.String()) })),
   workspace: Nullable(

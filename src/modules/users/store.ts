@@ -3,7 +3,7 @@ import type { PrincipalUser } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { users } from './tables.ts'
 
-export const userColumns = { id: users.id, email: users.email, name: users.name }
+const userColumns = { id: users.id, email: users.email, name: users.name }
 
 export async function findUser(db: Database, id: number): Promise<PrincipalUser | null> {
   const [row] = await db.select(userColumns).from(users).where(eq(users.id, id))

@@ -16,7 +16,7 @@ const Secret = Type.String({
   description: '`whsec_` + base64 of 24 to 64 bytes; generated when omitted',
 })
 
-export const EndpointOut = Type.Object({
+const EndpointOut = Type.Object({
   id: Type.Integer(),
   url: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
@@ -31,7 +31,7 @@ export const EndpointOut = Type.Object({
   updated_at: Timestamp,
 })
 
-export const EndpointCreated = Type.Object({
+const EndpointCreated = Type.Object({
   ...EndpointOut.properties,
   secret: Type.String({ description: 'The signing secret. Returned only once: store it securely.' }),
 })
@@ -116,7 +116,7 @@ export const SecretRotate = Type.Object(
   { additionalProperties: false, examples: [{ grace_period_hours: 24 }] },
 )
 
-export const SecretRotated = Type.Object({
+const SecretRotated = Type.Object({
   id: Type.Integer(),
   secret: Type.String({ description: 'The new signing secret. Returned only once.' }),
   previous_secret_expires_at: NullableTimestamp,
@@ -161,7 +161,7 @@ export const TestResult = Type.Object(
   },
 )
 
-export const DeliveryOut = Type.Object({
+const DeliveryOut = Type.Object({
   id: Type.Integer(),
   event_id: Type.String(),
   event_type: Type.String(),

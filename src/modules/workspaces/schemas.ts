@@ -4,7 +4,7 @@ import type { ListSpec } from '../../platform/http/list.ts'
 import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
 
-export const Tier = Type.Enum([...TIERS], {
+const Tier = Type.Enum([...TIERS], {
   description: 'Subscription tier: drives rate limits and entitlements',
 })
 
@@ -13,7 +13,7 @@ const Settings = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
   description: 'Free-form settings such as `timezone` and `locale`',
 })
 
-export const WorkspaceOut = Type.Object({
+const WorkspaceOut = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   slug: Type.String(),

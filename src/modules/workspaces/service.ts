@@ -52,7 +52,7 @@ function toOut(row: WorkspaceRow, owner?: Owner | null): WorkspaceOut {
 }
 
 /** `Acme Corp.` → `acme-corp` (letters beyond ASCII lose their accents). */
-export function slugify(name: string): string {
+function slugify(name: string): string {
   const slug = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -23,7 +23,7 @@ const sortColumns = {
 }
 
 /** The workspaces `principal` can see: all for the master key, its own for a key, memberships for users. */
-export function visibleTo(principal: Principal): SQL | undefined {
+function visibleTo(principal: Principal): SQL | undefined {
   if (principal.type === 'master_key') return undefined
   if (principal.workspace) return eq(workspaces.id, principal.workspace.id)
   if (principal.user) {

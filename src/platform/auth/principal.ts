@@ -2,7 +2,7 @@
 // what it may do. It is built once per credential and cached, so a request only reads it.
 import type { Scope } from './scopes.ts'
 
-export type CredentialType = 'api_key' | 'oauth_token' | 'session' | 'master_key'
+type CredentialType = 'api_key' | 'oauth_token' | 'session' | 'master_key'
 
 /** Roles of a user in a workspace (a membership); what each allows is the workspaces module's rule. */
 export const ROLES = ['owner', 'admin', 'member'] as const

@@ -178,4 +178,4 @@ export function isUniqueViolation(error: unknown): boolean {
   return false
 }
 
-export { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './errors.ts'
+export { isDatabaseUnavailable } from './errors.ts'
