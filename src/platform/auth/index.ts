@@ -54,8 +54,6 @@ declare module 'fastify' {
     authenticatedRoutes: ReadonlyArray<{ method: string; url: string; auth: RouteAuth }>
     /** Every route under /api/ declared public (`config.public`), for the shared security tests. */
     publicApiRoutes: ReadonlyArray<{ method: string; url: string }>
-    /** Adds a kind of credential (before the app is ready): how a module plugs one in. */
-    addCredentialSource(source: CredentialSource): void
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -151,7 +149,7 @@ function unauthorized(message = 'Invalid or missing API key.'): ApiError {
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<void> {
   const { findWorkspace, cache, clock, masterKeyHash, ownOrigin } = options
-  const sources = [...options.sources]
+  const { sources } = options
   const master = masterPrincipal()
   const sourceOf = (secret: string) => sources.find((s) => s.prefixes.some((p) => secret.startsWith(p)))
 
@@ -162,14 +160,6 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   const publicRoutes: Array<{ method: string; url: string }> = []
   app.decorate('authenticatedRoutes', routes)
   app.decorate('publicApiRoutes', publicRoutes)
-  app.decorate('addCredentialSource', (source: CredentialSource) => {
-    const taken = source.prefixes.find((p) =>
-      sources.some((s) => s.prefixes.some((q) => p.startsWith(q) || q.startsWith(p))),
-    )
-    if (taken !== undefined)
-      throw new Error(`Another credential source already issues secrets prefixed "${taken}"`)
-    sources.push(source)
-  })
   app.addHook('onRoute', function requireDeclaredAccess(route) {
     const auth = route.config?.auth
     const methods = [route.method].flat().filter((m) => m !== 'HEAD')
