@@ -52,6 +52,7 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
   'POST /api/auth/sign-out': {},
+  'POST /api/auth/password': { body: { current_password: 'x', new_password: 'a new and longer passphrase' } },
   'GET /api/v1/workspaces': {},
   'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
   'POST /api/v1/users': { body: { email: 'person@security.test', password: 'correct horse battery' } },

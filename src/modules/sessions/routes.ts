@@ -5,7 +5,7 @@ import { ApiError } from '../../platform/http/errors.ts'
 import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, noContent } from '../../platform/http/responses.ts'
 import type { RouteLimit } from '../rate-limit/index.ts'
-import { SessionOut, SignIn } from './schemas.ts'
+import { PasswordChange, SessionOut, SignIn } from './schemas.ts'
 import { SESSION_COOKIE, type SessionService } from './service.ts'
 
 const tags = ['Sessions']
@@ -113,6 +113,29 @@ export function sessionRoutes(
       const secret = readCookie(req.headers.cookie, SESSION_COOKIE)
       if (req.principal?.type === 'session' && secret !== null) await service.signOut(secret)
       setCookie(reply, '', 0)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/api/auth/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change the password',
+        operationId: 'changePassword',
+        description:
+          "Changes the signed-in user's password. The current password is checked (a wrong one is 422 and " +
+          'counts towards the lockout); every other session of the user ends on every instance, this one stays.',
+        body: PasswordChange,
+        querystring: NoQuery,
+        response: { 204: noContent('The password is changed'), ...errorResponses() },
+      },
+      config: { auth: { scope: null, workspace: false } },
+    },
+    async function changePassword(req, reply) {
+      const secret = readCookie(req.headers.cookie, SESSION_COOKIE) ?? ''
+      await service.changePassword(req.principal!, secret, req.body.current_password, req.body.new_password)
       return reply.code(204).send(null)
     },
   )

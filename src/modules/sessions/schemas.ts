@@ -35,3 +35,20 @@ export const SessionOut = Type.Object({
   }),
   csrf_token: Type.String({ description: 'Send as X-CSRF-Token with every cookie-authenticated write' }),
 })
+
+export const PasswordChange = Type.Object(
+  {
+    current_password: Type.String({ minLength: 1, maxLength: 256 }),
+    new_password: Type.String({
+      minLength: 10,
+      maxLength: 256,
+      description: 'At least 10 characters; stored only as an argon2id hash',
+    }),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { current_password: 'correct horse battery staple', new_password: 'a new and longer passphrase' },
+    ],
+  },
+)

@@ -20,10 +20,11 @@ import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
-import { checkPassword, findUserForSignIn } from '../users/index.ts'
+import { checkPassword, findUserForSignIn, setPassword } from '../users/index.ts'
 import { sessionSettings } from './settings.ts'
 import {
   clearFailures,
+  deleteOtherSessions,
   deleteSession,
   findLiveSession,
   insertSession,
@@ -114,8 +115,11 @@ export class SessionService {
     })
   }
 
-  /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
-  async signIn(email: string, password: string): Promise<{ secret: string; session: SessionOut }> {
+  /**
+   * The user with this email and password, counting a failure against the email's lockout;
+   * throws 401 for a wrong pair, 429 while the email is locked.
+   */
+  private async checkCredentials(email: string, password: string) {
     const { db, clock } = this.deps
     const now = clock.now()
     const normalized = email.trim().toLowerCase()
@@ -138,6 +142,14 @@ export class SessionService {
       throw new ApiError('unauthorized', 'Invalid email or password.')
     }
     await clearFailures(db, normalized)
+    return user
+  }
+
+  /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
+  async signIn(email: string, password: string): Promise<{ secret: string; session: SessionOut }> {
+    const { db, clock } = this.deps
+    const now = clock.now()
+    const user = await this.checkCredentials(email, password)
     const secret = `${SESSION_PREFIX}${randomBase62(43)}`
     const row = await insertSession(db, {
       tokenHash: sha256Hex(secret),
@@ -181,6 +193,23 @@ export class SessionService {
       idle_expires_at: isoSeconds(Math.min(session.expiresAt, session.lastSeenAt + this.idleMs)) as string,
       csrf_token: this.csrfToken(secret),
     }
+  }
+
+  /**
+   * Changes the signed-in user's password, after checking the current one (it counts against the
+   * lockout like a sign-in), and ends every other session of the user on every instance.
+   */
+  async changePassword(principal: Principal, secret: string, current: string, next: string): Promise<void> {
+    if (!this.known.has(principal) || !principal.user)
+      throw new ApiError('unauthorized', 'No session: sign in first.')
+    const user = await this.checkCredentials(principal.user.email, current).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'unauthorized')
+        throw ApiError.invalid('current_password', 'The current password is wrong.')
+      throw error
+    })
+    await setPassword(this.deps.db, user.id, next)
+    await deleteOtherSessions(this.deps.db, user.id, sha256Hex(secret))
+    await this.deps.credentials.invalidateUser(user.id)
   }
 
   /** Ends the session whose cookie secret this is, on every instance. */

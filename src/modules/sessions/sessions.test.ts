@@ -260,6 +260,43 @@ describe('sessions: the cookie as a credential', () => {
   })
 })
 
+describe('sessions: changing the password', () => {
+  it('checks the current password, then ends every other session of the user', async () => {
+    const { email, workspaceId } = await person()
+    const a = await session(email)
+    const b = await session(email)
+    const change = (current: string, next: string, who = a) =>
+      withCookie(who.secret, {
+        method: 'POST',
+        url: '/api/auth/password',
+        payload: { current_password: current, new_password: next },
+        headers: { 'x-csrf-token': who.csrf, origin: ORIGIN },
+      })
+    const wrong = await change('not my password', 'a new and longer passphrase')
+    expect(wrong.statusCode).toBe(422)
+    expect(wrong.json().errors).toEqual({ current_password: ['The current password is wrong.'] })
+    const short = await change(PASSWORD, 'short')
+    expect(short.statusCode).toBe(422)
+    expect((await withCookie(b.secret, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200)
+    expect((await signIn(email)).statusCode).toBe(200) // unchanged so far
+
+    const ok = await change(PASSWORD, 'a new and longer passphrase')
+    expect(ok.statusCode).toBe(204)
+    expect((await withCookie(a.secret, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200)
+    expect((await withCookie(b.secret, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(401)
+    expect((await signIn(email)).statusCode).toBe(401)
+    expect((await signIn(email, 'a new and longer passphrase')).statusCode).toBe(200)
+    // A key is not a session: it has no password to change.
+    const { key } = await t.key(workspaceId, { scopes: ['*'] })
+    const byKey = await t.call(key, {
+      method: 'POST',
+      url: '/api/auth/password',
+      payload: { current_password: PASSWORD, new_password: 'another long passphrase' },
+    })
+    expect(byKey.statusCode).toBe(401)
+  })
+})
+
 describe('sessions: cookies', () => {
   it('drops Secure only when the public address is this machine', () => {
     expect(secureCookies('http://127.0.0.1:3000')).toBe(false)

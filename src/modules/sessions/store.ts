@@ -1,5 +1,5 @@
 // Queries on sessions and failed sign-ins.
-import { and, eq, gt, lt, or, sql } from 'drizzle-orm'
+import { and, eq, gt, lt, ne, or, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/index.ts'
 import { users } from '../users/tables.ts'
 import { sessions, signInFailures } from './tables.ts'
@@ -105,4 +105,9 @@ export async function recordFailure(
 
 export async function clearFailures(db: Database, email: string): Promise<void> {
   await db.delete(signInFailures).where(eq(signInFailures.email, email))
+}
+
+/** Ends every session of a user but the one with `keepHash` (the one changing the password). */
+export async function deleteOtherSessions(db: Database, userId: number, keepHash: string): Promise<void> {
+  await db.delete(sessions).where(and(eq(sessions.userId, userId), ne(sessions.tokenHash, keepHash)))
 }

@@ -18,7 +18,7 @@ export async function usersModule(app: FastifyInstance, service: UserService): P
   userRoutes(app, service)
 }
 
-export { checkPassword } from './passwords.ts'
+export { checkPassword, setPassword } from './passwords.ts'
 export { UserCreate, UserRef } from './schemas.ts'
 export type { AddMember, UserService } from './service.ts'
 export { findOrCreateUser, findUser, findUserForSignIn, usersById } from './store.ts'

@@ -2,6 +2,8 @@
 // OWASP's minimum parameters for argon2id: 19 MiB of memory, two passes, one lane. The hash runs
 // on libuv's thread pool, off the event loop.
 import { hash, verify } from '@node-rs/argon2'
+import type { Database } from '../../platform/db/index.ts'
+import { updatePasswordHash } from './store.ts'
 
 const ARGON2ID = 2 // @node-rs/argon2's Algorithm.Argon2id (a const enum, unusable with type stripping)
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
@@ -29,4 +31,9 @@ export async function checkPassword(stored: string | null, password: string): Pr
   decoy ??= hashPassword("decoy password, never anyone's")
   await verifyPassword(await decoy, password)
   return false
+}
+
+/** Stores a new password for a user, as its argon2id hash. */
+export async function setPassword(db: Database, userId: number, password: string): Promise<void> {
+  await updatePasswordHash(db, userId, await hashPassword(password))
 }

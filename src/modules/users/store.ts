@@ -58,3 +58,7 @@ export async function findUserForSignIn(
     .where(eq(sql`lower(${users.email})`, email.trim().toLowerCase()))
   return row ?? null
 }
+
+export async function updatePasswordHash(db: Database, userId: number, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId))
+}
