@@ -91,7 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { publicUrl } = config
   await app.register(async (scope) => usersModule(scope, services.users))
   await app.register(async (scope) => sessionsModule(scope, services.sessions, shared))
-  await app.register(async (scope) => workspacesModule(scope, services.workspaces, publicUrl))
+  await app.register(async (scope) => workspacesModule(scope, services, publicUrl))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))
   await app.register(async (scope) => postsModule(scope, services.posts, publicUrl))

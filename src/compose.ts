@@ -8,7 +8,7 @@ import { createPosts } from './modules/posts/index.ts'
 import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
-import { addMember, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
+import { addMember, createMembers, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
 import type { CredentialSource, WorkspaceResolver } from './platform/auth/index.ts'
 import { CredentialCache } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
@@ -38,6 +38,7 @@ export function composeServices(infra: Infrastructure) {
   const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
 
   const workspaces = createWorkspaces(shared)
+  const members = createMembers(shared)
   const users = createUsers(shared, addMember)
   const entitlements = createEntitlementService(shared)
   const apiKeys = createApiKeyService(shared, entitlements, (error) =>
@@ -60,6 +61,7 @@ export function composeServices(infra: Infrastructure) {
     credentialSources,
     findWorkspace,
     workspaces,
+    members,
     users,
     sessions,
     entitlements,

@@ -48,6 +48,20 @@ const createDelivery = async (t: TestApp, workspaceId: number) => {
   return { webhook_id, delivery_id: list.json().data[0].id as number }
 }
 
+/** A member of the workspace (a new user made by the master key). */
+const createMember = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/users',
+    workspace: workspaceId,
+    payload: {
+      email: `member${Math.random().toString(36).slice(2)}@security.test`,
+      password: 'long enough password',
+    },
+  })
+  return { id: workspaceId, user_id: res.json().data.id as number }
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
@@ -59,6 +73,9 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/workspaces/:id': { resource: async (_t, id) => id },
   'PATCH /api/v1/workspaces/:id': { body: { name: 'Renamed' }, resource: async (_t, id) => id },
   'DELETE /api/v1/workspaces/:id': { resource: async (_t, id) => id },
+  'GET /api/v1/workspaces/:id/members': { resource: async (_t, id) => id },
+  'PATCH /api/v1/workspaces/:id/members/:user_id': { body: { role: 'admin' }, resource: createMember },
+  'DELETE /api/v1/workspaces/:id/members/:user_id': { resource: createMember },
   'GET /api/v1/api-keys': {},
   'POST /api/v1/api-keys': { body: { name: 'k' } },
   'GET /api/v1/api-keys/:id': { resource: createKey },

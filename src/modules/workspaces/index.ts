@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
+import { memberRoutes } from './member-routes.ts'
+import { MemberService } from './members.ts'
 import { roleGrants } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
@@ -37,15 +39,21 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
   }
 }
 
+/** Members of workspaces and their roles. */
+export function createMembers(deps: Deps): MemberService {
+  return new MemberService(deps)
+}
+
 export async function workspacesModule(
   app: FastifyInstance,
-  service: WorkspaceService,
+  services: { workspaces: WorkspaceService; members: MemberService },
   publicUrl: string,
 ): Promise<void> {
-  workspaceRoutes(app, service, publicUrl)
+  workspaceRoutes(app, services.workspaces, publicUrl)
+  memberRoutes(app, services.members, publicUrl)
 }
 
 export { WorkspaceCreate } from './schemas.ts'
 export { findWorkspaceForAuth, insertMembership as addMember } from './store.ts'
 export { memberships, workspaces } from './tables.ts'
-export type { WorkspaceService }
+export type { MemberService, WorkspaceService }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { TIERS } from '../../platform/auth/index.ts'
+import { ROLES, TIERS } from '../../platform/auth/index.ts'
 import type { ListSpec } from '../../platform/http/list.ts'
 import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
@@ -95,4 +95,45 @@ export const workspaceList: ListSpec = {
   includes: ['owner'],
   search: true,
   filters: { tier: Tier },
+}
+
+const Role = Type.Enum([...ROLES], { description: 'owner, admin or member' })
+
+export const MEMBER_EXAMPLE = {
+  id: 7,
+  email: 'ada@example.com',
+  name: 'Ada Lovelace',
+  role: 'admin',
+  created_at: '2026-01-15T10:30:00Z',
+}
+
+export const Member = component(
+  'Member',
+  Type.Object({
+    id: Type.Integer({ description: "The user's id" }),
+    email: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()]),
+    role: Role,
+    created_at: Type.String({ format: 'date-time', description: 'When the user joined the workspace' }),
+  }),
+  { description: 'A user and their role in a workspace', example: MEMBER_EXAMPLE },
+)
+
+export const MemberParams = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+  user_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+})
+
+export const MemberUpdate = Type.Object(
+  { role: Role },
+  { additionalProperties: false, examples: [{ role: 'admin' }] },
+)
+
+export const memberList: ListSpec = {
+  sortable: ['created_at', 'email', 'role'],
+  defaultSort: 'created_at',
+  fields: ['email', 'name', 'role', 'created_at'],
+  includes: [],
+  search: true,
+  filters: { role: Role },
 }

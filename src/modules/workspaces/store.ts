@@ -176,3 +176,69 @@ export async function roleOf(db: Database, userId: number, workspaceId: number):
     .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId)))
   return row?.role ?? null
 }
+
+const memberColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: memberships.role,
+  createdAt: memberships.createdAt,
+}
+
+/** A page of a workspace's members; search matches the email, `role` filters. */
+export async function listMembers(db: Database, workspaceId: number, query: ListQuery) {
+  const conditions = [eq(memberships.workspaceId, workspaceId), ...dateFilters(query, memberships)]
+  if (typeof query.filters.role === 'string')
+    conditions.push(eq(memberships.role, query.filters.role as Role))
+  if (query.search)
+    conditions.push(
+      sql`${memberships.userId} in (select ${users.id} from ${users} where ${ilike(users.email, containsPattern(query.search))})`,
+    )
+  return paginate(
+    db,
+    db.select(memberColumns).from(memberships).innerJoin(users, eq(users.id, memberships.userId)).$dynamic(),
+    {
+      from: memberships,
+      where: and(...conditions),
+      query,
+      sort: {
+        id: memberships.userId,
+        created_at: memberships.createdAt,
+        email: users.email,
+        role: memberships.role,
+      },
+    },
+  )
+}
+
+export async function findMember(db: Executor, workspaceId: number, userId: number) {
+  const [row] = await db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+  return row ?? null
+}
+
+/** The workspace's owners, locked until the transaction ends (role changes take turns). */
+export async function lockOwners(tx: Executor, workspaceId: number): Promise<number[]> {
+  const rows = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, 'owner')))
+    .for('update')
+  return rows.map((r) => r.userId)
+}
+
+export async function updateMemberRole(tx: Executor, workspaceId: number, userId: number, role: Role) {
+  await tx
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+export async function deleteMember(tx: Executor, workspaceId: number, userId: number): Promise<void> {
+  await tx
+    .delete(memberships)
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
