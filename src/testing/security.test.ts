@@ -62,6 +62,15 @@ const createMember = async (t: TestApp, workspaceId: number) => {
   return { id: workspaceId, user_id: res.json().data.id as number }
 }
 
+const createInvitation = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: `/api/v1/workspaces/${workspaceId}/invitations`,
+    payload: { email: 'invitee@security.test' },
+  })
+  return { id: workspaceId, invitation_id: res.json().data.id as number }
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
@@ -74,6 +83,12 @@ const FIXTURES: Record<string, Fixture> = {
   'PATCH /api/v1/workspaces/:id': { body: { name: 'Renamed' }, resource: async (_t, id) => id },
   'DELETE /api/v1/workspaces/:id': { resource: async (_t, id) => id },
   'GET /api/v1/workspaces/:id/members': { resource: async (_t, id) => id },
+  'GET /api/v1/workspaces/:id/invitations': { resource: async (_t, id) => id },
+  'POST /api/v1/workspaces/:id/invitations': {
+    body: { email: 'invitee@security.test' },
+    resource: async (_t, id) => id,
+  },
+  'DELETE /api/v1/workspaces/:id/invitations/:invitation_id': { resource: createInvitation },
   'PATCH /api/v1/workspaces/:id/members/:user_id': { body: { role: 'admin' }, resource: createMember },
   'DELETE /api/v1/workspaces/:id/members/:user_id': { resource: createMember },
   'GET /api/v1/api-keys': {},
@@ -102,7 +117,11 @@ const FIXTURES: Record<string, Fixture> = {
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
-const PUBLIC_API_ROUTES = ['GET /api/openapi.json', 'POST /api/auth/sign-in']
+const PUBLIC_API_ROUTES = [
+  'GET /api/openapi.json',
+  'POST /api/auth/invitations/accept',
+  'POST /api/auth/sign-in',
+]
 
 // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
 const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })

@@ -5,7 +5,7 @@ import { ApiError } from '../../platform/http/errors.ts'
 import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, noContent } from '../../platform/http/responses.ts'
 import type { RouteLimit } from '../rate-limit/index.ts'
-import { PasswordChange, SessionOut, SignIn } from './schemas.ts'
+import { InvitationAccept, PasswordChange, SessionOut, SignIn } from './schemas.ts'
 import { SESSION_COOKIE, type SessionService } from './service.ts'
 
 const tags = ['Sessions']
@@ -66,6 +66,44 @@ export function sessionRoutes(
       if (origin !== undefined && origin !== options.ownOrigin)
         throw new ApiError('access_denied', "Sign in from core-api's own pages.")
       const { secret, session } = await service.signIn(req.body.email, req.body.password)
+      setCookie(reply, secret, options.maxAgeSeconds)
+      reply.header('cache-control', 'no-store')
+      return { data: session }
+    },
+  )
+
+  app.post(
+    '/api/auth/invitations/accept',
+    {
+      schema: {
+        tags,
+        summary: 'Accept an invitation',
+        operationId: 'acceptInvitation',
+        description:
+          'Joins the workspace of the invitation with its role and signs the invitee in (as sign-in does). ' +
+          'A new account is created with `password` (and `name`); an existing account must give its own ' +
+          'password. An unknown, used or expired invitation is 404.',
+        body: InvitationAccept,
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(SessionOut, {
+            description: 'Joined and signed in; the cookie is set',
+            example: SESSION_EXAMPLE,
+          }),
+          ...errorResponses('not_found', 'conflict'),
+        },
+      },
+      config: { public: true, ...(options.signInLimit && { rateLimit: options.signInLimit }) },
+    },
+    async function acceptInvitation(req, reply) {
+      const origin = req.headers.origin
+      if (origin !== undefined && origin !== options.ownOrigin)
+        throw new ApiError('access_denied', "Accept invitations from core-api's own pages.")
+      const { secret, session } = await service.acceptInvitation(
+        req.body.token,
+        req.body.password,
+        req.body.name,
+      )
       setCookie(reply, secret, options.maxAgeSeconds)
       reply.header('cache-control', 'no-store')
       return { data: session }

@@ -52,3 +52,25 @@ export const PasswordChange = Type.Object(
     ],
   },
 )
+
+export const InvitationAccept = Type.Object(
+  {
+    token: Type.String({ minLength: 10, maxLength: 100, description: 'The invitation token (`inv_…`)' }),
+    password: Type.String({
+      minLength: 10,
+      maxLength: 256,
+      description: "A new account's password, or the existing account's own",
+    }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'For a new account' })),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        token: 'inv_Jq3S0bW2m9Yc4tRfL1xZ7pHn8vJd6uGe5aQwE0iOy2s',
+        password: 'correct horse battery staple',
+        name: 'Grace Hopper',
+      },
+    ],
+  },
+)

@@ -20,7 +20,15 @@ import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
-import { checkPassword, findUserForSignIn, setPassword } from '../users/index.ts'
+import {
+  checkPassword,
+  findUserForSignIn,
+  hashPassword,
+  insertUser,
+  setPassword,
+  updatePasswordHash,
+} from '../users/index.ts'
+import { claimInvitation, findPendingInvitation, joinWorkspace } from '../workspaces/index.ts'
 import { sessionSettings } from './settings.ts'
 import {
   clearFailures,
@@ -147,9 +155,59 @@ export class SessionService {
 
   /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
   async signIn(email: string, password: string): Promise<{ secret: string; session: SessionOut }> {
+    return this.startSession(await this.checkCredentials(email, password))
+  }
+
+  /**
+   * Accepts an invitation and signs the invitee in. The invitee proves who they are with a
+   * password: a new account gets it (and `name`); an account without a password (an owner named
+   * by the master key) gets it too; an account with one must give that one (checked as a
+   * sign-in, with its lockout). The invitation is used up in the same transaction as the
+   * membership, so it joins exactly once.
+   */
+  async acceptInvitation(
+    token: string,
+    password: string,
+    name: string | undefined,
+  ): Promise<{ secret: string; session: SessionOut }> {
+    const { db, clock } = this.deps
+    const hash = sha256Hex(token)
+    const now = new Date(clock.now())
+    const gone = () =>
+      new ApiError('not_found', 'This invitation does not exist, was already used, or has expired.')
+    const pending = await findPendingInvitation(db, hash, now)
+    if (!pending) throw gone()
+    const existing = await findUserForSignIn(db, pending.email)
+    // An account with a password: the invitee proves it is theirs, as a sign-in does.
+    if (existing?.passwordHash) await this.checkCredentials(pending.email, password)
+    // Hashing takes tens of milliseconds: done before any row is locked.
+    const passwordHash = existing?.passwordHash ? null : await hashPassword(password)
+    const joined = await db.transaction(async (tx) => {
+      const invitation = await claimInvitation(tx, hash, now)
+      if (!invitation) throw gone()
+      let user: PrincipalUser
+      if (!existing) {
+        const created = await insertUser(tx, {
+          email: invitation.email,
+          name: name?.trim() ?? null,
+          passwordHash: passwordHash!,
+        })
+        if (!created)
+          throw new ApiError('conflict', 'A user with this email was created meanwhile: accept again.')
+        user = { id: created.id, email: created.email, name: created.name }
+      } else {
+        if (passwordHash !== null) await updatePasswordHash(tx, existing.id, passwordHash)
+        user = { id: existing.id, email: existing.email, name: existing.name }
+      }
+      await joinWorkspace(tx, invitation.workspaceId, user.id, invitation.role)
+      return user
+    })
+    return this.startSession(joined)
+  }
+
+  private async startSession(user: PrincipalUser): Promise<{ secret: string; session: SessionOut }> {
     const { db, clock } = this.deps
     const now = clock.now()
-    const user = await this.checkCredentials(email, password)
     const secret = `${SESSION_PREFIX}${randomBase62(43)}`
     const row = await insertSession(db, {
       tokenHash: sha256Hex(secret),

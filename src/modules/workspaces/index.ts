@@ -54,6 +54,12 @@ export async function workspacesModule(
 }
 
 export { WorkspaceCreate } from './schemas.ts'
-export { findWorkspaceForAuth, insertMembership as addMember } from './store.ts'
+export {
+  claimInvitation,
+  findPendingInvitation,
+  findWorkspaceForAuth,
+  insertMembership as addMember,
+  joinWorkspace,
+} from './store.ts'
 export { memberships, workspaces } from './tables.ts'
 export type { MemberService, WorkspaceService }

@@ -1,15 +1,33 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
 import { listRoute, NoQuery } from '../../platform/http/list.ts'
-import { addComponents, errorResponses, messageDataSchema, noContent } from '../../platform/http/responses.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
 import type { MemberService } from './members.ts'
-import { MEMBER_EXAMPLE, Member, MemberParams, MemberUpdate, memberList, WorkspaceParams } from './schemas.ts'
+import {
+  INVITATION_EXAMPLE,
+  Invitation,
+  InvitationCreate,
+  InvitationParams,
+  MEMBER_EXAMPLE,
+  Member,
+  MemberParams,
+  MemberUpdate,
+  memberList,
+  WorkspaceParams,
+} from './schemas.ts'
 
 const tags = ['Workspaces']
 
 export function memberRoutes(fastify: FastifyInstance, service: MemberService, publicUrl: string): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  addComponents(fastify, Member)
+  addComponents(fastify, Member, Invitation)
   const list = listRoute(memberList, Member, publicUrl, "A page of the workspace's members")
 
   app.get(
@@ -80,6 +98,83 @@ export function memberRoutes(fastify: FastifyInstance, service: MemberService, p
     },
     async (req, reply) => {
       await service.remove(req.principal!, req.params.id, req.params.user_id)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/api/v1/workspaces/:id/invitations',
+    {
+      schema: {
+        tags,
+        summary: 'Invite someone',
+        operationId: 'createInvitation',
+        description:
+          'A single-use invitation for one email and role (default `member`), valid for INVITATION_EXPIRY_HOURS. ' +
+          'Its `token` is shown only in this answer: hand it to the invitee, who accepts with ' +
+          '`POST /api/auth/invitations/accept`. Owners invite with any role, admins and keys admins and members.',
+        params: WorkspaceParams,
+        body: InvitationCreate,
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(Invitation.ref, {
+            description: 'The invitation, with its token (shown once)',
+            example: {
+              message: 'Invitation created successfully.',
+              data: { ...INVITATION_EXAMPLE, token: 'inv_Jq3S0bW2m9Yc4tRfL1xZ7pHn8vJd6uGe5aQwE0iOy2s' },
+            },
+          }),
+          ...errorResponses('not_found'),
+        },
+      },
+      config: { auth: { scope: 'users:write', workspace: false } },
+    },
+    async (req, reply) => {
+      const data = await service.invite(req.principal!, req.params.id, req.body)
+      return reply.code(201).send({ message: 'Invitation created successfully.', data })
+    },
+  )
+
+  app.get(
+    '/api/v1/workspaces/:id/invitations',
+    {
+      schema: {
+        tags,
+        summary: 'List pending invitations',
+        operationId: 'listInvitations',
+        description:
+          'Invitations neither accepted nor expired, newest first (at most 1,000); never their tokens.',
+        params: WorkspaceParams,
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(Type.Array(Invitation.ref), {
+            description: 'The pending invitations',
+            example: { data: [INVITATION_EXAMPLE] },
+          }),
+          ...errorResponses('not_found'),
+        },
+      },
+      config: { auth: { scope: 'users:read', workspace: false } },
+    },
+    async (req) => ({ data: await service.invitations(req.principal!, req.params.id) }),
+  )
+
+  app.delete(
+    '/api/v1/workspaces/:id/invitations/:invitation_id',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke an invitation',
+        operationId: 'deleteInvitation',
+        description: 'A pending invitation stops working at once.',
+        params: InvitationParams,
+        querystring: NoQuery,
+        response: { 204: noContent('The invitation was revoked'), ...errorResponses('not_found') },
+      },
+      config: { auth: { scope: 'users:delete', workspace: false } },
+    },
+    async (req, reply) => {
+      await service.revokeInvitation(req.principal!, req.params.id, req.params.invitation_id)
       return reply.code(204).send(null)
     },
   )

@@ -135,3 +135,83 @@ describe('members', () => {
     expect(await roles(ws)).toEqual({ [owner.userId]: 'owner', [admin.userId]: 'admin' })
   })
 })
+
+describe('invitations', () => {
+  const invitations = (ws: number) => `/api/v1/workspaces/${ws}/invitations`
+  const accept = (payload: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: '/api/auth/invitations/accept', payload })
+
+  it('joins a new person with the role, signs them in, and works once', async () => {
+    const ws = (await t.workspace()).id
+    const admin = await join(ws, 'admin')
+    const made = await as(admin, 'POST', invitations(ws), { email: 'Grace@Example.com', role: 'admin' })
+    expect(made.statusCode, made.body).toBe(201)
+    const invitation = made.json().data
+    expect(invitation).toMatchObject({ workspace_id: ws, email: 'grace@example.com', role: 'admin' })
+    expect(invitation.token).toMatch(/^inv_[A-Za-z0-9]{43}$/)
+    const listed = await as(admin, 'GET', invitations(ws))
+    expect(listed.json().data).toEqual(
+      [{ ...invitation, token: undefined }].map(({ token: _, ...rest }) => rest),
+    )
+
+    const res = await accept({ token: invitation.token, password: PASSWORD, name: 'Grace' })
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json().data).toMatchObject({
+      user: { email: 'grace@example.com', name: 'Grace' },
+      workspace: { id: ws, role: 'admin' },
+    })
+    expect(String(res.headers['set-cookie'])).toMatch(/^core_api_session=ses_/)
+    const again = await accept({ token: invitation.token, password: PASSWORD })
+    expect(again.statusCode).toBe(404)
+    expect((await as(admin, 'GET', invitations(ws))).json().data).toEqual([])
+    expect(Object.values(await roles(ws)).sort()).toEqual(['admin', 'admin'])
+  })
+
+  it("asks an existing account for its own password, and expired or revoked invitations don't work", async () => {
+    const ws = (await t.workspace()).id
+    const other = (await t.workspace()).id
+    const existing = await join(other, 'owner')
+    const email = (
+      await t.call(t.masterKey, { method: 'GET', url: `/api/v1/workspaces/${other}/members` })
+    ).json().data[0].email
+    const token = (
+      await t.call(t.masterKey, { method: 'POST', url: invitations(ws), payload: { email } })
+    ).json().data.token
+    const wrong = await accept({ token, password: 'somebody elses password' })
+    expect(wrong.statusCode).toBe(401)
+    expect(await roles(ws)).toEqual({})
+    const right = await accept({ token, password: PASSWORD })
+    expect(right.statusCode, right.body).toBe(200)
+    expect(await roles(ws)).toEqual({ [existing.userId]: 'member' })
+
+    const expiring = (
+      await t.call(t.masterKey, {
+        method: 'POST',
+        url: invitations(ws),
+        payload: { email: 'late@example.com' },
+      })
+    ).json().data
+    t.clock.advance(7 * 86_400_000 + 1000)
+    expect((await accept({ token: expiring.token, password: PASSWORD })).statusCode).toBe(404)
+    const revoked = (
+      await t.call(t.masterKey, {
+        method: 'POST',
+        url: invitations(ws),
+        payload: { email: 'gone@example.com' },
+      })
+    ).json().data
+    const del = await t.call(t.masterKey, { method: 'DELETE', url: `${invitations(ws)}/${revoked.id}` })
+    expect(del.statusCode).toBe(204)
+    expect((await accept({ token: revoked.token, password: PASSWORD })).statusCode).toBe(404)
+  })
+
+  it('lets members invite nobody, and only owners invite owners', async () => {
+    const ws = (await t.workspace()).id
+    const member = await join(ws, 'member')
+    const admin = await join(ws, 'admin')
+    expect((await as(member, 'POST', invitations(ws), { email: 'x@example.com' })).statusCode).toBe(403)
+    const owner = await as(admin, 'POST', invitations(ws), { email: 'x@example.com', role: 'owner' })
+    expect(owner.statusCode).toBe(422)
+    expect((await as(admin, 'GET', invitations(ws))).json().data).toEqual([])
+  })
+})

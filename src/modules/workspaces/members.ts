@@ -11,12 +11,19 @@ import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
+import { sha256Hex } from '../../platform/lib/hash.ts'
+import { randomBase62 } from '../../platform/lib/random.ts'
+import { workspaceSettings } from './settings.ts'
 import {
+  deleteInvitation,
   deleteMember,
   findMember,
   findVisibleWorkspace,
+  type InvitationRow,
+  insertInvitation,
   listMembers,
   lockOwners,
+  pendingInvitations,
   roleOf,
   updateMemberRole,
 } from './store.ts'
@@ -24,6 +31,29 @@ import {
 export type MemberOut = { id: number; email: string; name: string | null; role: Role; created_at: string }
 
 type MemberRow = NonNullable<Awaited<ReturnType<typeof findMember>>>
+
+export type InvitationOut = {
+  id: number
+  workspace_id: number
+  email: string
+  role: Role
+  created_at: string
+  expires_at: string
+  /** Shown once, when the invitation is created. */
+  token?: string
+}
+
+function invitationOut(row: InvitationRow, token?: string): InvitationOut {
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    email: row.email,
+    role: row.role,
+    created_at: isoSeconds(row.createdAt) as string,
+    expires_at: isoSeconds(row.expiresAt) as string,
+    ...(token !== undefined && { token }),
+  }
+}
 
 function toOut(row: MemberRow): MemberOut {
   return {
@@ -106,6 +136,50 @@ export class MemberService {
       await deleteMember(tx, workspaceId, userId)
     })
     await this.deps.credentials.invalidateUser(userId)
+  }
+
+  /**
+   * Invites an email to the workspace with a role: a single-use token, shown once, valid for
+   * INVITATION_EXPIRY_HOURS. Owners (and the master key) invite with any role; admins and keys
+   * invite admins and members.
+   */
+  async invite(
+    principal: Principal,
+    workspaceId: number,
+    body: { email: string; role?: Role },
+  ): Promise<InvitationOut> {
+    await this.visible(principal, workspaceId)
+    const role = body.role ?? 'member'
+    const mine = principal.type === 'master_key' ? 'owner' : await this.callerRole(principal, workspaceId)
+    if (mine === 'member') throw new ApiError('access_denied', 'Only an owner or an admin invites.')
+    if (role === 'owner' && mine !== 'owner')
+      throw ApiError.invalid('role', 'Only an owner invites an owner.')
+    const now = this.deps.clock.now()
+    const token = `inv_${randomBase62(43)}`
+    const row = await insertInvitation(this.deps.db, {
+      workspaceId,
+      email: body.email.trim().toLowerCase(),
+      role,
+      tokenHash: sha256Hex(token),
+      invitedBy: principal.user?.id ?? null,
+      expiresAt: new Date(now + workspaceSettings.from(this.deps.config).invitationHours * 3_600_000),
+      now: new Date(now),
+    })
+    return invitationOut(row, token)
+  }
+
+  /** The workspace's pending invitations (never their tokens). */
+  async invitations(principal: Principal, workspaceId: number): Promise<InvitationOut[]> {
+    await this.visible(principal, workspaceId)
+    const rows = await pendingInvitations(this.deps.db, workspaceId, new Date(this.deps.clock.now()))
+    return rows.map((row) => invitationOut(row))
+  }
+
+  async revokeInvitation(principal: Principal, workspaceId: number, id: number): Promise<void> {
+    await this.visible(principal, workspaceId)
+    if (principal.type !== 'master_key' && (await this.callerRole(principal, workspaceId)) === 'member')
+      throw new ApiError('access_denied', 'Only an owner or an admin revokes invitations.')
+    if (!(await deleteInvitation(this.deps.db, workspaceId, id))) throw ApiError.notFound('Invitation')
   }
 
   /** 404 unless the caller can see the workspace (as for `GET /workspaces/{id}`). */

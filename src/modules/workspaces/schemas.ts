@@ -137,3 +137,44 @@ export const memberList: ListSpec = {
   search: true,
   filters: { role: Role },
 }
+
+export const INVITATION_EXAMPLE = {
+  id: 3,
+  workspace_id: 1,
+  email: 'grace@example.com',
+  role: 'member',
+  created_at: '2026-01-15T10:30:00Z',
+  expires_at: '2026-01-22T10:30:00Z',
+}
+
+export const Invitation = component(
+  'Invitation',
+  Type.Object({
+    id: Type.Integer(),
+    workspace_id: Type.Integer(),
+    email: Type.String(),
+    role: Role,
+    created_at: Type.String({ format: 'date-time' }),
+    expires_at: Type.String({ format: 'date-time' }),
+    token: Type.Optional(
+      Type.String({
+        description:
+          'Shown once, at creation: the invitee accepts with it (POST /api/auth/invitations/accept)',
+      }),
+    ),
+  }),
+  { description: 'An invitation to join a workspace', example: INVITATION_EXAMPLE },
+)
+
+export const InvitationCreate = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    role: Type.Optional(Role),
+  },
+  { additionalProperties: false, examples: [{ email: 'grace@example.com', role: 'member' }] },
+)
+
+export const InvitationParams = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+  invitation_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+})

@@ -1,12 +1,12 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
-import { and, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, ilike, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import type { Principal, PrincipalWorkspace, Role, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
-import { memberships, workspaces } from './tables.ts'
+import { invitations, memberships, workspaces } from './tables.ts'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
 /** What a create or an update may set. */
@@ -241,4 +241,109 @@ export async function deleteMember(tx: Executor, workspaceId: number, userId: nu
   await tx
     .delete(memberships)
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+export type InvitationRow = typeof invitations.$inferSelect
+
+export async function insertInvitation(
+  db: Database,
+  invitation: {
+    workspaceId: number
+    email: string
+    role: Role
+    tokenHash: string
+    invitedBy: number | null
+    expiresAt: Date
+    now: Date
+  },
+): Promise<InvitationRow> {
+  const { now, ...values } = invitation
+  const [row] = await db
+    .insert(invitations)
+    .values({ ...values, createdAt: now })
+    .returning()
+  return row!
+}
+
+/** The workspace's invitations not yet accepted nor expired, newest first. */
+export async function pendingInvitations(
+  db: Database,
+  workspaceId: number,
+  now: Date,
+): Promise<InvitationRow[]> {
+  return db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.workspaceId, workspaceId),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .limit(1000)
+}
+
+/** Deletes a pending invitation of the workspace; false when there is none. */
+export async function deleteInvitation(db: Database, workspaceId: number, id: number): Promise<boolean> {
+  const deleted = await db
+    .delete(invitations)
+    .where(
+      and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id), isNull(invitations.acceptedAt)),
+    )
+    .returning({ id: invitations.id })
+  return deleted.length > 0
+}
+
+/** The pending invitation with this token hash, or null (unknown, used or expired). */
+export async function findPendingInvitation(
+  db: Database,
+  tokenHash: string,
+  now: Date,
+): Promise<InvitationRow | null> {
+  const [row] = await db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+  return row ?? null
+}
+
+/**
+ * Marks the invitation with this token hash accepted, if it is still pending: one statement, so
+ * of two concurrent acceptances only one wins. Null when it is unknown, used or expired.
+ */
+export async function claimInvitation(
+  tx: Executor,
+  tokenHash: string,
+  now: Date,
+): Promise<InvitationRow | null> {
+  const [row] = await tx
+    .update(invitations)
+    .set({ acceptedAt: now })
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+    .returning()
+  return row ?? null
+}
+
+/** Makes the user a member with `role`, unless they already are one (their role is kept). */
+export async function joinWorkspace(
+  tx: Executor,
+  workspaceId: number,
+  userId: number,
+  role: Role,
+): Promise<void> {
+  await tx.insert(memberships).values({ workspaceId, userId, role }).onConflictDoNothing()
 }
