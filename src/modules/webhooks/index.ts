@@ -20,6 +20,12 @@ export function claimMs(config: Deps['config']): number {
   return Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000
 }
 
+/**
+ * The worker's own connections: one claiming, one writing outcomes, one for a purge or a
+ * skipped delivery (each of those runs one statement or transaction at a time).
+ */
+const WORKER_CONNECTIONS = 3
+
 export type Webhooks = { service: WebhookService; worker: DeliveryWorker; sender: Sender }
 
 /** The event sink, needed before the modules that emit events are built. */
@@ -49,16 +55,20 @@ export function createWebhooks(input: {
     allowInsecure: config.webhookAllowInsecureUrls,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
   })
+  // The worker's claims, outcomes and purges run on connections of their own: behind a queue
+  // of requests waiting for the shared pool, a claim would wait as long as the slowest write.
+  const background = database.separate(WORKER_CONNECTIONS)
   const outcomes = new OutcomeWriter({
-    db: deps.db,
+    db: background,
     disableAfterMs: policy.disableAfterMs,
     onDisabled: (endpoint) => announceDisabled(deps.db, deps.events, endpoint),
     log,
   })
-  const deliverer = new Deliverer({ db: deps.db, clock, box, sender, policy, outcomes })
+  const deliverer = new Deliverer({ db: background, clock, box, sender, policy, outcomes })
   const service = new WebhookService({ deps, box, entitlements, deliverer, policy, claimMs: claimMs(config) })
   const worker = new DeliveryWorker({
     database,
+    db: background,
     deliverer,
     clock,
     log,
