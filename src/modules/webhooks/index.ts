@@ -33,7 +33,7 @@ export function createEventSink(clock: Deps['clock']): WebhookEvents {
   return new WebhookEvents(clock)
 }
 
-/** Builds the module, registering its scope, events and plan-limit counter. */
+/** Builds the module, registering its scope, events and plan-limit counter (kept in its create and delete). */
 export function createWebhooks(input: {
   deps: Deps
   database: DatabaseHandle
@@ -45,7 +45,8 @@ export function createWebhooks(input: {
   const { config, clock } = deps
   registerScopeResources('webhooks')
   registerWebhookEvents()
-  entitlements.registerCounter('webhooks', countEndpoints)
+  // Kept: the create reserves a slot of the counter and the delete statement gives it back.
+  entitlements.registerCounter('webhooks', countEndpoints, { kept: true })
   const policy: DeliveryPolicy = {
     scheduleMs: config.webhookRetrySchedule.map((s) => s * 1000),
     manualAttempts: 10,

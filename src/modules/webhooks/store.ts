@@ -7,6 +7,7 @@ import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import { preparedStatement, type RawRow } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
+import { releaseStep } from '../entitlements/index.ts'
 import type { Outcome } from './outcomes.ts'
 import { webhookDeliveries, webhookEndpoints } from './tables.ts'
 
@@ -73,12 +74,17 @@ export async function updateEndpoint(
   return row ?? null
 }
 
-/** False when the workspace has no such endpoint. */
+/**
+ * Deletes an endpoint and gives its slot back to the workspace's `webhooks` counter, in one
+ * statement. False when the workspace has no such endpoint.
+ */
 export async function deleteEndpoint(db: Executor, workspaceId: number, id: number): Promise<boolean> {
-  const rows = await db
-    .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
-    .returning({ id: webhookEndpoints.id })
+  const removed = db.$with('removed', { id: webhookEndpoints.id }).as(
+    sql`delete from ${webhookEndpoints} where id = ${id}::integer and workspace_id = ${workspaceId}::integer
+      returning id`,
+  )
+  const released = releaseStep(db, { workspaceId, feature: 'webhooks', removed })
+  const rows = await db.with(removed, released).select({ id: removed.id }).from(removed)
   return rows.length > 0
 }
 
