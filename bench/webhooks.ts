@@ -9,6 +9,7 @@ import { createServer } from 'node:http'
 import { freePort } from '../src/testing/processes.ts'
 import type { Child } from './lib/child.ts'
 import { api, tenants, withCore, withDataDirs, withPostgres } from './lib/core.ts'
+import { watchOtherCpu } from './lib/cpu.ts'
 import { SECONDS, WARMUP_SECONDS } from './lib/load.ts'
 import type { Row } from './lib/report.ts'
 
@@ -118,9 +119,15 @@ async function writeAtRate(
   rate: number,
   seconds: number,
   prefix: string,
-): Promise<{ created: Map<string, number>; failed: number; rps: number }> {
+): Promise<{ created: Map<string, number>; failed: number; failures: Map<string, number>; rps: number }> {
   const created = new Map<string, number>()
+  /** Failed posts by status (or error). */
+  const failures = new Map<string, number>()
   let failed = 0
+  const fail = (why: string) => {
+    failed++
+    failures.set(why, (failures.get(why) ?? 0) + 1)
+  }
   const total = Math.round(rate * seconds)
   const inFlight = new Set<Promise<void>>()
   const post = async (i: number) => {
@@ -133,9 +140,9 @@ async function writeAtRate(
       })
       await res.arrayBuffer()
       if (res.status === 201) created.set(title, performance.now())
-      else failed++
-    } catch {
-      failed++
+      else fail(String(res.status))
+    } catch (error) {
+      fail((error as Error).message)
     }
   }
   const started = performance.now()
@@ -150,7 +157,7 @@ async function writeAtRate(
     await sleep(1)
   }
   await Promise.all(inFlight)
-  return { created, failed, rps: created.size / ((performance.now() - started) / 1000) }
+  return { created, failed, failures, rps: created.size / ((performance.now() - started) / 1000) }
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -194,7 +201,9 @@ export async function webhooksUnderLoad(): Promise<Row[]> {
         }
         idle.sort((x, y) => x - y)
         await writeAtRate(core, keys, WEBHOOK_RATE, WARMUP_SECONDS, 'warm')
+        const otherCpu = watchOtherCpu(core.child.pid!)
         const loaded = await writeAtRate(core, keys, WEBHOOK_RATE, SECONDS, 'load')
+        const other = otherCpu()
         const latencies = await receipts(sink, loaded.created)
         const p50 = percentile(latencies, 0.5)
         const p99 = percentile(latencies, 0.99)
@@ -203,14 +212,17 @@ export async function webhooksUnderLoad(): Promise<Row[]> {
         return [
           {
             name: `webhook 201→receipt p50/p99 under ${WEBHOOK_RATE} posts/s, PostgreSQL, vs idle`,
-            subject: { rps: loaded.rps, p99: Math.round(p99), errors: loaded.failed },
+            subject: { rps: loaded.rps, p99: Math.round(p99), errors: loaded.failed, otherCpu: other },
             baseline: { rps: 1000 / (idle[50]! + 5), p99: Math.round(percentile(idle, 0.99)) },
             target: 'p50 < 25 ms under load',
             met: received === loaded.created.size && p50 < 25,
             ratio: `p50 ${ms(p50)} vs ${ms(idle[50]!)}`,
             note:
               `${received}/${loaded.created.size} delivered; under load p50 ${ms(p50)}, p99 ${ms(p99)}, ` +
-              `max ${ms(latencies.at(-1)!)}; idle p50 ${ms(idle[50]!)}, p99 ${ms(percentile(idle, 0.99))}`,
+              `max ${ms(latencies.at(-1)!)}; idle p50 ${ms(idle[50]!)}, p99 ${ms(percentile(idle, 0.99))}` +
+              (loaded.failed > 0
+                ? `; failed posts: ${[...loaded.failures].map(([why, n]) => `${n} × ${why}`).join(', ')}`
+                : ''),
           },
         ]
       }),
