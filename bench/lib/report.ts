@@ -28,7 +28,7 @@ export type Row = {
 }
 
 /** A row whose target is a lowest acceptable subject/baseline throughput ratio. */
-export function ratioRow(name: string, subject: Figure, baseline: Figure, min: number, note?: string): Row {
+function ratioRow(name: string, subject: Figure, baseline: Figure, min: number, note?: string): Row {
   return { name, subject, baseline, target: `>= ${min}`, met: subject.rps / baseline.rps >= min, note }
 }
 

@@ -38,7 +38,7 @@ import {
 } from './store.ts'
 import type { RevokedBy } from './tables.ts'
 
-export const DEFAULT_SCOPES = ['read', 'write'] as const
+const DEFAULT_SCOPES = ['read', 'write'] as const
 const SECRET_LENGTH = 40
 const PREFIX_LENGTH = 4 // random characters kept visible after `sk_live_`
 const HOUR = 3_600_000

@@ -21,7 +21,7 @@ export type DeliveryPolicy = {
 }
 
 /** What happens after an attempt, decided from its result alone. */
-export function nextState(
+function nextState(
   policy: DeliveryPolicy,
   attemptNumber: number,
   result: Attempt,

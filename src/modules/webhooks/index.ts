@@ -16,7 +16,7 @@ import { WebhookService } from './service.ts'
 import { countEndpoints } from './store.ts'
 
 /** How long a claim lasts: long enough that a live attempt (at most the timeout) never loses it. */
-export function claimMs(config: Deps['config']): number {
+function claimMs(config: Deps['config']): number {
   return Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000
 }
 
@@ -93,6 +93,3 @@ export async function webhooksModule(
 ): Promise<void> {
   webhookRoutes(app, webhooks.service, publicUrl)
 }
-
-export { envelope, newEventId } from './outbox.ts'
-export { generateSecret, sign } from './signature.ts'
