@@ -10,6 +10,8 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 const CLI = fileURLToPath(new URL('../../bin/core-api.js', import.meta.url))
 const execFileAsync = promisify(execFile)
 const children = new Set<ChildProcess>()
+/** A child gets PostgreSQL or Redis only when the test passes them (test databases of its own). */
+const UNSHARED = { DATABASE_URL: '', REDIS_URL: '' }
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL')
 })
@@ -37,7 +39,8 @@ export async function startServer(env: Record<string, string>, script = MAIN): P
   const port = await freePort()
   let output = ''
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // The databases are only those the test names: never the environment's shared ones.
+    env: { ...process.env, ...UNSHARED, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (chunk) => {
@@ -125,7 +128,7 @@ export async function runCli(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const pending = execFileAsync(process.execPath, [CLI, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      env: { ...process.env, ...UNSHARED, LOG_LEVEL: 'silent', ...env },
       timeout: timeoutMs,
     })
     pending.child.stdin?.end(input)
