@@ -18,6 +18,13 @@ import { ApiError, type ErrorCode, type FieldErrors } from './errors.ts'
 import { toFieldErrors, validatorCompiler } from './validation.ts'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route also takes `text/plain` bodies, parsed as JSON (a browser sends those without a
+     * CORS preflight, e.g. `navigator.sendBeacon`). Every other route answers them with 415.
+     */
+    acceptsTextPlain?: boolean
+  }
   interface FastifyRequest {
     /** The body as received, for fingerprinting (idempotency). */
     rawBody?: string
@@ -156,14 +163,24 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
     done()
   })
 
-  // JSON is the only body format (routes may add others, as the pixel does with text/plain).
+  // JSON is the only body format, but routes may opt in to JSON sent as text/plain.
   // An empty body is "no body", so clients that always send Content-Type are not punished.
   app.removeAllContentTypeParsers()
   const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+  function parseJsonBody(
+    req: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ) {
     if (typeof body !== 'string' || body.trim() === '') return done(null, undefined)
     req.rawBody = body
     parseJson(req, body, (error, value) => done(error ? new ApiError('invalid_json') : null, value))
+  }
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
+  // JSON sent as text/plain, on the routes that opt in (`config.acceptsTextPlain`).
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, function parseTextPlain(req, body, done) {
+    if (req.routeOptions.config.acceptsTextPlain !== true) return done(new ApiError('unsupported_media_type'))
+    parseJsonBody(req, body, done)
   })
 
   // A path that exists with other methods answers 405 with Allow, not 404.

@@ -1,0 +1,31 @@
+// Pixel module: privacy-first web analytics (seed 004 "Pixel Tracking", PRODUCT.md "Pixel").
+// Sites are registered per workspace (scope `pixel:*`); the tracker at /pixel.js reads the
+// public config and posts events to the public track endpoint, which answers only once the
+// event is committed (group commit); the stats API reads them back. See docs/pixel.md.
+import type { FastifyInstance } from 'fastify'
+import { registerScopeResources } from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { publicRoutes, scriptRoutes, siteRoutes } from './routes.ts'
+import { PixelService } from './service.ts'
+import { pixelSettings } from './settings.ts'
+
+/**
+ * Builds the service and registers the scope resource `pixel`. `engine` sets how many event
+ * batches are written at once: the embedded engine runs one statement at a time anyway.
+ */
+export function createPixel(deps: Deps, box: SecretBox, engine: 'pglite' | 'postgres'): PixelService {
+  registerScopeResources('pixel')
+  return new PixelService(deps, box, { maxInFlight: engine === 'pglite' ? 1 : 4 })
+}
+
+export async function pixelModule(app: FastifyInstance, service: PixelService, deps: Deps) {
+  siteRoutes(app, service, deps.config.publicUrl)
+  scriptRoutes(app)
+  const { trackPerMinute } = pixelSettings.from(deps.config)
+  await app.register(async (scope) => publicRoutes(scope, service, trackPerMinute))
+  // Requests still in flight at shutdown get their events written before the database closes.
+  app.addHook('onClose', () => service.writer.drain())
+}
+
+export type { PixelService }

@@ -1,0 +1,270 @@
+// Queries of the pixel: sites (every query of the API names the workspace; the public
+// endpoints look a site up by hostname), the daily salts and the events.
+import { and, eq, lt, type SQL, sql } from 'drizzle-orm'
+import type { Database, Executor } from '../../platform/db/index.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
+import type { ListQuery } from '../../platform/http/list.ts'
+import { pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+
+export type SiteRow = typeof pixelSites.$inferSelect
+export type NewSite = Omit<typeof pixelSites.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
+export type SiteChanges = Partial<
+  Pick<SiteRow, 'domain' | 'enabled' | 'sampleRate' | 'allowedHostnames' | 'features'>
+>
+export type EventRow = Omit<typeof pixelEvents.$inferInsert, 'id'>
+
+const sortColumns = {
+  id: pixelSites.id,
+  domain: pixelSites.domain,
+  created_at: pixelSites.createdAt,
+  updated_at: pixelSites.updatedAt,
+}
+
+export async function listSites(db: Database, workspaceId: number, query: ListQuery) {
+  const conditions: Array<SQL | undefined> = [
+    eq(pixelSites.workspaceId, workspaceId),
+    ...dateFilters(query, pixelSites),
+  ]
+  if (typeof query.filters.enabled === 'boolean')
+    conditions.push(eq(pixelSites.enabled, query.filters.enabled))
+  return paginate(db, db.select().from(pixelSites).$dynamic(), {
+    from: pixelSites,
+    where: and(...conditions),
+    query,
+    sort: sortColumns,
+  })
+}
+
+export async function findSite(db: Executor, workspaceId: number, id: number): Promise<SiteRow | null> {
+  const [row] = await db
+    .select()
+    .from(pixelSites)
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+  return row ?? null
+}
+
+export async function insertSite(db: Executor, site: NewSite): Promise<SiteRow> {
+  const [row] = await db.insert(pixelSites).values(site).returning()
+  return row!
+}
+
+export async function updateSite(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  changes: SiteChanges,
+  now: Date,
+): Promise<SiteRow | null> {
+  const [row] = await db
+    .update(pixelSites)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+export async function deleteSite(db: Executor, workspaceId: number, id: number): Promise<SiteRow | null> {
+  const [row] = await db
+    .delete(pixelSites)
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+/**
+ * The site a page on `hostname` belongs to, for the public endpoints: its domain, one of its
+ * allowed hostnames, or a subdomain of a `*.` entry among them.
+ */
+export async function siteForHostname(db: Database, hostname: string): Promise<SiteRow | null> {
+  const dot = hostname.indexOf('.')
+  const wildcard = dot > 0 ? `*${hostname.slice(dot)}` : null
+  const [row] = await db
+    .select()
+    .from(pixelSites)
+    .where(
+      sql`${pixelSites.domain} = ${hostname}
+        or ${hostname} = any(${pixelSites.allowedHostnames})
+        or (${wildcard}::text is not null and ${wildcard}::text = any(${pixelSites.allowedHostnames}))`,
+    )
+    .orderBy(sql`${pixelSites.domain} = ${hostname} desc`, pixelSites.id)
+    .limit(1)
+  return row ?? null
+}
+
+/** The sealed salt of `day`: `candidate` if none was stored yet, else the stored one. */
+export async function ensureSalt(db: Database, day: string, candidate: string): Promise<string> {
+  await db.insert(pixelSalts).values({ day, salt: candidate }).onConflictDoNothing()
+  const [row] = await db.select({ salt: pixelSalts.salt }).from(pixelSalts).where(eq(pixelSalts.day, day))
+  return row!.salt
+}
+
+/** Destroys the salts of the days before `day`. */
+export async function deleteSaltsBefore(db: Database, day: string): Promise<void> {
+  await db.delete(pixelSalts).where(lt(pixelSalts.day, day))
+}
+
+/** Writes a batch of events in one statement (one commit). */
+export async function insertEvents(db: Database, events: EventRow[]): Promise<void> {
+  await db.insert(pixelEvents).values(events)
+}
+
+// ---- stats ----------------------------------------------------------------------------------
+
+export type StatsScope = {
+  siteId: number
+  /** First and last day of the range (YYYY-MM-DD), in `timezone`. */
+  from: string
+  to: string
+  timezone: string
+  page: string | null
+  source: string | null
+  event: string | null
+}
+
+type Row = Record<string, unknown>
+
+async function rows(db: Database, query: SQL): Promise<Row[]> {
+  return ((await db.execute(query)) as unknown as { rows: Row[] }).rows
+}
+
+/** The events of the range that pass the filters, as a WITH part named `ev`. */
+function scoped(s: StatsScope): SQL {
+  const start = sql`((${s.from}::date)::timestamp at time zone ${s.timezone})`
+  const end = sql`(((${s.to}::date) + 1)::timestamp at time zone ${s.timezone})`
+  const conditions: SQL[] = [
+    sql`site_id = ${s.siteId}`,
+    sql`occurred_at >= ${start}`,
+    sql`occurred_at < ${end}`,
+  ]
+  if (s.page !== null) conditions.push(sql`pathname = ${s.page}`)
+  if (s.source !== null) conditions.push(sql`source = ${s.source}`)
+  if (s.event !== null)
+    conditions.push(sql`visitor_id in (select visitor_id from ${pixelEvents}
+      where site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end} and name = ${s.event})`)
+  return sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`
+}
+
+/** Page views grouped into visits: a visitor's views less than 30 minutes apart. */
+function visitsPart(): SQL {
+  return sql`marked as (
+      select visitor_id, occurred_at, pathname,
+        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
+      from ev where name = 'pageview'
+      window w as (partition by visitor_id order by occurred_at)
+    ),
+    numbered as (
+      select *, sum(starts) over (partition by visitor_id order by occurred_at rows unbounded preceding) as visit
+      from marked
+    ),
+    visits as (
+      select count(*) as views,
+        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
+        (array_agg(pathname order by occurred_at))[1] as entry,
+        (array_agg(pathname order by occurred_at desc))[1] as exit
+      from numbered group by visitor_id, visit
+    )`
+}
+
+export async function statsTotals(db: Database, s: StatsScope) {
+  const [row] = await rows(
+    db,
+    sql`with ${scoped(s)}, ${visitsPart()}
+      select
+        (select count(distinct visitor_id) from ev)::int as visitors,
+        (select count(*) from ev where name = 'pageview')::int as pageviews,
+        (select count(*) from ev where name <> 'pageview')::int as events,
+        (select count(*) from visits)::int as visits,
+        (select coalesce(round(100.0 * count(*) filter (where views = 1) / nullif(count(*), 0)), 0) from visits)::int as bounce_rate,
+        (select coalesce(round(avg(seconds)), 0) from visits)::int as visit_duration`,
+  )
+  return row as {
+    visitors: number
+    pageviews: number
+    events: number
+    visits: number
+    bounce_rate: number
+    visit_duration: number
+  }
+}
+
+const BUCKET_FORMATS = { hour: 'YYYY-MM-DD"T"HH24:00', day: 'YYYY-MM-DD', month: 'YYYY-MM' } as const
+
+/** One row per hour, day or month of the range (empty ones included), in the range's time zone. */
+export async function statsSeries(db: Database, s: StatsScope, interval: keyof typeof BUCKET_FORMATS) {
+  const unit = sql.raw(`'${interval}'`)
+  const step = sql.raw(`interval '1 ${interval}'`)
+  const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)},
+      buckets as (
+        select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp + interval '1 day' - interval '1 second', ${step}) as bucket
+      ),
+      counted as (
+        select date_trunc(${unit}, occurred_at at time zone ${s.timezone}) as bucket,
+          count(distinct visitor_id)::int as visitors,
+          (count(*) filter (where name = 'pageview'))::int as pageviews
+        from ev group by 1
+      )
+      select to_char(b.bucket, ${format}) as date, coalesce(c.visitors, 0) as visitors, coalesce(c.pageviews, 0) as pageviews
+      from buckets b left join counted c on c.bucket = b.bucket
+      order by b.bucket`,
+  )
+  return out as Array<{ date: string; visitors: number; pageviews: number }>
+}
+
+const BREAKDOWNS = {
+  page: 'pathname',
+  source: 'source',
+  campaign: 'utm_campaign',
+  browser: 'browser',
+  device: 'device',
+  os: 'os',
+} as const
+
+/** Visitors and page views per value of one dimension, most visitors first. */
+export async function statsBreakdown(
+  db: Database,
+  s: StatsScope,
+  key: keyof typeof BREAKDOWNS,
+  limit: number,
+) {
+  const column = sql.raw(BREAKDOWNS[key])
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}
+      select ${column} as value, count(distinct visitor_id)::int as visitors,
+        (count(*) filter (where name = 'pageview'))::int as pageviews
+      from ev where ${column} is not null and name = 'pageview'
+      group by ${column} order by visitors desc, pageviews desc, value limit ${limit}`,
+  )
+  return out.map((r) => ({
+    [key]: r.value as string,
+    visitors: r.visitors as number,
+    pageviews: r.pageviews as number,
+  }))
+}
+
+/** The pages visits began (`entry`) or ended (`exit`) on, most visits first. */
+export async function statsVisitPages(db: Database, s: StatsScope, end: 'entry' | 'exit', limit: number) {
+  const column = sql.raw(end)
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}, ${visitsPart()}
+      select ${column} as page, count(*)::int as visits from visits
+      group by ${column} order by visits desc, page limit ${limit}`,
+  )
+  return out as Array<{ page: string; visits: number }>
+}
+
+/** Custom events by name: how many were sent and by how many visitors. */
+export async function statsEvents(db: Database, s: StatsScope, limit: number) {
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}
+      select name, count(distinct visitor_id)::int as visitors, count(*)::int as count
+      from ev where name <> 'pageview'
+      group by name order by count desc, name limit ${limit}`,
+  )
+  return out as Array<{ name: string; visitors: number; count: number }>
+}
