@@ -11,15 +11,19 @@ export class GroupCommit<T> {
   private inFlight = 0
   private scheduled = false
   private idle: Array<() => void> = []
-  private readonly write: (items: T[]) => Promise<void>
+  private readonly write: (items: T[]) => Promise<ReadonlyArray<unknown> | undefined>
   private readonly maxInFlight: number
   private readonly maxBatch: number
 
   /**
-   * `write` commits every item or throws; `maxInFlight` batches may be written at once (one
-   * for an engine that serialises writes anyway), each of at most `maxBatch` items.
+   * `write` commits every item, or throws (every item failed), or answers the error of each
+   * item that failed (undefined for those committed); `maxInFlight` batches may be written at
+   * once (one for an engine that serialises writes anyway), each of at most `maxBatch` items.
    */
-  constructor(write: (items: T[]) => Promise<void>, options: { maxInFlight: number; maxBatch: number }) {
+  constructor(
+    write: (items: T[]) => Promise<ReadonlyArray<unknown> | undefined>,
+    options: { maxInFlight: number; maxBatch: number },
+  ) {
     this.write = write
     this.maxInFlight = options.maxInFlight
     this.maxBatch = options.maxBatch
@@ -50,11 +54,15 @@ export class GroupCommit<T> {
   }
 
   private dispatch(): void {
-    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return
+    // More than a batch waiting: the rest goes at once too, as far as maxInFlight allows.
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) this.dispatchOne()
+  }
+
+  private dispatchOne(): void {
     const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue
     if (batch === this.queue) this.queue = []
     this.inFlight++
-    let written: Promise<void>
+    let written: Promise<ReadonlyArray<unknown> | undefined>
     try {
       written = this.write(batch.map((w) => w.item))
     } catch (error) {
@@ -62,8 +70,12 @@ export class GroupCommit<T> {
     }
     written
       .then(
-        () => {
-          for (const w of batch) w.resolve()
+        (errors) => {
+          for (const [i, w] of batch.entries()) {
+            const error = errors?.[i]
+            if (error === undefined) w.resolve()
+            else w.reject(error)
+          }
         },
         (error: unknown) => {
           for (const w of batch) w.reject(error)

@@ -29,8 +29,35 @@ export function parsePageUrl(raw: string): URL | null {
   return url.protocol === 'http:' || url.protocol === 'https:' ? url : null
 }
 
+/**
+ * Text as PostgreSQL can store it: without NUL characters (which a text or jsonb value cannot
+ * hold). Every string of an event goes through it, so no event can fail its batch.
+ */
+export function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text
+}
+
+/** Custom properties as stored: storable keys and strings; null when there are none. */
+export function storableProperties(
+  properties: Record<string, string | number | boolean> | undefined,
+): Record<string, string | number | boolean> | null {
+  if (!properties) return null
+  const out: Record<string, string | number | boolean> = {}
+  for (const [key, value] of Object.entries(properties)) {
+    const name = storable(key)
+    if (name === '' || name === '__proto__') continue
+    out[name] =
+      typeof value === 'string'
+        ? storable(value)
+        : Number.isFinite(value) || typeof value === 'boolean'
+          ? value
+          : String(value)
+  }
+  return Object.keys(out).length > 0 ? out : null
+}
+
 function param(url: URL, name: string): string | null {
-  const value = url.searchParams.get(name)?.trim()
+  const value = storable(url.searchParams.get(name) ?? '').trim()
   return value ? value.slice(0, MAX_PARAM) : null
 }
 
@@ -69,19 +96,19 @@ function sourceName(host: string): string {
  * referrer's host unless it is the page's own site (an internal navigation has no source).
  */
 export function pageParts(url: URL, referrer: string | null | undefined): PageParts {
-  const hostname = bareHost(url.hostname)
+  const hostname = storable(bareHost(url.hostname))
   let referrerHost: string | null = null
   if (referrer) {
     const ref = parsePageUrl(referrer)
     if (ref) {
       const host = bareHost(ref.hostname)
-      if (host !== hostname) referrerHost = host.slice(0, 253)
+      if (host !== hostname) referrerHost = storable(host).slice(0, 253)
     }
   }
   const tagged = param(url, 'utm_source') ?? param(url, 'ref')
   return {
     hostname,
-    pathname: decodePath(url.pathname).slice(0, MAX_PATH),
+    pathname: storable(decodePath(url.pathname)).slice(0, MAX_PATH),
     source: tagged ?? (referrerHost ? sourceName(referrerHost) : null),
     referrerHost,
     utmMedium: param(url, 'utm_medium'),

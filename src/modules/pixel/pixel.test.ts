@@ -359,6 +359,24 @@ describe('pixel track', () => {
     expect(await eventsOf(site.id)).toHaveLength(0)
   })
 
+  it('refuses NUL characters in the body, and drops the ones the page URL encodes', async () => {
+    const { domain, site } = await setup()
+    const refused = await track({ event: 'Sign\u0000up', url: `https://${domain}/` })
+    expect(refused.statusCode).toBe(422)
+    expect(refused.json().errors).toHaveProperty('event')
+    // A NUL (%00) in the path cannot fail the batch it is written with.
+    const answers = await Promise.all([
+      track({ event: 'pageview', url: `https://${domain}/a%00b?utm_campaign=x%00y` }),
+      track({ event: 'pageview', url: `https://${domain}/plain` }),
+    ])
+    expect(answers.map((r) => r.json())).toEqual([{ tracked: true }, { tracked: true }])
+    const events = await eventsOf(site.id)
+    expect(events.map((e) => [e.pathname, e.utmCampaign]).sort()).toEqual([
+      ['/ab', 'xy'],
+      ['/plain', null],
+    ])
+  })
+
   it('samples by visitor: about the rate, and always the same answer for one visitor', async () => {
     const { domain } = await setup({ sample_rate: 0.5 })
     let kept = 0
@@ -542,6 +560,7 @@ describe('pixel stats', () => {
     const cases: Array<[string, string]> = [
       ['timezone=Mars/Olympus', 'timezone'],
       ['from=2026-02-30', 'from'],
+      ['from=0000-01-01', 'from'],
       ['from=2026-03-02&to=2026-03-01', 'from'],
       ['interval=hour&from=2026-01-01&to=2026-03-01', 'interval'],
       ['interval=week', 'interval'],

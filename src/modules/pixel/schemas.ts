@@ -121,8 +121,8 @@ export const TrackOut = Type.Object({ tracked: Type.Boolean() })
 
 export const INTERVALS = ['hour', 'day', 'month'] as const
 const Day = Type.String({
-  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
-  description: 'A date (YYYY-MM-DD) in `timezone`',
+  pattern: '^(19[7-9]\\d|[2-9]\\d{3})-\\d{2}-\\d{2}$',
+  description: 'A date (YYYY-MM-DD, from 1970) in `timezone`',
 })
 
 export const StatsQuery = Type.Object(

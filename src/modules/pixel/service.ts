@@ -6,6 +6,7 @@
 import { isbot } from 'isbot'
 import type { Static } from 'typebox'
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import { isDatabaseUnavailable } from '../../platform/db/errors.ts'
 import { type Database, isUniqueViolation } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
@@ -13,9 +14,10 @@ import { type ListQuery, type Page, selectFields, toPage } from '../../platform/
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { GroupCommit } from './ingest.ts'
-import { pageParts, parseAgent, parsePageUrl, siteHost } from './parse.ts'
+import { pageParts, parseAgent, parsePageUrl, siteHost, storable, storableProperties } from './parse.ts'
 import type {
   ConfigOut,
+  INTERVALS,
   SiteCreate,
   SiteOut,
   SiteUpdate,
@@ -127,10 +129,30 @@ export class PixelService {
     this.deps = deps
     this.sites = new SiteCache(deps.db)
     this.visitors = new VisitorIds(deps.db, deps.clock, box)
-    this.writer = new GroupCommit((events) => insertEvents(deps.db, events), {
+    this.writer = new GroupCommit((events) => this.writeEvents(events), {
       maxInFlight: options.maxInFlight,
       maxBatch: 1000,
     })
+  }
+
+  /** A batch in one statement; if it fails but the database is there, each event on its own. */
+  private async writeEvents(events: EventRow[]): Promise<unknown[] | undefined> {
+    const { db } = this.deps
+    try {
+      await insertEvents(db, events)
+      return undefined
+    } catch (error) {
+      if (events.length === 1 || isDatabaseUnavailable(error)) throw error
+      // One event the database refuses must not fail the others of its batch.
+      return Promise.all(
+        events.map((event) =>
+          insertEvents(db, [event]).then(
+            () => undefined,
+            (failure: unknown) => failure ?? new Error('the event was not stored'),
+          ),
+        ),
+      )
+    }
   }
 
   // ---- sites ----------------------------------------------------------------------------------
@@ -250,11 +272,11 @@ export class PixelService {
     await this.writer.add({
       siteId: site.id,
       occurredAt: new Date(now),
-      name: body.event,
+      name: storable(body.event),
       visitorId,
       ...pageParts(url, body.referrer),
       ...parseAgent(userAgent),
-      properties: body.properties && Object.keys(body.properties).length > 0 ? body.properties : null,
+      properties: storableProperties(body.properties),
     })
     return true
   }
@@ -288,11 +310,29 @@ export class PixelService {
       from,
       to,
       timezone,
-      page: query.page ?? null,
-      source: query.source ?? null,
-      event: query.event ?? null,
+      page: query.page === undefined ? null : storable(query.page),
+      source: query.source === undefined ? null : storable(query.source),
+      event: query.event === undefined ? null : storable(query.event),
     }
     const limit = query.limit ?? 10
+    try {
+      return await this.computeStats(site.id, scope, interval, limit)
+    } catch (error) {
+      // A zone the runtime knows but the database does not.
+      if (isUnknownTimeZone(error))
+        throw ApiError.invalid('timezone', 'This time zone is not known to the database.')
+      throw error
+    }
+  }
+
+  private async computeStats(
+    siteId: number,
+    scope: StatsScope,
+    interval: (typeof INTERVALS)[number],
+    limit: number,
+  ): Promise<Static<typeof StatsOut>> {
+    const { db } = this.deps
+    const { from, to, timezone } = scope
     // One after the other: the embedded engine runs one query at a time anyway, and a pooled
     // one is shared with the requests being tracked.
     const totals = await statsTotals(db, scope)
@@ -307,7 +347,7 @@ export class PixelService {
     const os = await statsBreakdown(db, scope, 'os', limit)
     const events = await statsEvents(db, scope, limit)
     return {
-      site_id: site.id,
+      site_id: siteId,
       from,
       to,
       timezone,
@@ -339,6 +379,16 @@ function hostnameOf(value: string | undefined): string | null {
   if (!value || value === 'null') return null
   const url = parsePageUrl(value)
   return url ? siteHost(url.hostname) : null
+}
+
+function isUnknownTimeZone(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown }
+    if (code === '22023' && typeof message === 'string' && message.includes('time zone')) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
 }
 
 function isTimeZone(name: string): boolean {
