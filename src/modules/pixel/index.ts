@@ -10,6 +10,8 @@ import { publicRoutes, scriptRoutes, siteRoutes } from './routes.ts'
 import { PixelService } from './service.ts'
 import { pixelSettings } from './settings.ts'
 
+const PURGE_EVERY_MS = 60 * 60_000
+
 /**
  * Builds the service and registers the scope resource `pixel`. `engine` sets how many event
  * batches are written at once: the embedded engine runs one statement at a time anyway.
@@ -26,6 +28,19 @@ export async function pixelModule(app: FastifyInstance, service: PixelService, d
   await app.register(async (scope) => publicRoutes(scope, service, trackPerMinute))
   // Requests still in flight at shutdown get their events written before the database closes.
   app.addHook('onClose', () => service.writer.drain())
+
+  // Old salts and, with PIXEL_RETENTION_DAYS, old events go at start and then every hour, on
+  // every instance (bounded deletes; running twice deletes nothing more).
+  let timer: NodeJS.Timeout | null = null
+  const purge = () => service.purge().catch((error) => app.log.warn({ err: error }, 'pixel purge failed'))
+  app.addHook('onReady', async () => {
+    await purge()
+    timer = setInterval(purge, PURGE_EVERY_MS)
+    timer.unref()
+  })
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer)
+  })
 }
 
 export type { PixelService }

@@ -1,6 +1,10 @@
-import { count, eq } from 'drizzle-orm'
+import { count, eq, lt } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../platform/config/index.ts'
+import { noEvents } from '../../platform/events.ts'
+import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
+import { createPixel } from './index.ts'
 import { pixelEvents, pixelSalts, pixelSites } from './tables.ts'
 
 const t = useTestApp()
@@ -463,6 +467,51 @@ describe('pixel track', () => {
     } finally {
       await app.close()
     }
+  })
+})
+
+describe('pixel retention', () => {
+  /** The hourly purge as the module's timer runs it, with the given settings. */
+  function purge(env: Record<string, string>) {
+    const service = createPixel(
+      {
+        config: loadConfig(env),
+        db: t.database.db,
+        clock,
+        credentials: undefined as never,
+        events: noEvents,
+      },
+      new SecretBox('k'.repeat(32)),
+      t.database.engine,
+    )
+    return service.purge(2, 1000)
+  }
+
+  it('deletes events older than PIXEL_RETENTION_DAYS in batches, and salts older than yesterday', async () => {
+    const { domain, site } = await setup()
+    const start = Date.UTC(2026, 9, 1, 12, 0, 0)
+    clock.set(start)
+    for (const path of ['/a', '/b', '/c']) await track({ event: 'pageview', url: `https://${domain}${path}` })
+    clock.set(start + 20 * DAY)
+    await track({ event: 'pageview', url: `https://${domain}/recent` })
+    expect(await purge({})).toBe(0) // kept by default
+    expect(await eventsOf(site.id)).toHaveLength(4)
+    clock.set(start + 31 * DAY)
+    const [before] = await t.database.db.select({ n: count() }).from(pixelEvents)
+    // Older events of the other tests' sites go too, two rows a statement.
+    expect(await purge({ PIXEL_RETENTION_DAYS: '30' })).toBeGreaterThanOrEqual(3)
+    expect((await eventsOf(site.id)).map((e) => e.pathname)).toEqual(['/recent'])
+    const old = await t.database.db
+      .select({ n: count() })
+      .from(pixelEvents)
+      .where(lt(pixelEvents.occurredAt, new Date(start + DAY)))
+    expect(old[0]!.n).toBe(0)
+    const [after] = await t.database.db.select({ n: count() }).from(pixelEvents)
+    expect(after!.n).toBeGreaterThan(0)
+    expect(after!.n).toBeLessThan(before!.n)
+    // Nothing was tracked for eleven days: still, only yesterday's and today's salts may remain.
+    const salts = await t.database.db.select({ day: pixelSalts.day }).from(pixelSalts)
+    expect(salts.every((s) => s.day >= '2026-10-31')).toBe(true)
   })
 })
 

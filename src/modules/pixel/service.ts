@@ -25,6 +25,7 @@ import type {
   StatsQuery,
   TrackBody,
 } from './schemas.ts'
+import { pixelSettings } from './settings.ts'
 import {
   deleteSite,
   type EventRow,
@@ -32,6 +33,7 @@ import {
   insertEvents,
   insertSite,
   listSites,
+  purgeEventsBefore,
   type SiteChanges,
   type SiteRow,
   type StatsScope,
@@ -153,6 +155,18 @@ export class PixelService {
         ),
       )
     }
+  }
+
+  /**
+   * The hourly upkeep: destroys salts older than yesterday's, and events older than
+   * PIXEL_RETENTION_DAYS (when set), in bounded batches. Returns the events deleted.
+   */
+  async purge(batchSize = 5000, maxBatches = 100): Promise<number> {
+    await this.visitors.forgetOldSalts()
+    const { retentionDays } = pixelSettings.from(this.deps.config)
+    if (retentionDays === 0) return 0
+    const cutoff = new Date(this.deps.clock.now() - retentionDays * DAY_MS)
+    return purgeEventsBefore(this.deps.db, cutoff, batchSize, maxBatches)
   }
 
   // ---- sites ----------------------------------------------------------------------------------

@@ -103,6 +103,31 @@ export async function deleteSaltsBefore(db: Database, day: string): Promise<void
   await db.delete(pixelSalts).where(lt(pixelSalts.day, day))
 }
 
+/**
+ * Deletes events received before `cutoff`, site by site along the (site, time) index, `batchSize`
+ * rows per statement and at most `maxBatches` statements. Returns the rows deleted.
+ */
+export async function purgeEventsBefore(
+  db: Database,
+  cutoff: Date,
+  batchSize: number,
+  maxBatches: number,
+): Promise<number> {
+  const statement = sql`delete from ${pixelEvents} where id in (
+    select e.id from ${pixelSites} s cross join lateral (
+      select id from ${pixelEvents}
+      where site_id = s.id and occurred_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}
+    ) e limit ${batchSize})`
+  let deleted = 0
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const result = (await db.execute(statement)) as { rowCount?: number | null; affectedRows?: number }
+    const count = result.rowCount ?? result.affectedRows ?? 0
+    deleted += count
+    if (count < batchSize) break
+  }
+  return deleted
+}
+
 /** Writes a batch of events in one statement (one commit). */
 export async function insertEvents(db: Database, events: EventRow[]): Promise<void> {
   await db.insert(pixelEvents).values(events)

@@ -35,6 +35,13 @@ export class VisitorIds {
     return digest.readBigInt64BE(0)
   }
 
+  /** Destroys the salts older than yesterday's, even on a day nothing was tracked. */
+  async forgetOldSalts(): Promise<void> {
+    const yesterday = utcDay(this.clock.now() - DAY_MS)
+    await deleteSaltsBefore(this.db, yesterday)
+    for (const known of this.salts.keys()) if (known < yesterday) this.salts.delete(known)
+  }
+
   private saltOf(day: string): Promise<Buffer> {
     let salt = this.salts.get(day)
     if (!salt) {
