@@ -98,6 +98,11 @@ describe('pixel sites', () => {
     const list = await t.call(key, { method: 'GET', url: '/api/v1/pixel/sites?fields=domain' })
     expect(list.json().data).toEqual([{ id, domain: 'shape.example' }])
     expect(list.json().meta.total).toBe(1)
+    await t.call(key, { method: 'PATCH', url: `/api/v1/pixel/sites/${id}`, payload: { enabled: false } })
+    const enabled = await t.call(key, { method: 'GET', url: '/api/v1/pixel/sites?enabled=true' })
+    expect(enabled.json().data).toEqual([])
+    const disabled = await t.call(key, { method: 'GET', url: '/api/v1/pixel/sites?enabled=false' })
+    expect(disabled.json().data.map((s: { id: number }) => s.id)).toEqual([id])
   })
 
   it('updates (features merged) and deletes a site with its events', async () => {
@@ -256,6 +261,13 @@ describe('pixel config', () => {
     expect(res.json().enabled).toBe(false)
     const none = await t.app.inject({ method: 'GET', url: '/api/v1/pixel/config' })
     expect(none.statusCode).toBe(404)
+  })
+
+  it('documents both body types of track in the OpenAPI document', async () => {
+    const doc = (await t.app.inject('/api/openapi.json')).json()
+    const content = doc.paths['/api/v1/pixel/track'].post.requestBody.content
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'text/plain'])
+    expect(doc.paths['/api/v1/pixel/config'].get.security).toEqual([])
   })
 
   it('answers CORS preflights of both endpoints', async () => {

@@ -28,7 +28,7 @@ import type { PixelService } from './service.ts'
 const tags = ['Pixel']
 
 /** The tracker as served, its digest (the versioned URL and Subresource Integrity) and its URL. */
-export const TRACKER = (() => {
+const TRACKER = (() => {
   const source = readFileSync(new URL('./tracker.js', import.meta.url))
   const digest = createHash('sha256').update(source).digest()
   return {
@@ -207,6 +207,7 @@ export function publicRoutes(app: FastifyInstance, service: PixelService, perMin
         operationId: 'trackPixelEvent',
         description:
           'Takes `application/json` or `text/plain` bodies. The site is the one of the `url`\'s hostname. Bots, unknown or disabled sites and sampled-out visitors answer `{"tracked": false}` and store nothing; `{"tracked": true}` is sent once the event is committed.',
+        consumes: ['application/json', 'text/plain'],
         body: TrackBody,
         response: { 200: TrackOut, ...publicErrors(413, 415) },
       },
