@@ -85,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))
   await app.register(async (scope) => postsModule(scope, services.posts, publicUrl))
   await app.register(async (scope) => webhooksModule(scope, webhooks, publicUrl))
-  await app.register(async (scope) => pixelModule(scope, services.pixel, shared))
+  await app.register(async (scope) => pixelModule(scope, services.pixel, shared, metrics))
 
   registerOperations(app, database, metrics)
   await registerReference(app)

@@ -3,9 +3,11 @@
 // public config and posts events to the public track endpoint, which answers only once the
 // event is committed (group commit); the stats API reads them back. See docs/pixel.md.
 import type { FastifyInstance } from 'fastify'
+import { Counter } from 'prom-client'
 import { registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import type { Metrics } from '../../platform/metrics.ts'
 import { publicRoutes, scriptRoutes, siteRoutes } from './routes.ts'
 import { PixelService } from './service.ts'
 import { pixelSettings } from './settings.ts'
@@ -21,11 +23,33 @@ export function createPixel(deps: Deps, box: SecretBox, engine: 'pglite' | 'post
   return new PixelService(deps, box, { maxInFlight: engine === 'pglite' ? 1 : 4 })
 }
 
-export async function pixelModule(app: FastifyInstance, service: PixelService, deps: Deps) {
+export async function pixelModule(app: FastifyInstance, service: PixelService, deps: Deps, metrics: Metrics) {
+  const outcomes = new Counter({
+    name: 'core_api_pixel_track_total',
+    help: 'Track requests answered, by outcome (only `tracked` is stored)',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+  })
+  const batches = new Counter({
+    name: 'core_api_pixel_batches_total',
+    help: 'Batches of events written (group commit)',
+    registers: [metrics.registry],
+  })
+  const batched = new Counter({
+    name: 'core_api_pixel_batched_events_total',
+    help: 'Events in the batches written; divided by the batches, the mean batch size',
+    registers: [metrics.registry],
+  })
+  service.onBatch = (size) => {
+    batches.inc()
+    batched.inc(size)
+  }
   siteRoutes(app, service, deps.config.publicUrl)
   scriptRoutes(app)
   const { trackPerMinute } = pixelSettings.from(deps.config)
-  await app.register(async (scope) => publicRoutes(scope, service, trackPerMinute))
+  await app.register(async (scope) =>
+    publicRoutes(scope, service, trackPerMinute, (outcome) => outcomes.inc({ outcome })),
+  )
   // Requests still in flight at shutdown get their events written before the database closes.
   app.addHook('onClose', () => service.writer.drain())
 

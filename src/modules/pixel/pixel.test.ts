@@ -393,6 +393,24 @@ describe('pixel track', () => {
     ])
   })
 
+  it('counts outcomes and batches in /metrics', async () => {
+    const { domain } = await setup()
+    const metric = async (line: string) => {
+      const text = (await t.app.inject('/metrics')).body
+      const found = text.split('\n').find((l) => l.startsWith(`${line} `))
+      return found === undefined ? 0 : Number(found.split(' ')[1])
+    }
+    const bots = await metric('core_api_pixel_track_total{outcome="bot"}')
+    const tracked = await metric('core_api_pixel_track_total{outcome="tracked"}')
+    const batched = await metric('core_api_pixel_batched_events_total')
+    await track({ event: 'pageview', url: `https://${domain}/` }, { ua: GOOGLEBOT })
+    await track({ event: 'pageview', url: `https://${domain}/` })
+    expect(await metric('core_api_pixel_track_total{outcome="bot"}')).toBe(bots + 1)
+    expect(await metric('core_api_pixel_track_total{outcome="tracked"}')).toBe(tracked + 1)
+    expect(await metric('core_api_pixel_batched_events_total')).toBe(batched + 1)
+    expect(await metric('core_api_pixel_batches_total')).toBeGreaterThan(0)
+  })
+
   it('samples by visitor: about the rate, and always the same answer for one visitor', async () => {
     const { domain } = await setup({ sample_rate: 0.5 })
     let kept = 0

@@ -23,7 +23,7 @@ import {
   TrackBody,
   TrackOut,
 } from './schemas.ts'
-import type { PixelService } from './service.ts'
+import type { PixelService, TrackOutcome } from './service.ts'
 
 const tags = ['Pixel']
 
@@ -171,7 +171,12 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
  * The endpoints the tracker calls from any site: no credential, CORS open (on every answer,
  * errors and 429 included), and track's own per-IP budget.
  */
-export function publicRoutes(app: FastifyInstance, service: PixelService, perMinute: number): void {
+export function publicRoutes(
+  app: FastifyInstance,
+  service: PixelService,
+  perMinute: number,
+  counted: (outcome: TrackOutcome) => void,
+): void {
   const trackLimit = { name: 'pixel', limit: perMinute, windowMs: 60_000 }
   app.addHook('onSend', async function allowAnyOrigin(_req, reply) {
     reply.header('access-control-allow-origin', '*')
@@ -213,13 +218,15 @@ export function publicRoutes(app: FastifyInstance, service: PixelService, perMin
       },
       config: { public: true, acceptsTextPlain: true, rateLimit: trackLimit },
     },
-    async (req) => ({
-      tracked: await service.track({
+    async (req) => {
+      const outcome = await service.track({
         body: req.body as Static<typeof TrackBody>,
         ip: req.ip,
         userAgent: req.headers['user-agent'],
-      }),
-    }),
+      })
+      counted(outcome)
+      return { tracked: outcome === 'tracked' }
+    },
   )
 
   // Preflight of a browser that sends application/json (text/plain needs none).

@@ -66,6 +66,14 @@ const MAX_HOURLY_DAYS = 31
 const MAX_RANGE_DAYS = 3 * 366
 
 type SiteOutT = Static<typeof SiteOut>
+/** What became of a track request: only `tracked` is stored. */
+export type TrackOutcome =
+  | 'tracked'
+  | 'bot'
+  | 'unknown_site'
+  | 'disabled'
+  | 'not_tracked_kind'
+  | 'sampled_out'
 export type TrackInput = {
   body: Static<typeof TrackBody>
   ip: string
@@ -126,6 +134,8 @@ export class PixelService {
   private readonly sites: SiteCache
   private readonly visitors: VisitorIds
   readonly writer: GroupCommit<EventRow>
+  /** Told the size of every batch written (metrics). */
+  onBatch: (size: number) => void = () => {}
 
   constructor(deps: Deps, box: SecretBox, options: { maxInFlight: number }) {
     this.deps = deps
@@ -140,6 +150,7 @@ export class PixelService {
   /** A batch in one statement; if it fails but the database is there, each event on its own. */
   private async writeEvents(events: EventRow[]): Promise<unknown[] | undefined> {
     const { db } = this.deps
+    this.onBatch(events.length)
     try {
       await insertEvents(db, events)
       return undefined
@@ -268,21 +279,22 @@ export class PixelService {
     }
   }
 
-  /** Records one event; true once it is committed, false when it is not to be kept. */
-  async track(input: TrackInput): Promise<boolean> {
+  /** Records one event: `tracked` once it is committed, otherwise why it is not kept. */
+  async track(input: TrackInput): Promise<TrackOutcome> {
     const { body } = input
     const userAgent = input.userAgent ?? body.user_agent ?? ''
-    if (userAgent === '' || isbot(userAgent)) return false
+    if (userAgent === '' || isbot(userAgent)) return 'bot'
     const url = parsePageUrl(body.url)
-    if (!url) return false
+    if (!url) return 'unknown_site'
     const now = this.deps.clock.now()
     const site = await this.sites.get(siteHost(url.hostname), now)
-    if (!site?.enabled) return false
+    if (!site) return 'unknown_site'
+    if (!site.enabled) return 'disabled'
     const features = { ...DEFAULT_FEATURES, ...site.features }
     const pageview = body.event === 'pageview'
-    if (pageview ? !features.pageviews : !features.events) return false
+    if (pageview ? !features.pageviews : !features.events) return 'not_tracked_kind'
     const visitorId = await this.visitors.of(input.ip, userAgent, site.id)
-    if (!sampledIn(visitorId, site.sampleRate)) return false
+    if (!sampledIn(visitorId, site.sampleRate)) return 'sampled_out'
     await this.writer.add({
       siteId: site.id,
       occurredAt: new Date(now),
@@ -292,7 +304,7 @@ export class PixelService {
       ...parseAgent(userAgent),
       properties: storableProperties(body.properties),
     })
-    return true
+    return 'tracked'
   }
 
   // ---- stats ----------------------------------------------------------------------------------
