@@ -39,4 +39,5 @@ ALTER TABLE "pixel_events" ADD CONSTRAINT "pixel_events_site_id_pixel_sites_id_f
 ALTER TABLE "pixel_sites" ADD CONSTRAINT "pixel_sites_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "pixel_events_site_time_idx" ON "pixel_events" USING btree ("site_id","occurred_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "pixel_sites_domain_key" ON "pixel_sites" USING btree ("domain");--> statement-breakpoint
+CREATE INDEX "pixel_sites_allowed_hostnames_idx" ON "pixel_sites" USING gin ("allowed_hostnames");--> statement-breakpoint
 CREATE INDEX "pixel_sites_workspace_created_idx" ON "pixel_sites" USING btree ("workspace_id","created_at");

@@ -330,6 +330,25 @@ describe('pixel track', () => {
       expect(text).not.toContain(secret)
   })
 
+  it('counts pages of the allowed hostnames, `*.` entries matching subdomains at any depth', async () => {
+    const { site } = await setup({ allowed_hostnames: ['*.shop.example', 'other.example'] })
+    // Array-literal characters in a hostname are only characters.
+    for (const host of ['a.shop.example', 'b.c.shop.example', 'www.other.example', 'a"b,c}.shop.example']) {
+      const res = await track({ event: 'pageview', url: `https://${host}:8080/` })
+      expect(res.json(), host).toEqual({ tracked: true })
+    }
+    for (const host of ['shop.example', 'x.other.example', 'shop.example.evil']) {
+      const res = await track({ event: 'pageview', url: `https://${host}/` })
+      expect(res.json(), host).toEqual({ tracked: false })
+    }
+    expect((await eventsOf(site.id)).map((e) => e.hostname)).toEqual([
+      'a.shop.example',
+      'b.c.shop.example',
+      'other.example',
+      'a"b,c}.shop.example',
+    ])
+  })
+
   it('takes text/plain bodies (sendBeacon), which every other route refuses with 415', async () => {
     const { domain, site, key } = await setup()
     const res = await track(JSON.stringify({ event: 'pageview', url: `https://${domain}/` }), {

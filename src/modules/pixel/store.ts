@@ -76,15 +76,19 @@ export async function deleteSite(db: Executor, workspaceId: number, id: number):
  * allowed hostnames, or a subdomain of a `*.` entry among them.
  */
 export async function siteForHostname(db: Database, hostname: string): Promise<SiteRow | null> {
-  const dot = hostname.indexOf('.')
-  const wildcard = dot > 0 ? `*${hostname.slice(dot)}` : null
+  // `a.shop.example` is also matched by `*.shop.example` and `*.example`.
+  const names = [hostname]
+  for (let dot = hostname.indexOf('.'); dot > 0; dot = hostname.indexOf('.', dot + 1))
+    names.push(`*${hostname.slice(dot)}`)
   const [row] = await db
     .select()
     .from(pixelSites)
     .where(
       sql`${pixelSites.domain} = ${hostname}
-        or ${hostname} = any(${pixelSites.allowedHostnames})
-        or (${wildcard}::text is not null and ${wildcard}::text = any(${pixelSites.allowedHostnames}))`,
+        or ${pixelSites.allowedHostnames} && array[${sql.join(
+          names.map((name) => sql`${name}::text`),
+          sql`, `,
+        )}]`,
     )
     .orderBy(sql`${pixelSites.domain} = ${hostname} desc`, pixelSites.id)
     .limit(1)

@@ -45,6 +45,8 @@ export const pixelSites = pgTable(
   },
   (t) => [
     uniqueIndex('pixel_sites_domain_key').on(t.domain),
+    // The public endpoints look sites up by any of their hostnames.
+    index('pixel_sites_allowed_hostnames_idx').using('gin', t.allowedHostnames),
     index('pixel_sites_workspace_created_idx').on(t.workspaceId, t.createdAt),
   ],
 )
