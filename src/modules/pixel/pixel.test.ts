@@ -364,6 +364,22 @@ describe('pixel track', () => {
     })
     expect(refused.statusCode).toBe(415)
     expect(refused.json().error).toBe('unsupported_media_type')
+    // A path no route serves with this method is still 404, or 405 when others serve it.
+    const plain = { 'content-type': 'text/plain' }
+    const nowhere = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/nowhere',
+      headers: plain,
+      payload: '{}',
+    })
+    expect(nowhere.statusCode).toBe(404)
+    const config = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/pixel/config',
+      headers: plain,
+      payload: '{}',
+    })
+    expect(config.statusCode).toBe(405)
     const [row] = await t.database.db
       .select({ n: count() })
       .from(pixelSites)

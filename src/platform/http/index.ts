@@ -10,6 +10,7 @@ import type {
   FastifyRequest,
   FastifyServerOptions,
 } from 'fastify'
+import { errorCodes } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/errors.ts'
@@ -177,9 +178,11 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
     parseJson(req, body, (error, value) => done(error ? new ApiError('invalid_json') : null, value))
   }
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
-  // JSON sent as text/plain, on the routes that opt in (`config.acceptsTextPlain`).
+  // JSON sent as text/plain, on the routes that opt in (`config.acceptsTextPlain`). Elsewhere it
+  // is refused as any unknown type is (415, or 404/405 on a path no route serves that way).
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, function parseTextPlain(req, body, done) {
-    if (req.routeOptions.config.acceptsTextPlain !== true) return done(new ApiError('unsupported_media_type'))
+    if (req.routeOptions.config.acceptsTextPlain !== true)
+      return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/plain'))
     parseJsonBody(req, body, done)
   })
 
