@@ -1,3 +1,17 @@
+CREATE TABLE "pixel_daily_stats" (
+	"site_id" integer NOT NULL,
+	"day" date NOT NULL,
+	"dimension" text NOT NULL,
+	"value" text NOT NULL,
+	"visitors" integer NOT NULL,
+	"pageviews" integer NOT NULL,
+	"events" integer NOT NULL,
+	"visits" integer NOT NULL,
+	"bounces" integer NOT NULL,
+	"duration" double precision NOT NULL,
+	CONSTRAINT "pixel_daily_stats_site_id_day_dimension_value_pk" PRIMARY KEY("site_id","day","dimension","value")
+);
+--> statement-breakpoint
 CREATE TABLE "pixel_events" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "pixel_events_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"site_id" integer NOT NULL,
@@ -31,10 +45,12 @@ CREATE TABLE "pixel_sites" (
 	"sample_rate" real DEFAULT 1 NOT NULL,
 	"allowed_hostnames" text[] DEFAULT '{}'::text[] NOT NULL,
 	"features" jsonb NOT NULL,
+	"rolled_through" date,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "pixel_daily_stats" ADD CONSTRAINT "pixel_daily_stats_site_id_pixel_sites_id_fk" FOREIGN KEY ("site_id") REFERENCES "public"."pixel_sites"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "pixel_events" ADD CONSTRAINT "pixel_events_site_id_pixel_sites_id_fk" FOREIGN KEY ("site_id") REFERENCES "public"."pixel_sites"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "pixel_sites" ADD CONSTRAINT "pixel_sites_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "pixel_events_site_time_idx" ON "pixel_events" USING btree ("site_id","occurred_at");--> statement-breakpoint

@@ -1,11 +1,11 @@
-import { count, eq, lt } from 'drizzle-orm'
+import { and, count, eq, lt } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { noEvents } from '../../platform/events.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { createPixel } from './index.ts'
-import { pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
 
 const t = useTestApp()
 const clock = t.clock
@@ -58,6 +58,22 @@ async function eventsOf(siteId: number) {
 async function siteCount() {
   const [row] = await t.database.db.select({ n: count() }).from(pixelSites)
   return row!.n
+}
+
+/** The hourly purge as the module's timer runs it, with the given settings. */
+function purge(env: Record<string, string>) {
+  const service = createPixel(
+    {
+      config: loadConfig(env),
+      db: t.database.db,
+      clock,
+      credentials: undefined as never,
+      events: noEvents,
+    },
+    new SecretBox('k'.repeat(32)),
+    t.database.engine,
+  )
+  return service.purge(2, 1000)
 }
 
 describe('pixel sites', () => {
@@ -536,22 +552,6 @@ describe('pixel track', () => {
 })
 
 describe('pixel retention', () => {
-  /** The hourly purge as the module's timer runs it, with the given settings. */
-  function purge(env: Record<string, string>) {
-    const service = createPixel(
-      {
-        config: loadConfig(env),
-        db: t.database.db,
-        clock,
-        credentials: undefined as never,
-        events: noEvents,
-      },
-      new SecretBox('k'.repeat(32)),
-      t.database.engine,
-    )
-    return service.purge(2, 1000)
-  }
-
   it('deletes events older than PIXEL_RETENTION_DAYS in batches, and salts older than yesterday', async () => {
     const { domain, site } = await setup()
     const start = Date.UTC(2026, 9, 1, 12, 0, 0)
@@ -667,6 +667,54 @@ describe('pixel stats', () => {
     // 15:01 and 15:03 UTC on the 18th are just after midnight of the 19th in Tokyo.
     expect(pageData.timeseries[0]).toEqual({ date: '2026-08-19T00:00', visitors: 2, pageviews: 2 })
     expect(pageData.timeseries.slice(1).every((b: { pageviews: number }) => b.pageviews === 0)).toBe(true)
+  })
+
+  it('answers whole UTC days from the daily rollups exactly as from the events', async () => {
+    const { domain, site, key } = await setup()
+    const day0 = Date.UTC(2026, 10, 3, 22, 0, 0)
+    const visits: Array<[number, string, string, string | undefined]> = [
+      [0, '/', CHROME, 'https://www.google.com/'],
+      [60_000, '/pricing', CHROME, undefined],
+      [30 * 60_000 + 120_000, '/docs', CHROME, undefined], // a new visit after 30 minutes
+      [90_000, '/pricing?utm_source=mail&utm_campaign=launch', IPHONE, undefined],
+      [3 * 60 * 60_000, '/', FIREFOX_WIN, 'https://news.ycombinator.com/'], // past midnight UTC
+      [DAY + 3_600_000, '/docs', IPHONE, undefined],
+      [2 * DAY + 3_600_000, '/', CHROME, undefined], // the day the stats ask on: not rolled up
+    ]
+    for (const [offset, path, ua, referrer] of visits) {
+      clock.set(day0 + offset)
+      await track({ event: 'pageview', url: `https://${domain}${path}`, referrer }, { ua })
+      if (path === '/docs' && ua === CHROME) await track({ event: 'Signup', url: `https://${domain}/docs` })
+    }
+    const stats = async (query: string) => {
+      const res = await t.call(key, { method: 'GET', url: `/api/v1/pixel/sites/${site.id}/stats?${query}` })
+      expect(res.statusCode).toBe(200)
+      return res.json().data
+    }
+    const queries = ['', 'interval=month&from=2026-10-01', 'from=2026-11-04&to=2026-11-04', 'limit=2']
+    const fromEvents = []
+    for (const query of queries) fromEvents.push(await stats(query))
+    expect(fromEvents[0].totals).toMatchObject({ visitors: 5, pageviews: 7, events: 1, visits: 6 })
+
+    await purge({})
+    const [state] = await t.database.db
+      .select({ through: pixelSites.rolledThrough })
+      .from(pixelSites)
+      .where(eq(pixelSites.id, site.id))
+    expect(state!.through).toBe('2026-11-04')
+    const [stored] = await t.database.db
+      .select({ n: count() })
+      .from(pixelDailyStats)
+      .where(eq(pixelDailyStats.siteId, site.id))
+    expect(stored!.n).toBeGreaterThan(10)
+    for (const [i, query] of queries.entries()) expect(await stats(query), query).toEqual(fromEvents[i])
+    // The rollups answer even once the events they count are gone.
+    await t.database.db
+      .delete(pixelEvents)
+      .where(
+        and(eq(pixelEvents.siteId, site.id), lt(pixelEvents.occurredAt, new Date(Date.UTC(2026, 10, 5)))),
+      )
+    expect((await stats('')).totals).toEqual(fromEvents[0].totals)
   })
 
   it('refuses bad ranges and time zones with 422', async () => {

@@ -27,6 +27,10 @@ import type {
 } from './schemas.ts'
 import { pixelSettings } from './settings.ts'
 import {
+  type DailyScope,
+  dailyBreakdowns,
+  dailySeries,
+  dailyTotals,
   deleteSite,
   type EventRow,
   findSite,
@@ -34,10 +38,12 @@ import {
   insertSite,
   listSites,
   purgeEventsBefore,
+  rollUpDays,
   type SiteChanges,
   type SiteRow,
   type StatsScope,
   siteForHostname,
+  sitesToRollUp,
   statsBreakdown,
   statsEvents,
   statsSeries,
@@ -174,10 +180,28 @@ export class PixelService {
    */
   async purge(batchSize = 5000, maxBatches = 100): Promise<number> {
     await this.visitors.forgetOldSalts()
+    // Rolled up before any event goes, so the stats of whole UTC days outlive the retention.
+    await this.rollUp()
     const { retentionDays } = pixelSettings.from(this.deps.config)
     if (retentionDays === 0) return 0
     const cutoff = new Date(this.deps.clock.now() - retentionDays * DAY_MS)
     return purgeEventsBefore(this.deps.db, cutoff, batchSize, maxBatches)
+  }
+
+  /**
+   * Rolls every site's finished UTC days up into the daily stats, at most `maxDays` days per
+   * site and run. A day is finished an hour after its end (events still being committed at
+   * midnight are in). Idempotent: a day rolled up twice is replaced.
+   */
+  async rollUp(maxDays = 31): Promise<void> {
+    const { db, clock } = this.deps
+    const through = addDays(dayIn(clock.now() - 3_600_000, 'UTC'), -1)
+    for (const site of await sitesToRollUp(db, through)) {
+      const from = site.rolled_through ? addDays(site.rolled_through, 1) : (site.first_day ?? through)
+      if (from > through) continue
+      const [to] = [addDays(from, maxDays - 1), through].sort()
+      await rollUpDays(db, site.id, from, to!)
+    }
   }
 
   // ---- sites ----------------------------------------------------------------------------------
@@ -341,6 +365,19 @@ export class PixelService {
       event: query.event === undefined ? null : storable(query.event),
     }
     const limit = query.limit ?? 10
+    // Whole UTC days without filters come from the daily rollups (and today's events).
+    const rolled = site.rolledThrough
+    if (
+      timezone === 'UTC' &&
+      interval !== 'hour' &&
+      scope.page === null &&
+      scope.source === null &&
+      scope.event === null &&
+      rolled !== null &&
+      from <= rolled
+    ) {
+      return this.rolledUpStats({ siteId: site.id, from, to, rolledThrough: rolled }, interval, limit)
+    }
     try {
       return await this.computeStats(site.id, scope, interval, limit)
     } catch (error) {
@@ -348,6 +385,39 @@ export class PixelService {
       if (isUnknownTimeZone(error))
         throw ApiError.invalid('timezone', 'This time zone is not known to the database.')
       throw error
+    }
+  }
+
+  private async rolledUpStats(
+    scope: DailyScope,
+    interval: 'day' | 'month',
+    limit: number,
+  ): Promise<Static<typeof StatsOut>> {
+    const { db } = this.deps
+    const totals = await dailyTotals(db, scope)
+    const timeseries = await dailySeries(db, scope, interval)
+    const rows = await dailyBreakdowns(db, scope, limit)
+    const of = (dimension: string) => rows.filter((r) => r.dimension === dimension)
+    const breakdown = (dimension: string, key: string) =>
+      of(dimension).map((r) => ({ [key]: r.value, visitors: r.visitors, pageviews: r.pageviews }))
+    const visitPages = (dimension: string) => of(dimension).map((r) => ({ page: r.value, visits: r.visits }))
+    return {
+      site_id: scope.siteId,
+      from: scope.from,
+      to: scope.to,
+      timezone: 'UTC',
+      interval,
+      totals,
+      timeseries,
+      pages: breakdown('page', 'page') as Static<typeof StatsOut>['pages'],
+      entry_pages: visitPages('entry'),
+      exit_pages: visitPages('exit'),
+      sources: breakdown('source', 'source') as Static<typeof StatsOut>['sources'],
+      utm_campaigns: breakdown('campaign', 'campaign') as Static<typeof StatsOut>['utm_campaigns'],
+      browsers: breakdown('browser', 'browser') as Static<typeof StatsOut>['browsers'],
+      devices: breakdown('device', 'device') as Static<typeof StatsOut>['devices'],
+      os: breakdown('os', 'os') as Static<typeof StatsOut>['os'],
+      events: of('event').map((r) => ({ name: r.value, visitors: r.visitors, count: r.events })),
     }
   }
 

@@ -4,7 +4,7 @@ import { and, eq, lt, type SQL, sql } from 'drizzle-orm'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import { pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
 
 export type SiteRow = typeof pixelSites.$inferSelect
 export type NewSite = Omit<typeof pixelSites.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
@@ -296,4 +296,174 @@ export async function statsEvents(db: Database, s: StatsScope, limit: number) {
       group by name order by count desc, name limit ${limit}`,
   )
   return out as Array<{ name: string; visitors: number; count: number }>
+}
+
+// ---- daily rollups --------------------------------------------------------------------------
+
+/**
+ * The rows of pixel_daily_stats for the UTC days `from`..`to` of a site, computed from its
+ * events (columns: day, dimension, value, visitors, pageviews, events, visits, bounces,
+ * duration). The same visit rules as the raw stats: page views of a visitor less than 30
+ * minutes apart.
+ */
+function dailyRows(siteId: number, from: string, to: string): SQL {
+  const dimension = (name: string, column: string) =>
+    sql`select day, ${name}::text, ${sql.raw(column)}, count(distinct visitor_id), count(*), 0, 0, 0, 0
+      from ev where name = 'pageview' and ${sql.raw(column)} is not null group by day, ${sql.raw(column)}`
+  return sql`with ev as (
+      select *, (occurred_at at time zone 'UTC')::date as day from ${pixelEvents}
+      where site_id = ${siteId}
+        and occurred_at >= (${from}::date)::timestamp at time zone 'UTC'
+        and occurred_at < ((${to}::date) + 1)::timestamp at time zone 'UTC'
+    ),
+    marked as (
+      select day, visitor_id, occurred_at, pathname,
+        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
+      from ev where name = 'pageview'
+      window w as (partition by day, visitor_id order by occurred_at)
+    ),
+    numbered as (
+      select *, sum(starts) over (partition by day, visitor_id order by occurred_at rows unbounded preceding) as visit
+      from marked
+    ),
+    visits as (
+      select day, count(*) as views,
+        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
+        (array_agg(pathname order by occurred_at))[1] as entry,
+        (array_agg(pathname order by occurred_at desc))[1] as exit
+      from numbered group by day, visitor_id, visit
+    )
+    select day, 'total'::text as dimension, ''::text as value,
+      count(distinct visitor_id) as visitors,
+      count(*) filter (where name = 'pageview') as pageviews,
+      count(*) filter (where name <> 'pageview') as events,
+      0 as visits, 0 as bounces, 0::double precision as duration
+    from ev group by day
+    union all
+    select day, 'visits'::text, ''::text, 0, 0, 0, count(*), count(*) filter (where views = 1), sum(seconds)::double precision
+    from visits group by day
+    union all ${dimension('page', 'pathname')}
+    union all ${dimension('source', 'source')}
+    union all ${dimension('campaign', 'utm_campaign')}
+    union all ${dimension('browser', 'browser')}
+    union all ${dimension('device', 'device')}
+    union all ${dimension('os', 'os')}
+    union all
+    select day, 'entry'::text, entry, 0, 0, 0, count(*), 0, 0 from visits group by day, entry
+    union all
+    select day, 'exit'::text, exit, 0, 0, 0, count(*), 0, 0 from visits group by day, exit
+    union all
+    select day, 'event'::text, name, count(distinct visitor_id), 0, count(*), 0, 0, 0
+    from ev where name <> 'pageview' group by day, name`
+}
+
+/** Sites with finished days not rolled up yet, and the first day of their events. */
+export async function sitesToRollUp(db: Database, through: string) {
+  const out = await rows(
+    db,
+    sql`select s.id, s.rolled_through::text as rolled_through,
+        (select (min(e.occurred_at) at time zone 'UTC')::date::text from ${pixelEvents} e where e.site_id = s.id) as first_day
+      from ${pixelSites} s
+      where s.rolled_through is null or s.rolled_through < ${through}::date`,
+  )
+  return out as Array<{ id: number; rolled_through: string | null; first_day: string | null }>
+}
+
+/** Rolls the days `from`..`to` of a site up (again), and records `to` as rolled up. */
+export async function rollUpDays(db: Database, siteId: number, from: string, to: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`delete from ${pixelDailyStats} where site_id = ${siteId} and day between ${from}::date and ${to}::date`,
+    )
+    await tx.execute(
+      sql`insert into ${pixelDailyStats} (day, dimension, value, visitors, pageviews, events, visits, bounces, duration, site_id)
+        select *, ${siteId}::integer from (${dailyRows(siteId, from, to)}) as rolled`,
+    )
+    await tx.execute(sql`update ${pixelSites} set rolled_through = ${to}::date where id = ${siteId}`)
+  })
+}
+
+export type DailyScope = { siteId: number; from: string; to: string; rolledThrough: string }
+
+/** The per-day rows of a range: rolled-up days from the table, the days after from the events. */
+function daily(s: DailyScope): SQL {
+  const stored = sql`select day, dimension, value, visitors, pageviews, events, visits, bounces, duration
+    from ${pixelDailyStats}
+    where site_id = ${s.siteId} and day between ${s.from}::date and least(${s.to}::date, ${s.rolledThrough}::date)`
+  if (s.to <= s.rolledThrough) return sql`daily as (${stored})`
+  const rest = s.from > s.rolledThrough ? s.from : addDay(s.rolledThrough)
+  return sql`daily as (${stored} union all select * from (${dailyRows(s.siteId, rest, s.to)}) as fresh)`
+}
+
+function addDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+}
+
+export async function dailyTotals(db: Database, s: DailyScope) {
+  const [row] = await rows(
+    db,
+    sql`with ${daily(s)}
+      select
+        coalesce(sum(visitors) filter (where dimension = 'total'), 0)::int as visitors,
+        coalesce(sum(pageviews) filter (where dimension = 'total'), 0)::int as pageviews,
+        coalesce(sum(events) filter (where dimension = 'total'), 0)::int as events,
+        coalesce(sum(visits) filter (where dimension = 'visits'), 0)::int as visits,
+        coalesce(round(100.0 * sum(bounces) filter (where dimension = 'visits')
+          / nullif(sum(visits) filter (where dimension = 'visits'), 0)), 0)::int as bounce_rate,
+        coalesce(round((sum(duration) filter (where dimension = 'visits')
+          / nullif(sum(visits) filter (where dimension = 'visits'), 0))::numeric), 0)::int as visit_duration
+      from daily`,
+  )
+  return row as Awaited<ReturnType<typeof statsTotals>>
+}
+
+export async function dailySeries(db: Database, s: DailyScope, interval: 'day' | 'month') {
+  const unit = sql.raw(`'${interval}'`)
+  const step = sql.raw(`interval '1 ${interval}'`)
+  const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
+  const out = await rows(
+    db,
+    sql`with ${daily(s)},
+      buckets as (
+        select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp, ${step}) as bucket
+      ),
+      counted as (
+        select date_trunc(${unit}, day::timestamp) as bucket, sum(visitors)::int as visitors, sum(pageviews)::int as pageviews
+        from daily where dimension = 'total' group by 1
+      )
+      select to_char(b.bucket, ${format}) as date, coalesce(c.visitors, 0) as visitors, coalesce(c.pageviews, 0) as pageviews
+      from buckets b left join counted c on c.bucket = b.bucket
+      order by b.bucket`,
+  )
+  return out as Array<{ date: string; visitors: number; pageviews: number }>
+}
+
+/** Every breakdown at once: the top `limit` values of each dimension, in the raw stats' order. */
+export async function dailyBreakdowns(db: Database, s: DailyScope, limit: number) {
+  const out = await rows(
+    db,
+    sql`with ${daily(s)},
+      summed as (
+        select dimension, value, sum(visitors)::int as visitors, sum(pageviews)::int as pageviews,
+          sum(events)::int as events, sum(visits)::int as visits
+        from daily where dimension not in ('total', 'visits') group by dimension, value
+      ),
+      ranked as (
+        select *, row_number() over (partition by dimension order by
+          case when dimension in ('entry', 'exit') then visits when dimension = 'event' then events else visitors end desc,
+          case when dimension in ('entry', 'exit', 'event') then 0 else pageviews end desc,
+          value) as rank
+        from summed
+      )
+      select dimension, value, visitors, pageviews, events, visits from ranked where rank <= ${limit}
+      order by dimension, rank`,
+  )
+  return out as Array<{
+    dimension: string
+    value: string
+    visitors: number
+    pageviews: number
+    events: number
+    visits: number
+  }>
 }

@@ -8,10 +8,12 @@ import {
   bigint,
   boolean,
   date,
+  doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -40,6 +42,8 @@ export const pixelSites = pgTable(
     sampleRate: real('sample_rate').notNull().default(1),
     allowedHostnames: text('allowed_hostnames').array().notNull().default(sql`'{}'::text[]`),
     features: jsonb('features').$type<SiteFeatures>().notNull(),
+    /** The last UTC day whose events are rolled up into pixel_daily_stats (null: none yet). */
+    rolledThrough: date('rolled_through', { mode: 'string' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -85,4 +89,31 @@ export const pixelEvents = pgTable(
     properties: jsonb('properties').$type<Record<string, string | number | boolean>>(),
   },
   (t) => [index('pixel_events_site_time_idx').on(t.siteId, t.occurredAt)],
+)
+
+/**
+ * The events of each finished UTC day of a site, counted once per dimension value: `total`
+ * (visitors, page views, events), `visits` (visits, bounces, seconds), and `page`, `source`,
+ * `campaign`, `browser`, `device`, `os`, `entry`, `exit`, `event` with their values. A visitor
+ * id lives for one UTC day, so the visitors of different days add up: a range of whole UTC
+ * days is answered from these rows, whatever its length.
+ */
+export const pixelDailyStats = pgTable(
+  'pixel_daily_stats',
+  {
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => pixelSites.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    dimension: text('dimension').notNull(),
+    value: text('value').notNull(),
+    visitors: integer('visitors').notNull(),
+    pageviews: integer('pageviews').notNull(),
+    events: integer('events').notNull(),
+    visits: integer('visits').notNull(),
+    bounces: integer('bounces').notNull(),
+    /** Sum of the visits' lengths, in seconds. */
+    duration: doublePrecision('duration').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.day, t.dimension, t.value] })],
 )
