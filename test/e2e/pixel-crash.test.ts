@@ -48,7 +48,11 @@ function load(base: string, workers: number) {
   }
 }
 
-async function crashUnderLoad(env: Record<string, string>, open: () => ReturnType<typeof openDatabase>) {
+async function crashUnderLoad(
+  engine: 'pglite' | 'postgres',
+  env: Record<string, string>,
+  open: () => ReturnType<typeof openDatabase>,
+) {
   const settings = {
     ...env,
     CORE_API_MASTER_KEY: MASTER,
@@ -56,6 +60,8 @@ async function crashUnderLoad(env: Record<string, string>, open: () => ReturnTyp
     RATE_LIMIT_PIXEL_PER_MINUTE: '0',
   }
   const first = await startServer(settings)
+  const ready = (await (await fetch(`${first.url}/ready`)).json()) as { database: string }
+  expect(ready.database).toBe(engine)
   const { workspace, key } = await createTenant(first.url, MASTER)
   const site = await call(first.url, key, 'POST', '/api/v1/pixel/sites', { domain: 'crash.example' })
   expect(site.status).toBe(201)
@@ -109,7 +115,10 @@ describe('pixel ingestion across a kill -9', () => {
   it('keeps every acknowledged event on the embedded engine', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'core-api-pixel-crash-'))
     try {
-      await crashUnderLoad({ DATA_DIR: dir }, () => openDatabase({ dataDir: dir }))
+      // Not the PostgreSQL or Redis of this environment, if it names them: embedded only.
+      await crashUnderLoad('pglite', { DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '' }, () =>
+        openDatabase({ dataDir: dir }),
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -121,7 +130,9 @@ describe('pixel ingestion across a kill -9', () => {
       const db = await testDatabase()
       await db.handle.close()
       try {
-        await crashUnderLoad({ DATABASE_URL: db.url! }, () => openDatabase({ databaseUrl: db.url! }))
+        await crashUnderLoad('postgres', { DATABASE_URL: db.url! }, () =>
+          openDatabase({ databaseUrl: db.url! }),
+        )
       } finally {
         await db.drop()
       }
