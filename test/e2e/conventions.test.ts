@@ -362,6 +362,23 @@ describe('hostile input', () => {
     expect(Object.hasOwn(Object.prototype, 'x')).toBe(false)
   })
 
+  it('answers an unknown query parameter with 422 on every API route, never ignoring it', async () => {
+    const post = (await t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title: 'q' } })).json()
+      .data
+    for (const route of t.app.authenticatedRoutes) {
+      const required = route.url === '/api/v1/entitlements/check' ? 'feature=posts&' : ''
+      const url = `${route.url.replace(/:[a-z_]+/g, String(post.id))}?${required}colour=red`
+      const where = `${route.method} ${route.url}`
+      const res = await t.call(key, { method: route.method as 'GET', url })
+      expectError(res, 422, 'validation_failed')
+      // A route that needs a body reports the missing body first; the others name the parameter.
+      if (route.method === 'GET' || route.method === 'DELETE')
+        expect(res.json().errors, where).toEqual({ colour: ['The colour field is not allowed.'] })
+    }
+    // Nothing happened: the post is still there.
+    expect((await t.call(key, { method: 'GET', url: `/api/v1/posts/${post.id}` })).statusCode).toBe(200)
+  })
+
   it('answers a path parameter longer than 100 characters with 404', async () => {
     for (const url of [`/api/v1/posts/${'1'.repeat(101)}`, `/api/v1/api-keys/${'9'.repeat(5000)}/rotate`]) {
       expectError(await t.call(key, { method: 'GET', url }), 404, 'not_found')

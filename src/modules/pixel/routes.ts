@@ -1,27 +1,30 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
+import { ERROR_CODES, type ErrorCode } from '../../platform/http/errors.ts'
+import { listRoute, NoQuery } from '../../platform/http/list.ts'
 import {
-  absoluteUrl,
+  addComponents,
   dataSchema,
-  ErrorBody,
+  errorResponse,
   errorResponses,
   messageDataSchema,
+  noContent,
 } from '../../platform/http/responses.ts'
 import {
-  ConfigOut,
   ConfigQuery,
+  PixelConfig,
+  PixelSite,
+  PixelStats,
+  PixelTrackResult,
+  SITE_EXAMPLE,
   SiteCreate,
-  SiteOut,
   SiteParams,
   SiteUpdate,
-  StatsOut,
   StatsQuery,
   siteList,
   TrackBody,
-  TrackOut,
 } from './schemas.ts'
 import type { PixelService, TrackOutcome } from './service.ts'
 
@@ -39,12 +42,30 @@ const TRACKER = (() => {
   }
 })()
 
-/** Public errors: no credential, so no 401 or 403. */
-function publicErrors(...statuses: number[]) {
-  return Object.fromEntries([422, 429, ...statuses].map((s) => [s, ErrorBody]))
+/** What a public route can answer without a credential: never 401 or 403. */
+const PUBLIC: readonly ErrorCode[] = [
+  'validation_failed',
+  'rate_limit_exceeded',
+  'server_error',
+  'service_unavailable',
+]
+
+/** The error responses of a public route: its input, the per-IP budget and 5xx, plus its own codes. */
+function publicErrors(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of [...PUBLIC, ...codes]) {
+    const status = ERROR_CODES[code].status
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+  }
+  return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorResponse(list)]))
 }
 
-export function siteRoutes(app: FastifyInstance, service: PixelService, publicUrl: string): void {
+export function siteRoutes(fastify: FastifyInstance, service: PixelService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, PixelSite, PixelStats)
+  const list = listRoute(siteList, PixelSite, publicUrl, 'A page of pixel sites')
+  const location = (id: unknown) => `${publicUrl}/api/v1/pixel/sites/${id}`
+
   app.get(
     '/api/v1/pixel/sites',
     {
@@ -52,17 +73,15 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
         tags,
         summary: 'List pixel sites',
         operationId: 'listPixelSites',
-        querystring: listQuerySchema(siteList),
-        response: { 200: pageSchema(Type.Partial(SiteOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'pixel:read', workspace: true } },
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, siteList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -73,13 +92,15 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
         summary: 'Get a pixel site',
         operationId: 'getPixelSite',
         params: SiteParams,
-        response: { 200: dataSchema(SiteOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(PixelSite.ref, { description: 'The site', example: { data: SITE_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'pixel:read', workspace: true } },
     },
-    async (req) => ({
-      data: await service.get(req.workspace!, (req.params as Static<typeof SiteParams>).id),
-    }),
+    async (req) => ({ data: await service.get(req.workspace!, req.params.id) }),
   )
 
   app.post(
@@ -92,13 +113,23 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
         description:
           'A domain is registered once across the platform: a second registration is 409 `conflict`.',
         body: SiteCreate,
-        response: { 201: messageDataSchema(SiteOut), ...errorResponses(409) },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(PixelSite.ref, {
+            description: 'The site was registered; `Location` is its URL',
+            example: { message: 'Site created successfully.', data: SITE_EXAMPLE },
+          }),
+          ...errorResponses('conflict'),
+        },
       },
       config: { auth: { scope: 'pixel:write', workspace: true } },
     },
     async (req, reply) => {
-      const data = await service.create(req.workspace!, req.body as Static<typeof SiteCreate>)
-      return reply.code(201).send({ message: 'Site created successfully.', data })
+      const data = await service.create(req.workspace!, req.body)
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Site created successfully.', data })
     },
   )
 
@@ -112,13 +143,19 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
         description: '`features` is merged into the current features.',
         params: SiteParams,
         body: SiteUpdate,
-        response: { 200: messageDataSchema(SiteOut), ...errorResponses(404, 409) },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(PixelSite.ref, {
+            description: 'The site as updated',
+            example: { message: 'Site updated successfully.', data: { ...SITE_EXAMPLE, enabled: false } },
+          }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: { auth: { scope: 'pixel:write', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as Static<typeof SiteParams>
-      const data = await service.update(req.workspace!, id, req.body as Static<typeof SiteUpdate>)
+      const data = await service.update(req.workspace!, req.params.id, req.body)
       return { message: 'Site updated successfully.', data }
     },
   )
@@ -132,13 +169,14 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
         operationId: 'deletePixelSite',
         description: 'Its events are deleted with it.',
         params: SiteParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: { 204: noContent('The site and its events were deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'pixel:delete', workspace: true } },
     },
     async (req, reply) => {
-      await service.remove(req.workspace!, (req.params as Static<typeof SiteParams>).id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 
@@ -153,17 +191,14 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
           'Totals, a time series and breakdowns over a range of days (default: the last 30 days, today included) in a time zone (default UTC).',
         params: SiteParams,
         querystring: StatsQuery,
-        response: { 200: dataSchema(StatsOut), ...errorResponses(404) },
+        response: {
+          200: dataSchema(PixelStats.ref, { description: 'The stats of the site over the range' }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'pixel:read', workspace: true } },
     },
-    async (req) => ({
-      data: await service.stats(
-        req.workspace!,
-        (req.params as Static<typeof SiteParams>).id,
-        req.query as Static<typeof StatsQuery>,
-      ),
-    }),
+    async (req) => ({ data: await service.stats(req.workspace!, req.params.id, req.query) }),
   )
 }
 
@@ -172,11 +207,13 @@ export function siteRoutes(app: FastifyInstance, service: PixelService, publicUr
  * errors and 429 included), and track's own per-IP budget.
  */
 export function publicRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   service: PixelService,
   perMinute: number,
   counted: (outcome: TrackOutcome) => void,
 ): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, PixelConfig, PixelTrackResult)
   const trackLimit = { name: 'pixel', limit: perMinute, windowMs: 60_000 }
   app.addHook('onSend', async function allowAnyOrigin(_req, reply) {
     reply.header('access-control-allow-origin', '*')
@@ -192,13 +229,16 @@ export function publicRoutes(
         description:
           'The site is found from the `Origin` header, else `Referer`, else `?domain=`; an unknown site is 404.',
         querystring: ConfigQuery,
-        response: { 200: ConfigOut, ...publicErrors(404) },
+        response: {
+          200: { ...PixelConfig.ref, description: "The site's configuration" },
+          ...publicErrors('not_found'),
+        },
       },
       config: { public: true },
     },
     (req) => {
       const { origin, referer } = req.headers
-      return service.config({ origin, referer }, (req.query as Static<typeof ConfigQuery>).domain)
+      return service.config({ origin, referer }, req.query.domain)
     },
   )
 
@@ -214,13 +254,17 @@ export function publicRoutes(
           'Takes `application/json` or `text/plain` bodies. The site is the one of the `url`\'s hostname. Bots, unknown or disabled sites and sampled-out visitors answer `{"tracked": false}` and store nothing; `{"tracked": true}` is sent once the event is committed.',
         consumes: ['application/json', 'text/plain'],
         body: TrackBody,
-        response: { 200: TrackOut, ...publicErrors(413, 415) },
+        querystring: NoQuery,
+        response: {
+          200: { ...PixelTrackResult.ref, description: 'Whether the event was stored' },
+          ...publicErrors('invalid_json', 'payload_too_large', 'unsupported_media_type'),
+        },
       },
       config: { public: true, acceptsTextPlain: true, rateLimit: trackLimit },
     },
     async (req) => {
       const outcome = await service.track({
-        body: req.body as Static<typeof TrackBody>,
+        body: req.body,
         ip: req.ip,
         userAgent: req.headers['user-agent'],
       })
@@ -229,18 +273,37 @@ export function publicRoutes(
     },
   )
 
-  // Preflight of a browser that sends application/json (text/plain needs none).
-  for (const url of ['/api/v1/pixel/config', '/api/v1/pixel/track']) {
+  // Preflight of a browser that sends application/json (text/plain needs none). Its URL is the
+  // one of the request it clears, query included, so it takes any query.
+  for (const [url, operationId, target] of [
+    ['/api/v1/pixel/config', 'preflightPixelConfig', 'the configuration'],
+    ['/api/v1/pixel/track', 'preflightPixelTrack', 'track'],
+  ] as const) {
     app.options(
       url,
-      { schema: { hide: true }, config: { public: true, rateLimit: trackLimit } },
+      {
+        schema: {
+          tags,
+          summary: `CORS preflight of ${target}`,
+          operationId,
+          description:
+            'Allows any origin to send `Content-Type: application/json`; browsers cache the answer for a day.',
+          response: {
+            204: noContent('Allowed: `Access-Control-Allow-Methods` and `-Headers` say what'),
+            429: errorResponse(['rate_limit_exceeded']),
+            500: errorResponse(['server_error']),
+            503: errorResponse(['service_unavailable']),
+          },
+        },
+        config: { public: true, rateLimit: trackLimit },
+      },
       async (_req, reply) =>
         reply
           .code(204)
           .header('access-control-allow-methods', 'GET, POST, OPTIONS')
           .header('access-control-allow-headers', 'Content-Type')
           .header('access-control-max-age', '86400')
-          .send(),
+          .send(null),
     )
   }
 }

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 
 const Timestamp = Type.String({ format: 'date-time' })
 const HOSTNAME =
@@ -43,6 +44,31 @@ export const SiteOut = Type.Object({
   updated_at: Timestamp,
 })
 
+const FEATURES_EXAMPLE = {
+  pageviews: true,
+  events: true,
+  sessions: true,
+  outbound_links: false,
+  file_downloads: false,
+  respect_dnt: true,
+}
+
+export const SITE_EXAMPLE = {
+  id: 12,
+  domain: 'example.com',
+  enabled: true,
+  sample_rate: 1,
+  allowed_hostnames: ['*.example.com'],
+  features: FEATURES_EXAMPLE,
+  created_at: '2026-01-15T10:30:00Z',
+  updated_at: '2026-01-15T10:30:00Z',
+}
+
+export const PixelSite = component('PixelSite', SiteOut, {
+  description: 'A site whose pages send the pixel its page views and events.',
+  example: SITE_EXAMPLE,
+})
+
 export const SiteCreate = Type.Object(
   {
     domain: Domain,
@@ -51,7 +77,12 @@ export const SiteCreate = Type.Object(
     allowed_hostnames: Type.Optional(AllowedHostnames),
     features: Type.Optional(FeaturesIn),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { domain: 'example.com', allowed_hostnames: ['*.example.com'], features: { outbound_links: true } },
+    ],
+  },
 )
 
 export const SiteUpdate = Type.Object(
@@ -62,7 +93,7 @@ export const SiteUpdate = Type.Object(
     allowed_hostnames: Type.Optional(AllowedHostnames),
     features: Type.Optional(FeaturesIn),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 )
 
 export const SiteParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
@@ -90,6 +121,11 @@ export const ConfigOut = Type.Object({
   sample_rate: Type.Number(),
 })
 
+export const PixelConfig = component('PixelConfig', ConfigOut, {
+  description: "What the tracker of a site needs: whether it tracks, which features, the visitors' share.",
+  example: { enabled: true, features: FEATURES_EXAMPLE, sample_rate: 1 },
+})
+
 const PropertyValue = Type.Union([Type.String({ maxLength: 500 }), Type.Number(), Type.Boolean()])
 
 export const TrackBody = Type.Object(
@@ -114,10 +150,28 @@ export const TrackBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        event: 'pageview',
+        url: 'https://example.com/pricing?utm_source=newsletter',
+        referrer: 'https://news.example.org/',
+      },
+    ],
+  },
 )
 
-export const TrackOut = Type.Object({ tracked: Type.Boolean() })
+const TrackOut = Type.Object({
+  tracked: Type.Boolean({
+    description: 'false for bots, unknown or disabled sites and sampled-out visitors',
+  }),
+})
+
+export const PixelTrackResult = component('PixelTrackResult', TrackOut, {
+  description: 'Whether the event was stored (committed) or left out.',
+  example: { tracked: true },
+})
 
 export const INTERVALS = ['hour', 'day', 'month'] as const
 const Day = Type.String({
@@ -174,4 +228,29 @@ export const StatsOut = Type.Object({
   devices: Breakdown('device'),
   os: Breakdown('os'),
   events: Type.Array(Type.Object({ name: Type.String(), visitors: Type.Integer(), count: Type.Integer() })),
+})
+
+export const PixelStats = component('PixelStats', StatsOut, {
+  description: 'The stats of a site over a range of days.',
+  example: {
+    site_id: 12,
+    from: '2026-01-01',
+    to: '2026-01-02',
+    timezone: 'UTC',
+    interval: 'day',
+    totals: { visitors: 140, pageviews: 410, events: 12, visits: 180, bounce_rate: 42.2, visit_duration: 95 },
+    timeseries: [
+      { date: '2026-01-01', visitors: 60, pageviews: 170 },
+      { date: '2026-01-02', visitors: 80, pageviews: 240 },
+    ],
+    pages: [{ page: '/', visitors: 120, pageviews: 250 }],
+    entry_pages: [{ page: '/', visits: 150 }],
+    exit_pages: [{ page: '/pricing', visits: 70 }],
+    sources: [{ source: 'Google', visitors: 50, pageviews: 130 }],
+    utm_campaigns: [{ campaign: 'launch', visitors: 20, pageviews: 45 }],
+    browsers: [{ browser: 'Firefox', visitors: 70, pageviews: 200 }],
+    devices: [{ device: 'desktop', visitors: 100, pageviews: 300 }],
+    os: [{ os: 'Linux', visitors: 40, pageviews: 120 }],
+    events: [{ name: 'signup', visitors: 10, count: 12 }],
+  },
 })
