@@ -4,6 +4,7 @@
 // operator's command acts through the same services and rules as a request.
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createPixel } from './modules/pixel/index.ts'
 import { createPosts } from './modules/posts/index.ts'
 import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
@@ -45,6 +46,7 @@ export function composeServices(infra: Infrastructure) {
     warn('could not record key usage', error),
   )
   const posts = createPosts(shared, entitlements)
+  const pixel = createPixel(shared, box, database.engine)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   entitlements.assertCounters()
 
@@ -67,6 +69,7 @@ export function composeServices(infra: Infrastructure) {
     entitlements,
     apiKeys,
     posts,
+    pixel,
     webhooks,
   }
 }

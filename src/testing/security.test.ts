@@ -36,6 +36,17 @@ const createWebhook = async (t: TestApp, workspaceId: number) => {
   })
   return res.json().data.id as number
 }
+let sites = 0
+const createSite = async (t: TestApp, workspaceId: number) => {
+  sites++
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/pixel/sites',
+    workspace: workspaceId,
+    payload: { domain: `security-${sites}.example` },
+  })
+  return res.json().data.id as number
+}
 /** An endpoint with one delivery (of the post.created event of a new post). */
 const createDelivery = async (t: TestApp, workspaceId: number) => {
   const webhook_id = await createWebhook(t, workspaceId)
@@ -114,13 +125,23 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/webhooks/:id/deliveries': { resource: createWebhook },
   'GET /api/v1/webhooks/:webhook_id/deliveries/:delivery_id': { resource: createDelivery },
   'POST /api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry': { resource: createDelivery },
+  'GET /api/v1/pixel/sites': {},
+  'POST /api/v1/pixel/sites': { body: { domain: 'security-suite.example' } },
+  'GET /api/v1/pixel/sites/:id': { resource: createSite },
+  'PATCH /api/v1/pixel/sites/:id': { body: { enabled: false }, resource: createSite },
+  'DELETE /api/v1/pixel/sites/:id': { resource: createSite },
+  'GET /api/v1/pixel/sites/:id/stats': { resource: createSite },
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
 const PUBLIC_API_ROUTES = [
   'GET /api/openapi.json',
+  'GET /api/v1/pixel/config',
+  'OPTIONS /api/v1/pixel/config',
+  'OPTIONS /api/v1/pixel/track',
   'POST /api/auth/invitations/accept',
   'POST /api/auth/sign-in',
+  'POST /api/v1/pixel/track',
 ]
 
 // No delivery worker: the fixtures' endpoints point nowhere and must never be called.

@@ -22,8 +22,8 @@ type Doc = {
   components: { schemas: Record<string, unknown>; headers: Record<string, unknown> }
 }
 
-/** Routes that are not part of the API: the reference itself, its page, the metrics. */
-const HIDDEN = /^\/(?:$|docs|metrics$|api\/openapi\.json$)/
+/** Routes that are not part of the API: the reference itself, its page, the metrics, the pixel's script. */
+const HIDDEN = /^\/(?:$|docs|metrics$|api\/openapi\.json$|pixel(?:\.js$|\/))/
 
 /** `/a/:id|:other/b` and `/a/{id}/b` alike become `/a/{}/b`. */
 const shape = (path: string) => path.replace(/:[A-Za-z_]+(?:\|:[A-Za-z_]+)*|\{[A-Za-z_]+\}/g, '{}')

@@ -10,6 +10,7 @@ import type {
   FastifyRequest,
   FastifyServerOptions,
 } from 'fastify'
+import { errorCodes } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/errors.ts'
@@ -18,6 +19,13 @@ import { ApiError, type ErrorCode, type FieldErrors } from './errors.ts'
 import { toFieldErrors, validatorCompiler } from './validation.ts'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route also takes `text/plain` bodies, parsed as JSON (a browser sends those without a
+     * CORS preflight, e.g. `navigator.sendBeacon`). Every other route answers them with 415.
+     */
+    acceptsTextPlain?: boolean
+  }
   interface FastifyRequest {
     /** The body as received, for fingerprinting (idempotency). */
     rawBody?: string
@@ -156,14 +164,26 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
     done()
   })
 
-  // JSON is the only body format (routes may add others, as the pixel does with text/plain).
+  // JSON is the only body format, but routes may opt in to JSON sent as text/plain.
   // An empty body is "no body", so clients that always send Content-Type are not punished.
   app.removeAllContentTypeParsers()
   const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+  function parseJsonBody(
+    req: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ) {
     if (typeof body !== 'string' || body.trim() === '') return done(null, undefined)
     req.rawBody = body
     parseJson(req, body, (error, value) => done(error ? new ApiError('invalid_json') : null, value))
+  }
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
+  // JSON sent as text/plain, on the routes that opt in (`config.acceptsTextPlain`). Elsewhere it
+  // is refused as any unknown type is (415, or 404/405 on a path no route serves that way).
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, function parseTextPlain(req, body, done) {
+    if (req.routeOptions.config.acceptsTextPlain !== true)
+      return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/plain'))
+    parseJsonBody(req, body, done)
   })
 
   // A path that exists with other methods answers 405 with Allow, not 404.

@@ -1,0 +1,469 @@
+// Queries of the pixel: sites (every query of the API names the workspace; the public
+// endpoints look a site up by hostname), the daily salts and the events.
+import { and, eq, lt, type SQL, sql } from 'drizzle-orm'
+import type { Database, Executor } from '../../platform/db/index.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
+import type { ListQuery } from '../../platform/http/list.ts'
+import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+
+export type SiteRow = typeof pixelSites.$inferSelect
+export type NewSite = Omit<typeof pixelSites.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
+export type SiteChanges = Partial<
+  Pick<SiteRow, 'domain' | 'enabled' | 'sampleRate' | 'allowedHostnames' | 'features'>
+>
+export type EventRow = Omit<typeof pixelEvents.$inferInsert, 'id'>
+
+const sortColumns = {
+  id: pixelSites.id,
+  domain: pixelSites.domain,
+  created_at: pixelSites.createdAt,
+  updated_at: pixelSites.updatedAt,
+}
+
+export async function listSites(db: Database, workspaceId: number, query: ListQuery) {
+  const conditions: Array<SQL | undefined> = [
+    eq(pixelSites.workspaceId, workspaceId),
+    ...dateFilters(query, pixelSites),
+  ]
+  if (typeof query.filters.enabled === 'boolean')
+    conditions.push(eq(pixelSites.enabled, query.filters.enabled))
+  return paginate(db, db.select().from(pixelSites).$dynamic(), {
+    from: pixelSites,
+    where: and(...conditions),
+    query,
+    sort: sortColumns,
+  })
+}
+
+export async function findSite(db: Executor, workspaceId: number, id: number): Promise<SiteRow | null> {
+  const [row] = await db
+    .select()
+    .from(pixelSites)
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+  return row ?? null
+}
+
+export async function insertSite(db: Executor, site: NewSite): Promise<SiteRow> {
+  const [row] = await db.insert(pixelSites).values(site).returning()
+  return row!
+}
+
+export async function updateSite(
+  db: Executor,
+  workspaceId: number,
+  id: number,
+  changes: SiteChanges,
+  now: Date,
+): Promise<SiteRow | null> {
+  const [row] = await db
+    .update(pixelSites)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+export async function deleteSite(db: Executor, workspaceId: number, id: number): Promise<SiteRow | null> {
+  const [row] = await db
+    .delete(pixelSites)
+    .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
+    .returning()
+  return row ?? null
+}
+
+/**
+ * The site a page on `hostname` belongs to, for the public endpoints: its domain, one of its
+ * allowed hostnames, or a subdomain of a `*.` entry among them.
+ */
+export async function siteForHostname(db: Database, hostname: string): Promise<SiteRow | null> {
+  // `a.shop.example` is also matched by `*.shop.example` and `*.example`.
+  const names = [hostname]
+  for (let dot = hostname.indexOf('.'); dot > 0; dot = hostname.indexOf('.', dot + 1))
+    names.push(`*${hostname.slice(dot)}`)
+  const [row] = await db
+    .select()
+    .from(pixelSites)
+    .where(
+      sql`${pixelSites.domain} = ${hostname}
+        or ${pixelSites.allowedHostnames} && array[${sql.join(
+          names.map((name) => sql`${name}::text`),
+          sql`, `,
+        )}]`,
+    )
+    .orderBy(sql`${pixelSites.domain} = ${hostname} desc`, pixelSites.id)
+    .limit(1)
+  return row ?? null
+}
+
+/** The sealed salt of `day`: `candidate` if none was stored yet, else the stored one. */
+export async function ensureSalt(db: Database, day: string, candidate: string): Promise<string> {
+  await db.insert(pixelSalts).values({ day, salt: candidate }).onConflictDoNothing()
+  const [row] = await db.select({ salt: pixelSalts.salt }).from(pixelSalts).where(eq(pixelSalts.day, day))
+  return row!.salt
+}
+
+/** Destroys the salts of the days before `day`. */
+export async function deleteSaltsBefore(db: Database, day: string): Promise<void> {
+  await db.delete(pixelSalts).where(lt(pixelSalts.day, day))
+}
+
+/**
+ * Deletes events received before `cutoff`, site by site along the (site, time) index, `batchSize`
+ * rows per statement and at most `maxBatches` statements. Returns the rows deleted.
+ */
+export async function purgeEventsBefore(
+  db: Database,
+  cutoff: Date,
+  batchSize: number,
+  maxBatches: number,
+): Promise<number> {
+  const statement = sql`delete from ${pixelEvents} where id in (
+    select e.id from ${pixelSites} s cross join lateral (
+      select id from ${pixelEvents}
+      where site_id = s.id and occurred_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}
+    ) e limit ${batchSize})`
+  let deleted = 0
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const result = (await db.execute(statement)) as { rowCount?: number | null; affectedRows?: number }
+    const count = result.rowCount ?? result.affectedRows ?? 0
+    deleted += count
+    if (count < batchSize) break
+  }
+  return deleted
+}
+
+/** Writes a batch of events in one statement (one commit). */
+export async function insertEvents(db: Database, events: EventRow[]): Promise<void> {
+  await db.insert(pixelEvents).values(events)
+}
+
+// ---- stats ----------------------------------------------------------------------------------
+
+export type StatsScope = {
+  siteId: number
+  /** First and last day of the range (YYYY-MM-DD), in `timezone`. */
+  from: string
+  to: string
+  timezone: string
+  page: string | null
+  source: string | null
+  event: string | null
+}
+
+type Row = Record<string, unknown>
+
+async function rows(db: Database, query: SQL): Promise<Row[]> {
+  return ((await db.execute(query)) as unknown as { rows: Row[] }).rows
+}
+
+/** The events of the range that pass the filters, as a WITH part named `ev`. */
+function scoped(s: StatsScope): SQL {
+  const start = sql`((${s.from}::date)::timestamp at time zone ${s.timezone})`
+  const end = sql`(((${s.to}::date) + 1)::timestamp at time zone ${s.timezone})`
+  const conditions: SQL[] = [
+    sql`site_id = ${s.siteId}`,
+    sql`occurred_at >= ${start}`,
+    sql`occurred_at < ${end}`,
+  ]
+  if (s.page !== null) conditions.push(sql`pathname = ${s.page}`)
+  if (s.source !== null) conditions.push(sql`source = ${s.source}`)
+  if (s.event !== null)
+    conditions.push(sql`visitor_id in (select visitor_id from ${pixelEvents}
+      where site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end} and name = ${s.event})`)
+  return sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`
+}
+
+/** Page views grouped into visits: a visitor's views less than 30 minutes apart. */
+function visitsPart(): SQL {
+  return sql`marked as (
+      select visitor_id, occurred_at, pathname,
+        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
+      from ev where name = 'pageview'
+      window w as (partition by visitor_id order by occurred_at)
+    ),
+    numbered as (
+      select *, sum(starts) over (partition by visitor_id order by occurred_at rows unbounded preceding) as visit
+      from marked
+    ),
+    visits as (
+      select count(*) as views,
+        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
+        (array_agg(pathname order by occurred_at))[1] as entry,
+        (array_agg(pathname order by occurred_at desc))[1] as exit
+      from numbered group by visitor_id, visit
+    )`
+}
+
+export async function statsTotals(db: Database, s: StatsScope) {
+  const [row] = await rows(
+    db,
+    sql`with ${scoped(s)}, ${visitsPart()}
+      select
+        (select count(distinct visitor_id) from ev)::int as visitors,
+        (select count(*) from ev where name = 'pageview')::int as pageviews,
+        (select count(*) from ev where name <> 'pageview')::int as events,
+        (select count(*) from visits)::int as visits,
+        (select coalesce(round(100.0 * count(*) filter (where views = 1) / nullif(count(*), 0)), 0) from visits)::int as bounce_rate,
+        (select coalesce(round(avg(seconds)), 0) from visits)::int as visit_duration`,
+  )
+  return row as {
+    visitors: number
+    pageviews: number
+    events: number
+    visits: number
+    bounce_rate: number
+    visit_duration: number
+  }
+}
+
+const BUCKET_FORMATS = { hour: 'YYYY-MM-DD"T"HH24:00', day: 'YYYY-MM-DD', month: 'YYYY-MM' } as const
+
+/** One row per hour, day or month of the range (empty ones included), in the range's time zone. */
+export async function statsSeries(db: Database, s: StatsScope, interval: keyof typeof BUCKET_FORMATS) {
+  const unit = sql.raw(`'${interval}'`)
+  const step = sql.raw(`interval '1 ${interval}'`)
+  const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)},
+      buckets as (
+        select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp + interval '1 day' - interval '1 second', ${step}) as bucket
+      ),
+      counted as (
+        select date_trunc(${unit}, occurred_at at time zone ${s.timezone}) as bucket,
+          count(distinct visitor_id)::int as visitors,
+          (count(*) filter (where name = 'pageview'))::int as pageviews
+        from ev group by 1
+      )
+      select to_char(b.bucket, ${format}) as date, coalesce(c.visitors, 0) as visitors, coalesce(c.pageviews, 0) as pageviews
+      from buckets b left join counted c on c.bucket = b.bucket
+      order by b.bucket`,
+  )
+  return out as Array<{ date: string; visitors: number; pageviews: number }>
+}
+
+const BREAKDOWNS = {
+  page: 'pathname',
+  source: 'source',
+  campaign: 'utm_campaign',
+  browser: 'browser',
+  device: 'device',
+  os: 'os',
+} as const
+
+/** Visitors and page views per value of one dimension, most visitors first. */
+export async function statsBreakdown(
+  db: Database,
+  s: StatsScope,
+  key: keyof typeof BREAKDOWNS,
+  limit: number,
+) {
+  const column = sql.raw(BREAKDOWNS[key])
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}
+      select ${column} as value, count(distinct visitor_id)::int as visitors,
+        (count(*) filter (where name = 'pageview'))::int as pageviews
+      from ev where ${column} is not null and name = 'pageview'
+      group by ${column} order by visitors desc, pageviews desc, value limit ${limit}`,
+  )
+  return out.map((r) => ({
+    [key]: r.value as string,
+    visitors: r.visitors as number,
+    pageviews: r.pageviews as number,
+  }))
+}
+
+/** The pages visits began (`entry`) or ended (`exit`) on, most visits first. */
+export async function statsVisitPages(db: Database, s: StatsScope, end: 'entry' | 'exit', limit: number) {
+  const column = sql.raw(end)
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}, ${visitsPart()}
+      select ${column} as page, count(*)::int as visits from visits
+      group by ${column} order by visits desc, page limit ${limit}`,
+  )
+  return out as Array<{ page: string; visits: number }>
+}
+
+/** Custom events by name: how many were sent and by how many visitors. */
+export async function statsEvents(db: Database, s: StatsScope, limit: number) {
+  const out = await rows(
+    db,
+    sql`with ${scoped(s)}
+      select name, count(distinct visitor_id)::int as visitors, count(*)::int as count
+      from ev where name <> 'pageview'
+      group by name order by count desc, name limit ${limit}`,
+  )
+  return out as Array<{ name: string; visitors: number; count: number }>
+}
+
+// ---- daily rollups --------------------------------------------------------------------------
+
+/**
+ * The rows of pixel_daily_stats for the UTC days `from`..`to` of a site, computed from its
+ * events (columns: day, dimension, value, visitors, pageviews, events, visits, bounces,
+ * duration). The same visit rules as the raw stats: page views of a visitor less than 30
+ * minutes apart.
+ */
+function dailyRows(siteId: number, from: string, to: string): SQL {
+  const dimension = (name: string, column: string) =>
+    sql`select day, ${name}::text, ${sql.raw(column)}, count(distinct visitor_id), count(*), 0, 0, 0, 0
+      from ev where name = 'pageview' and ${sql.raw(column)} is not null group by day, ${sql.raw(column)}`
+  return sql`with ev as (
+      select *, (occurred_at at time zone 'UTC')::date as day from ${pixelEvents}
+      where site_id = ${siteId}
+        and occurred_at >= (${from}::date)::timestamp at time zone 'UTC'
+        and occurred_at < ((${to}::date) + 1)::timestamp at time zone 'UTC'
+    ),
+    marked as (
+      select day, visitor_id, occurred_at, pathname,
+        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
+      from ev where name = 'pageview'
+      window w as (partition by day, visitor_id order by occurred_at)
+    ),
+    numbered as (
+      select *, sum(starts) over (partition by day, visitor_id order by occurred_at rows unbounded preceding) as visit
+      from marked
+    ),
+    visits as (
+      select day, count(*) as views,
+        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
+        (array_agg(pathname order by occurred_at))[1] as entry,
+        (array_agg(pathname order by occurred_at desc))[1] as exit
+      from numbered group by day, visitor_id, visit
+    )
+    select day, 'total'::text as dimension, ''::text as value,
+      count(distinct visitor_id) as visitors,
+      count(*) filter (where name = 'pageview') as pageviews,
+      count(*) filter (where name <> 'pageview') as events,
+      0 as visits, 0 as bounces, 0::double precision as duration
+    from ev group by day
+    union all
+    select day, 'visits'::text, ''::text, 0, 0, 0, count(*), count(*) filter (where views = 1), sum(seconds)::double precision
+    from visits group by day
+    union all ${dimension('page', 'pathname')}
+    union all ${dimension('source', 'source')}
+    union all ${dimension('campaign', 'utm_campaign')}
+    union all ${dimension('browser', 'browser')}
+    union all ${dimension('device', 'device')}
+    union all ${dimension('os', 'os')}
+    union all
+    select day, 'entry'::text, entry, 0, 0, 0, count(*), 0, 0 from visits group by day, entry
+    union all
+    select day, 'exit'::text, exit, 0, 0, 0, count(*), 0, 0 from visits group by day, exit
+    union all
+    select day, 'event'::text, name, count(distinct visitor_id), 0, count(*), 0, 0, 0
+    from ev where name <> 'pageview' group by day, name`
+}
+
+/** Sites with finished days not rolled up yet, and the first day of their events. */
+export async function sitesToRollUp(db: Database, through: string) {
+  const out = await rows(
+    db,
+    sql`select s.id, s.rolled_through::text as rolled_through,
+        (select (min(e.occurred_at) at time zone 'UTC')::date::text from ${pixelEvents} e where e.site_id = s.id) as first_day
+      from ${pixelSites} s
+      where s.rolled_through is null or s.rolled_through < ${through}::date`,
+  )
+  return out as Array<{ id: number; rolled_through: string | null; first_day: string | null }>
+}
+
+/** Rolls the days `from`..`to` of a site up (again), and records `to` as rolled up. */
+export async function rollUpDays(db: Database, siteId: number, from: string, to: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`delete from ${pixelDailyStats} where site_id = ${siteId} and day between ${from}::date and ${to}::date`,
+    )
+    await tx.execute(
+      sql`insert into ${pixelDailyStats} (day, dimension, value, visitors, pageviews, events, visits, bounces, duration, site_id)
+        select *, ${siteId}::integer from (${dailyRows(siteId, from, to)}) as rolled`,
+    )
+    await tx.execute(sql`update ${pixelSites} set rolled_through = ${to}::date where id = ${siteId}`)
+  })
+}
+
+export type DailyScope = { siteId: number; from: string; to: string; rolledThrough: string }
+
+/** The per-day rows of a range: rolled-up days from the table, the days after from the events. */
+function daily(s: DailyScope): SQL {
+  const stored = sql`select day, dimension, value, visitors, pageviews, events, visits, bounces, duration
+    from ${pixelDailyStats}
+    where site_id = ${s.siteId} and day between ${s.from}::date and least(${s.to}::date, ${s.rolledThrough}::date)`
+  if (s.to <= s.rolledThrough) return sql`daily as (${stored})`
+  const rest = s.from > s.rolledThrough ? s.from : addDay(s.rolledThrough)
+  return sql`daily as (${stored} union all select * from (${dailyRows(s.siteId, rest, s.to)}) as fresh)`
+}
+
+function addDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+}
+
+export async function dailyTotals(db: Database, s: DailyScope) {
+  const [row] = await rows(
+    db,
+    sql`with ${daily(s)}
+      select
+        coalesce(sum(visitors) filter (where dimension = 'total'), 0)::int as visitors,
+        coalesce(sum(pageviews) filter (where dimension = 'total'), 0)::int as pageviews,
+        coalesce(sum(events) filter (where dimension = 'total'), 0)::int as events,
+        coalesce(sum(visits) filter (where dimension = 'visits'), 0)::int as visits,
+        coalesce(round(100.0 * sum(bounces) filter (where dimension = 'visits')
+          / nullif(sum(visits) filter (where dimension = 'visits'), 0)), 0)::int as bounce_rate,
+        coalesce(round((sum(duration) filter (where dimension = 'visits')
+          / nullif(sum(visits) filter (where dimension = 'visits'), 0))::numeric), 0)::int as visit_duration
+      from daily`,
+  )
+  return row as Awaited<ReturnType<typeof statsTotals>>
+}
+
+export async function dailySeries(db: Database, s: DailyScope, interval: 'day' | 'month') {
+  const unit = sql.raw(`'${interval}'`)
+  const step = sql.raw(`interval '1 ${interval}'`)
+  const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
+  const out = await rows(
+    db,
+    sql`with ${daily(s)},
+      buckets as (
+        select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp, ${step}) as bucket
+      ),
+      counted as (
+        select date_trunc(${unit}, day::timestamp) as bucket, sum(visitors)::int as visitors, sum(pageviews)::int as pageviews
+        from daily where dimension = 'total' group by 1
+      )
+      select to_char(b.bucket, ${format}) as date, coalesce(c.visitors, 0) as visitors, coalesce(c.pageviews, 0) as pageviews
+      from buckets b left join counted c on c.bucket = b.bucket
+      order by b.bucket`,
+  )
+  return out as Array<{ date: string; visitors: number; pageviews: number }>
+}
+
+/** Every breakdown at once: the top `limit` values of each dimension, in the raw stats' order. */
+export async function dailyBreakdowns(db: Database, s: DailyScope, limit: number) {
+  const out = await rows(
+    db,
+    sql`with ${daily(s)},
+      summed as (
+        select dimension, value, sum(visitors)::int as visitors, sum(pageviews)::int as pageviews,
+          sum(events)::int as events, sum(visits)::int as visits
+        from daily where dimension not in ('total', 'visits') group by dimension, value
+      ),
+      ranked as (
+        select *, row_number() over (partition by dimension order by
+          case when dimension in ('entry', 'exit') then visits when dimension = 'event' then events else visitors end desc,
+          case when dimension in ('entry', 'exit', 'event') then 0 else pageviews end desc,
+          value) as rank
+        from summed
+      )
+      select dimension, value, visitors, pageviews, events, visits from ranked where rank <= ${limit}
+      order by dimension, rank`,
+  )
+  return out as Array<{
+    dimension: string
+    value: string
+    visitors: number
+    pageviews: number
+    events: number
+    visits: number
+  }>
+}
