@@ -11,6 +11,7 @@ import { idempotency } from './idempotency.ts'
 import { CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/load.ts'
 import { type Row, table } from './lib/report.ts'
 import { noise } from './noise.ts'
+import { pixelPglite, pixelPostgres } from './pixel.ts'
 import { rateLimit } from './rate-limit.ts'
 import { resourceReadPglite, resourceReadPostgres } from './resource-read.ts'
 import { webhooks, webhooksUnderLoad } from './webhooks.ts'
@@ -25,6 +26,7 @@ const groups: Record<string, Array<() => Promise<Row[]>>> = {
   'webhook-load': [webhooksUnderLoad],
   writes: [writesPostgres, writesPglite, writesFullWorkspace],
   logging: [writesLogging],
+  pixel: [pixelPostgres, pixelPglite],
 }
 
 // A signal would end the process without its 'exit' handlers, which kill the children.

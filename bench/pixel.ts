@@ -1,0 +1,61 @@
+// Pixel ingestion: POST /api/v1/pixel/track (a `text/plain` body, as `sendBeacon` sends it)
+// against a Fastify hello-world, on PostgreSQL and on PGlite. Every 200 `{"tracked": true}` is
+// answered only once its batch has committed (group commit), so this is the rate of durable
+// events. The pixel's per-IP bucket is lifted (every request comes from one address), and the
+// requests carry a browser's User-Agent so that none is dropped as a bot.
+// Target: at least 0.5 of hello-world's throughput on PostgreSQL (0.2 on PGlite, one writer).
+import { type Child, withChild } from './lib/child.ts'
+import { api, HELLO, MASTER, withCore, withDataDirs, withPostgres } from './lib/core.ts'
+import { type Comparison, compare, load } from './lib/load.ts'
+import { comparedRow, type Row } from './lib/report.ts'
+
+const BROWSER =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
+const SITE = 'bench.example'
+
+function trackVsHello(env: Record<string, string>): Promise<Comparison> {
+  return withChild(HELLO, {}, (hello) =>
+    withCore({ ...env, RATE_LIMIT_PIXEL_PER_MINUTE: '10000000' }, async (core: Child) => {
+      const made = await api(core, MASTER, 'POST', '/api/v1/workspaces', {
+        name: 'Pixel bench',
+        tier: 'enterprise',
+      })
+      const workspace = String((made as { data: { id: number } }).data.id)
+      const site = await fetch(`${core.url}/api/v1/pixel/sites`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${MASTER}`,
+          'content-type': 'application/json',
+          'x-workspace-id': workspace,
+        },
+        body: JSON.stringify({ domain: SITE }),
+      })
+      if (site.status !== 201) throw new Error(`pixel site: ${site.status} ${await site.text()}`)
+      return compare(
+        () => load({ server: hello, targets: [{ path: '/hello' }] }),
+        () =>
+          load({
+            server: core,
+            targets: [{ path: '/api/v1/pixel/track' }],
+            method: 'POST',
+            headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
+            body: JSON.stringify({ event: 'pageview', url: `https://${SITE}/pricing?utm_source=bench` }),
+            expect: 200,
+          }),
+      )
+    }),
+  )
+}
+
+export async function pixelPostgres(): Promise<Row[]> {
+  const compared = await withPostgres((url) => trackVsHello({ DATABASE_URL: url }))
+  return [
+    comparedRow('POST /api/v1/pixel/track (durable), PostgreSQL, vs Fastify hello-world', compared, 0.5),
+  ]
+}
+
+export async function pixelPglite(): Promise<Row[]> {
+  const compared = await withDataDirs(1, ([dir]) => trackVsHello({ DATA_DIR: dir! }))
+  // No goal is set for the embedded engine (one writer); 0.2 is the floor we hold it to.
+  return [comparedRow('POST /api/v1/pixel/track (durable), PGlite, vs Fastify hello-world', compared, 0.2)]
+}
