@@ -4,6 +4,7 @@
 // operator's command acts through the same services and rules as a request.
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createOAuth } from './modules/oauth/index.ts'
 import { createPosts } from './modules/posts/index.ts'
 import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
@@ -44,6 +45,7 @@ export function composeServices(infra: Infrastructure) {
     warn('could not record key usage', error),
   )
   const posts = createPosts(shared, entitlements)
+  const oauth = createOAuth(shared)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   entitlements.assertCounters()
 
@@ -66,5 +68,6 @@ export function composeServices(infra: Infrastructure) {
     apiKeys,
     posts,
     webhooks,
+    oauth,
   }
 }

@@ -50,6 +50,16 @@ const createDelivery = async (t: TestApp, workspaceId: number) => {
   return { webhook_id, delivery_id: list.json().data[0].id as number }
 }
 
+const createClient = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/oauth/clients',
+    workspace: workspaceId,
+    payload: { name: 'Security suite', grant_types: ['client_credentials'] },
+  })
+  return res.json().data.id as number
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
@@ -83,6 +93,12 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/webhooks/:id/deliveries': { resource: createWebhook },
   'GET /api/v1/webhooks/:webhook_id/deliveries/:delivery_id': { resource: createDelivery },
   'POST /api/v1/webhooks/:webhook_id/deliveries/:delivery_id/retry': { resource: createDelivery },
+  'GET /api/v1/oauth/clients': {},
+  'POST /api/v1/oauth/clients': { body: { name: 'App', grant_types: ['client_credentials'] } },
+  'GET /api/v1/oauth/clients/:id': { resource: createClient },
+  'PATCH /api/v1/oauth/clients/:id': { body: { name: 'Renamed' }, resource: createClient },
+  'POST /api/v1/oauth/clients/:id/rotate-secret': { resource: createClient },
+  'DELETE /api/v1/oauth/clients/:id': { resource: createClient },
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
