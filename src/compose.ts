@@ -45,15 +45,19 @@ export function composeServices(infra: Infrastructure) {
     warn('could not record key usage', error),
   )
   const posts = createPosts(shared, entitlements)
-  const oauth = createOAuth(shared)
+  const oauth = createOAuth(shared, { box, encryptionKey: infra.encryptionKey })
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   entitlements.assertCounters()
 
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
   const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
 
-  /** The credential kinds the auth platform accepts (OAuth tokens join here). */
-  const credentialSources: CredentialSource[] = [credentialSource(apiKeys), sessions.credentialSource()]
+  /** The credential kinds the auth platform accepts. */
+  const credentialSources: CredentialSource[] = [
+    credentialSource(apiKeys),
+    sessions.credentialSource(),
+    oauth.credentialSource,
+  ]
 
   return {
     shared,
