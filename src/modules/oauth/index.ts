@@ -40,6 +40,7 @@ export async function oauthModule(app: FastifyInstance, service: OAuthService, p
   const provider = await createProvider(service)
   const perFive = oauthSettings.from(deps.config).requestsPerFiveMinutes
   await mountProvider(app, provider, {
+    deps,
     publicUrl,
     limit: perFive > 0 ? { name: 'oauth', limit: perFive, windowMs: 5 * 60_000 } : undefined,
   })

@@ -12,7 +12,9 @@ import type {
   FastifyRequest,
 } from 'fastify'
 import type Provider from 'oidc-provider'
+import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
+import { interactionRoutes } from './interaction.ts'
 import { MOUNT } from './provider.ts'
 
 export type OAuthLimit = { name: string; limit: number; windowMs: number } | undefined
@@ -33,7 +35,7 @@ function oauthError(error: FastifyError | ApiError, req: FastifyRequest, reply: 
 export async function mountProvider(
   app: FastifyInstance,
   provider: Provider,
-  options: { publicUrl: string; limit: OAuthLimit },
+  options: { deps: Deps; publicUrl: string; limit: OAuthLimit },
 ): Promise<void> {
   const handle = provider.callback()
   const external = new URL(options.publicUrl)
@@ -52,7 +54,11 @@ export async function mountProvider(
       done()
     })
     await scope.register(middie)
-    scope.use(MOUNT, handle)
+    // Our login and consent pages live under the mount too: the server hands them over.
+    scope.use(MOUNT, (req: { url?: string }, res: unknown, next: () => void) =>
+      req.url?.startsWith('/interaction/') ? next() : handle(req as never, res as never),
+    )
+    interactionRoutes(scope, provider, options.deps, config)
     // The middleware answers every request under the mount before this handler could run; the
     // route exists so that the requests get the hooks and the budget above.
     scope.all(`${MOUNT}/*`, { schema: { hide: true }, config }, () => {
