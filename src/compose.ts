@@ -45,12 +45,16 @@ export function composeServices(infra: Infrastructure) {
     warn('could not record key usage', error),
   )
   const posts = createPosts(shared, entitlements)
-  const oauth = createOAuth(shared, { box, encryptionKey: infra.encryptionKey })
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   entitlements.assertCounters()
 
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
   const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
+  const oauth = createOAuth(shared, {
+    box,
+    encryptionKey: infra.encryptionKey,
+    checkCredentials: (email, password) => sessions.checkCredentials(email, password),
+  })
 
   /** The credential kinds the auth platform accepts. */
   const credentialSources: CredentialSource[] = [

@@ -25,7 +25,7 @@ export const ACCESS_TOKEN_MODELS = ['AccessToken', 'ClientCredentials'] as const
 const FOUND_BY_ID = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode'])
 
 /** What the authorization server knows of one of our clients. */
-export function clientMetadata(row: ClientRow): AdapterPayload {
+function clientMetadata(row: ClientRow): AdapterPayload {
   const code = row.grantTypes.includes('authorization_code')
   return {
     client_id: row.clientId,

@@ -283,4 +283,39 @@ describe('authorization code with PKCE through our login and consent pages', () 
     const location = new URL(back.headers.location!)
     expect(location.searchParams.get('error')).toBe('access_denied')
   })
+
+  it('counts failed logins towards the same per-email lockout as sign-in (429 on the page)', async () => {
+    const s = await setup()
+    const browser = new Browser()
+    const start = await browser.request(
+      'GET',
+      `/oauth2/auth?${new URLSearchParams({
+        client_id: s.client.client_id,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'posts:read',
+        code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+        code_challenge_method: 'S256',
+      })}`,
+    )
+    const login = await browser.request('GET', start.headers.location!)
+    const action = /action="([^"]+\/login)"/.exec(login.body)![1]!
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await browser.request('POST', action, { email: s.email, password: `wrong ${i}` })).statusCode,
+      )
+    expect(statuses).toEqual([401, 401, 401, 401, 429])
+    const locked = await browser.request('POST', action, { email: s.email, password: PASSWORD })
+    expect(locked.statusCode).toBe(429)
+    expect(locked.headers['retry-after']).toBeDefined()
+    expect(locked.body).toContain('Too many failed sign-ins for this email')
+    // The dashboard's sign-in is locked as well.
+    const signIn = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in',
+      payload: { email: s.email, password: PASSWORD },
+    })
+    expect(signIn.statusCode).toBe(429)
+  })
 })

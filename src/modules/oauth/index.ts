@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { type CredentialSource, registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import type { CheckCredentials } from './interaction.ts'
 import { createProvider } from './provider.ts'
 import { clientRoutes } from './routes.ts'
 import { mountProvider } from './server.ts'
@@ -19,16 +20,21 @@ export type OAuthService = {
   deps: Deps
   box: SecretBox
   encryptionKey: string
+  /** Checks a person's email and password on the login page (with the sign-in lockout). */
+  checkCredentials: CheckCredentials
   clients: ClientService
   /** Access tokens (`oat_…`) as credentials of the API. */
   credentialSource: CredentialSource
 }
 
-export function createOAuth(deps: Deps, secrets: { box: SecretBox; encryptionKey: string }): OAuthService {
+export function createOAuth(
+  deps: Deps,
+  options: { box: SecretBox; encryptionKey: string; checkCredentials: CheckCredentials },
+): OAuthService {
   registerScopeResources('oauth-clients')
   return {
     deps,
-    ...secrets,
+    ...options,
     clients: new ClientService(deps),
     credentialSource: tokenCredentialSource(deps),
   }
@@ -40,7 +46,7 @@ export async function oauthModule(app: FastifyInstance, service: OAuthService, p
   const provider = await createProvider(service)
   const perFive = oauthSettings.from(deps.config).requestsPerFiveMinutes
   await mountProvider(app, provider, {
-    deps,
+    deps: { ...deps, checkCredentials: service.checkCredentials },
     publicUrl,
     limit: perFive > 0 ? { name: 'oauth', limit: perFive, windowMs: 5 * 60_000 } : undefined,
   })

@@ -1,16 +1,20 @@
 // Our own login and consent pages for the authorization endpoint (oidc-provider's
 // "interactions"; its development pages are off). Server-rendered HTML, no script and no
-// external asset. A person signs in with the email and password of their core-api user, then
-// allows or denies the app the scopes it asked for. The pages are bound to the interaction
+// external asset. A person signs in with the email and password of their core-api user (the
+// sessions module's check, so failures count towards the same per-email lockout), then allows
+// or denies the app the scopes it asked for. The pages are bound to the interaction
 // cookie oidc-provider sets (SameSite=Lax, so another site cannot post them).
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type Provider from 'oidc-provider'
+import type { PrincipalUser } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
-import { checkPassword, findUserForSignIn } from '../users/index.ts'
+import { ApiError } from '../../platform/http/errors.ts'
 import { escapeHtml, MOUNT, page } from './provider.ts'
 import { findClientByClientId } from './store.ts'
 
 type Params = { uid: string }
+/** The user with this email and password; throws ApiError 401, or 429 while the email is locked. */
+export type CheckCredentials = (email: string, password: string) => Promise<PrincipalUser>
 type Form = Record<string, string | undefined>
 
 const HEADERS = {
@@ -49,7 +53,7 @@ function consentForm(uid: string, clientName: string, scopes: string[]): string 
 export function interactionRoutes(
   app: FastifyInstance,
   provider: Provider,
-  deps: Deps,
+  deps: Deps & { checkCredentials: CheckCredentials },
   config: FastifyContextConfig,
 ): void {
   app.addContentTypeParser(
@@ -101,11 +105,14 @@ export function interactionRoutes(
       if (found?.prompt.name !== 'login') return expired(reply)
       const email = String(req.body?.email ?? '').slice(0, 320)
       const password = String(req.body?.password ?? '').slice(0, 1024)
-      const user = email ? await findUserForSignIn(deps.db, email) : null
-      const ok = await checkPassword(user?.passwordHash ?? null, password)
-      if (!user || !ok) {
+      let user: PrincipalUser
+      try {
+        user = await deps.checkCredentials(email, password)
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error
         const name = await clientName(found.params.client_id)
-        return html(reply, 401, 'Sign in', loginForm(found.uid, name, email, 'Invalid email or password.'))
+        if (error.headers) reply.headers(error.headers)
+        return html(reply, error.status, 'Sign in', loginForm(found.uid, name, email, error.message))
       }
       const to = await provider.interactionResult(
         req.raw,

@@ -21,7 +21,7 @@ export const ACCESS_TOKEN_PREFIX = 'oat_'
 const REFRESH_TOKEN_PREFIX = 'ort_'
 
 /** Every scope a client may be allowed: the API keys' syntax over the registered resources. */
-export function allScopes(): string[] {
+function allScopes(): string[] {
   const out = ['*', 'read', 'write', 'delete']
   for (const resource of scopeResources())
     out.push(`${resource}:*`, `${resource}:read`, `${resource}:write`, `${resource}:delete`)

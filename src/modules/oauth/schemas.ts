@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
 import { component } from '../../platform/http/responses.ts'
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const
 
 const Timestamp = Type.String({ format: 'date-time' })
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {

@@ -14,7 +14,7 @@ import type {
 import type Provider from 'oidc-provider'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
-import { interactionRoutes } from './interaction.ts'
+import { type CheckCredentials, interactionRoutes } from './interaction.ts'
 import { MOUNT } from './provider.ts'
 
 export type OAuthLimit = { name: string; limit: number; windowMs: number } | undefined
@@ -35,7 +35,7 @@ function oauthError(error: FastifyError | ApiError, req: FastifyRequest, reply: 
 export async function mountProvider(
   app: FastifyInstance,
   provider: Provider,
-  options: { deps: Deps; publicUrl: string; limit: OAuthLimit },
+  options: { deps: Deps & { checkCredentials: CheckCredentials }; publicUrl: string; limit: OAuthLimit },
 ): Promise<void> {
   const handle = provider.callback()
   const external = new URL(options.publicUrl)

@@ -19,11 +19,11 @@ import {
   updateClient,
 } from './store.ts'
 
-export const CLIENT_ID_PREFIX = 'oc_'
+const CLIENT_ID_PREFIX = 'oc_'
 const SECRET_PREFIX = 'ocs_'
 const DEFAULT_SCOPES = ['read']
 
-export function newClientSecret(): { secret: string; hash: string } {
+function newClientSecret(): { secret: string; hash: string } {
   const secret = `${SECRET_PREFIX}${randomBase62(43)}`
   return { secret, hash: sha256Hex(secret) }
 }

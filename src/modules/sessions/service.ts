@@ -114,8 +114,11 @@ export class SessionService {
     })
   }
 
-  /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
-  async signIn(email: string, password: string): Promise<{ secret: string; session: SessionOut }> {
+  /**
+   * The user with this email and password, counting failures against the email's lockout;
+   * throws 401, or 429 while the email is locked. Sign-in and the OAuth login page share it.
+   */
+  async checkCredentials(email: string, password: string): Promise<PrincipalUser> {
     const { db, clock } = this.deps
     const now = clock.now()
     const normalized = email.trim().toLowerCase()
@@ -138,6 +141,14 @@ export class SessionService {
       throw new ApiError('unauthorized', 'Invalid email or password.')
     }
     await clearFailures(db, normalized)
+    return { id: user.id, email: user.email, name: user.name }
+  }
+
+  /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
+  async signIn(email: string, password: string): Promise<{ secret: string; session: SessionOut }> {
+    const { db, clock } = this.deps
+    const user = await this.checkCredentials(email, password)
+    const now = clock.now()
     const secret = `${SESSION_PREFIX}${randomBase62(43)}`
     const row = await insertSession(db, {
       tokenHash: sha256Hex(secret),
