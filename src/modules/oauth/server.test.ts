@@ -252,4 +252,31 @@ describe('OAuth authorization server', () => {
       request_id: expect.any(String),
     })
   })
+
+  it("tells an app nothing about another app's token, and ends nothing", async () => {
+    const as = await discover()
+    const mine = await registerApp()
+    const theirs = await registerApp()
+    const { access_token } = await clientCredentials(as, theirs)
+    const introspected = await oauth.processIntrospectionResponse(
+      as,
+      mine.client,
+      await oauth.introspectionRequest(as, mine.client, mine.auth, access_token, options()),
+    )
+    expect(introspected).toEqual({ active: false })
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, mine.client, mine.auth, access_token, options()),
+    )
+    expect((await t.call(access_token, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200)
+  })
+
+  it('answers an unknown /oauth2/ path with a 404 in the RFC 6749 format', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/oauth2/nothing-here' })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'unrecognized route',
+      request_id: expect.any(String),
+    })
+  })
 })
