@@ -29,13 +29,13 @@ function clientMetadata(row: ClientRow): AdapterPayload {
   const code = row.grantTypes.includes('authorization_code')
   return {
     client_id: row.clientId,
-    client_secret: row.secretHash,
+    ...(row.secretHash !== null && { client_secret: row.secretHash }),
     client_name: row.name,
     grant_types: row.grantTypes,
     redirect_uris: row.redirectUris,
     response_types: code ? ['code'] : [],
     scope: row.scopes.join(' '),
-    token_endpoint_auth_method: 'client_secret_basic',
+    token_endpoint_auth_method: row.authMethod as AdapterPayload['token_endpoint_auth_method'],
   }
 }
 

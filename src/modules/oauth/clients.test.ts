@@ -43,6 +43,7 @@ describe('OAuth clients', () => {
       redirect_uris: ['https://reports.acme.test/callback'],
       grant_types: ['authorization_code', 'refresh_token'],
       scopes: ['posts:read'],
+      token_endpoint_auth_method: 'client_secret_basic',
       created_at: expect.stringMatching(ISO_SECONDS),
       updated_at: expect.stringMatching(ISO_SECONDS),
     })
@@ -158,5 +159,37 @@ describe('OAuth clients', () => {
     expect(refused.statusCode).toBe(403)
     expect(refused.json().message).toBe('Insufficient permissions. Required scope: oauth-clients:write')
     expect(await rows(reader.ws.id)).toEqual([])
+  })
+
+  it('registers a public app without a secret, and refuses what a public app cannot do', async () => {
+    const { ws, key } = await setup()
+    const res = await post(key, '/api/v1/oauth/clients', { ...BODY, token_endpoint_auth_method: 'none' })
+    expect(res.statusCode).toBe(201)
+    expect(res.json().data).toMatchObject({ client_secret: null, token_endpoint_auth_method: 'none' })
+    const [row] = await rows(ws.id)
+    expect(row!.secretHash).toBeNull()
+    const rotate = await post(key, `/api/v1/oauth/clients/${res.json().data.id}/rotate-secret`)
+    expect(rotate.statusCode).toBe(409)
+    expect(rotate.json()).toMatchObject({
+      error: 'conflict',
+      message: 'A public app has no secret to rotate.',
+    })
+    const patched = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/oauth/clients/${res.json().data.id}`,
+      payload: { grant_types: ['authorization_code', 'client_credentials'] },
+    })
+    expect(patched.statusCode).toBe(422)
+    expect((await rows(ws.id))[0]!.grantTypes).toEqual(['authorization_code', 'refresh_token'])
+    const refused = await post(key, '/api/v1/oauth/clients', {
+      name: 'x',
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'none',
+    })
+    expect(refused.statusCode).toBe(422)
+    expect(refused.json().errors).toEqual({
+      grant_types: ['A public app (token_endpoint_auth_method none) cannot use client_credentials.'],
+    })
+    expect(await rows(ws.id)).toHaveLength(1)
   })
 })

@@ -61,7 +61,7 @@ class Browser {
   }
 }
 
-async function setup() {
+async function setup(publicApp = false) {
   const ws = await t.workspace()
   const email = `person${Math.random().toString(36).slice(2)}@example.com`
   const user = await t.call(t.masterKey, {
@@ -80,6 +80,7 @@ async function setup() {
       redirect_uris: [REDIRECT],
       grant_types: ['authorization_code', 'refresh_token'],
       scopes: ['posts:read', 'posts:write'],
+      ...(publicApp && { token_endpoint_auth_method: 'none' }),
     },
   })
   expect(created.statusCode).toBe(201)
@@ -91,7 +92,7 @@ async function setup() {
     email,
     as,
     client: { client_id } as oauth.Client,
-    auth: oauth.ClientSecretBasic(client_secret),
+    auth: publicApp ? oauth.None() : oauth.ClientSecretBasic(client_secret),
   }
 }
 
@@ -317,5 +318,35 @@ describe('authorization code with PKCE through our login and consent pages', () 
       payload: { email: s.email, password: PASSWORD },
     })
     expect(signIn.statusCode).toBe(429)
+  })
+
+  it('runs the flow for a public app (no secret, PKCE), and refuses one without PKCE', async () => {
+    const s = await setup(true)
+    const { location, verifier, state } = await authorize(s, new Browser())
+    const tokens = await exchange(s, location, verifier, state)
+    expect(tokens.access_token).toMatch(/^oat_/)
+    expect(
+      (await t.call(tokens.access_token, { method: 'GET', url: '/api/v1/me' })).json().data,
+    ).toMatchObject({
+      type: 'oauth_token',
+      user: { email: s.email },
+    })
+    const rotated = await refresh(s, tokens.refresh_token!)
+    expect(rotated.refresh_token).not.toBe(tokens.refresh_token)
+
+    const withoutPkce = await new Browser().request(
+      'GET',
+      `/oauth2/auth?${new URLSearchParams({
+        client_id: s.client.client_id,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'posts:read',
+      })}`,
+    )
+    const back = new URL(withoutPkce.headers.location!)
+    expect(back.searchParams.get('error')).toBe('invalid_request')
+    expect(back.searchParams.get('error_description')).toBe(
+      'Authorization Server policy requires PKCE to be used for this request',
+    )
   })
 })

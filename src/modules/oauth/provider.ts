@@ -81,7 +81,7 @@ export async function createProvider(input: {
       keys: [createHmac('sha256', input.encryptionKey).update('oauth-cookies').digest('base64url')],
     },
     scopes,
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

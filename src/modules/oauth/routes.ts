@@ -127,7 +127,8 @@ export function clientRoutes(fastify: FastifyInstance, service: ClientService, p
         tags,
         summary: 'Rotate the client secret',
         operationId: 'rotateOAuthClientSecret',
-        description: 'A new secret, answered here only; the old one stops working at once.',
+        description:
+          'A new secret, answered here only; the old one stops working at once. 409 for a public app, which has none.',
         params: ClientParams,
         querystring: NoQuery,
         response: {

@@ -20,6 +20,12 @@ const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
   maxItems: 100,
   description: 'The scopes the app may ask for (`posts:read`, `read`, …); default `["read"]`',
 })
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const
+const AuthMethod = Type.Enum([...AUTH_METHODS], {
+  description:
+    'How the app authenticates at the token endpoint: `client_secret_basic` (default), `client_secret_post`, ' +
+    'or `none` for a public app (a browser or mobile app that cannot keep a secret: no secret, PKCE, no `client_credentials`)',
+})
 const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })
 
 const ClientOut = Type.Object({
@@ -29,6 +35,7 @@ const ClientOut = Type.Object({
   redirect_uris: Type.Array(Type.String()),
   grant_types: Type.Array(Type.String()),
   scopes: Type.Array(Type.String()),
+  token_endpoint_auth_method: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
 })
@@ -40,6 +47,7 @@ export const CLIENT_EXAMPLE = {
   redirect_uris: ['https://reports.acme.test/callback'],
   grant_types: ['authorization_code', 'refresh_token'],
   scopes: ['posts:read'],
+  token_endpoint_auth_method: 'client_secret_basic',
   created_at: '2026-01-15T10:30:00Z',
   updated_at: '2026-01-15T10:30:00Z',
 }
@@ -54,7 +62,9 @@ export const OAuthClientWithSecret = component(
   'OAuthClientWithSecret',
   Type.Object({
     ...ClientOut.properties,
-    client_secret: Type.String({ description: 'Shown only here: store it now' }),
+    client_secret: Type.Union([Type.String(), Type.Null()], {
+      description: 'Shown only here: store it now. Null for a public app.',
+    }),
   }),
   {
     description: 'A partner app with its client secret, answered once at creation and rotation',
@@ -68,6 +78,7 @@ export const ClientCreate = Type.Object(
     redirect_uris: Type.Optional(RedirectUris),
     grant_types: GrantTypes,
     scopes: Type.Optional(Scopes),
+    token_endpoint_auth_method: Type.Optional(AuthMethod),
   },
   {
     additionalProperties: false,

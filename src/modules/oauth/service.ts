@@ -36,6 +36,7 @@ function clientOut(row: ClientRow) {
     redirect_uris: row.redirectUris,
     grant_types: row.grantTypes,
     scopes: row.scopes,
+    token_endpoint_auth_method: row.authMethod,
     created_at: isoSeconds(row.createdAt)!,
     updated_at: isoSeconds(row.updatedAt)!,
   }
@@ -56,7 +57,7 @@ function redirectProblem(uri: string): string | null {
   return `${uri} must use https (plain http only to localhost).`
 }
 
-type Settings = { redirectUris: string[]; grantTypes: string[]; scopes: string[] }
+type Settings = { redirectUris: string[]; grantTypes: string[]; scopes: string[]; authMethod: string }
 
 function checkSettings(settings: Settings): void {
   const errors: FieldErrors = {}
@@ -72,6 +73,8 @@ function checkSettings(settings: Settings): void {
     add('redirect_uris', 'An app with the authorization_code grant needs at least one redirect URI.')
   if (grants.has('refresh_token') && !grants.has('authorization_code'))
     add('grant_types', 'refresh_token needs authorization_code.')
+  if (grants.has('client_credentials') && settings.authMethod === 'none')
+    add('grant_types', 'A public app (token_endpoint_auth_method none) cannot use client_credentials.')
   for (const scope of settings.scopes)
     if (!isValidScope(scope)) add('scopes', `${scope} is not a known scope.`)
   if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
@@ -105,18 +108,19 @@ export class ClientService {
       redirectUris: [...new Set(body.redirect_uris ?? [])],
       grantTypes: body.grant_types,
       scopes: [...new Set(body.scopes ?? DEFAULT_SCOPES)],
+      authMethod: body.token_endpoint_auth_method ?? 'client_secret_basic',
     }
     checkSettings(settings)
-    const { secret, hash } = newClientSecret()
+    const issued = settings.authMethod === 'none' ? null : newClientSecret()
     const row = await insertClient(this.deps.db, {
       workspaceId: workspace.id,
       createdBy: principal.user?.id ?? null,
       clientId: `${CLIENT_ID_PREFIX}${randomBase62(24)}`,
-      secretHash: hash,
+      secretHash: issued?.hash ?? null,
       name: body.name,
       ...settings,
     })
-    return { ...clientOut(row), client_secret: secret }
+    return { ...clientOut(row), client_secret: issued?.secret ?? null }
   }
 
   async update(workspace: PrincipalWorkspace, id: number, body: Static<typeof ClientUpdate>) {
@@ -127,7 +131,7 @@ export class ClientService {
       grantTypes: body.grant_types ?? current.grantTypes,
       scopes: body.scopes ? [...new Set(body.scopes)] : current.scopes,
     }
-    checkSettings(settings)
+    checkSettings({ ...settings, authMethod: current.authMethod })
     const row = await updateClient(this.deps.db, workspace.id, id, {
       ...(body.name !== undefined && { name: body.name }),
       ...settings,
@@ -138,6 +142,9 @@ export class ClientService {
 
   /** A new secret, shown once; the old one stops working at once. */
   async rotateSecret(workspace: PrincipalWorkspace, id: number) {
+    const current = await findClient(this.deps.db, workspace.id, id)
+    if (!current) throw ApiError.notFound('OAuth client')
+    if (current.authMethod === 'none') throw new ApiError('conflict', 'A public app has no secret to rotate.')
     const { secret, hash } = newClientSecret()
     const row = await updateClient(this.deps.db, workspace.id, id, { secretHash: hash })
     if (!row) throw ApiError.notFound('OAuth client')

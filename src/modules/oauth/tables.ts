@@ -14,8 +14,10 @@ export const oauthClients = pgTable(
     createdBy: integer('created_by').references(() => users.id, { onDelete: 'set null' }),
     /** The public identifier (`oc_…`), unique across workspaces. */
     clientId: text('client_id').notNull().unique(),
-    /** SHA-256 of the client secret; the secret itself is shown once. */
-    secretHash: text('secret_hash').notNull(),
+    /** SHA-256 of the client secret (shown once); null for a public client, which has none. */
+    secretHash: text('secret_hash'),
+    /** How the app authenticates at the token endpoint: `client_secret_basic`, `client_secret_post` or `none`. */
+    authMethod: text('auth_method').notNull().default('client_secret_basic'),
     name: text('name').notNull(),
     redirectUris: jsonb('redirect_uris').$type<string[]>().notNull(),
     grantTypes: jsonb('grant_types').$type<string[]>().notNull(),
