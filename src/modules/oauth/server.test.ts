@@ -44,13 +44,18 @@ async function discover() {
   return oauth.processDiscoveryResponse(ISSUER, response)
 }
 
-async function registerApp(scopes = ['posts:read', 'posts:write']) {
+async function registerApp(scopes = ['posts:read', 'posts:write'], method = 'client_secret_basic') {
   const ws = await t.workspace()
   const { key } = await t.key(ws.id, { scopes: ['*'] })
   const res = await t.call(key, {
     method: 'POST',
     url: '/api/v1/oauth/clients',
-    payload: { name: 'Partner', grant_types: ['client_credentials'], scopes },
+    payload: {
+      name: 'Partner',
+      grant_types: ['client_credentials'],
+      scopes,
+      token_endpoint_auth_method: method,
+    },
   })
   expect(res.statusCode).toBe(201)
   const { client_id, client_secret } = res.json().data as { client_id: string; client_secret: string }
@@ -58,7 +63,10 @@ async function registerApp(scopes = ['posts:read', 'posts:write']) {
     ws,
     key,
     client: { client_id } as oauth.Client,
-    auth: oauth.ClientSecretBasic(client_secret),
+    auth:
+      method === 'client_secret_post'
+        ? oauth.ClientSecretPost(client_secret)
+        : oauth.ClientSecretBasic(client_secret),
     secret: client_secret,
   }
 }
@@ -277,6 +285,21 @@ describe('OAuth authorization server', () => {
       error: 'invalid_request',
       error_description: 'unrecognized route',
       request_id: expect.any(String),
+    })
+  })
+
+  it('takes the secret in form fields (client_secret_post) as well as HTTP Basic, and a wrong one in neither', async () => {
+    const as = await discover()
+    const app = await registerApp(['posts:read'], 'client_secret_post')
+    expect((await clientCredentials(as, app)).access_token).toMatch(/^oat_/)
+    const basic = { ...app, auth: oauth.ClientSecretBasic(app.secret) }
+    expect((await clientCredentials(as, basic)).access_token).toMatch(/^oat_/)
+    const wrong = { ...app, auth: oauth.ClientSecretPost('ocs_wrong') }
+    const error = await clientCredentials(as, wrong).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(oauth.ResponseBodyError)
+    expect(error).toMatchObject({ status: 401, error: 'invalid_client' })
+    expect((error as oauth.ResponseBodyError).cause).toMatchObject({
+      request_id: expect.stringMatching(/^req_/),
     })
   })
 })

@@ -8,6 +8,7 @@ import { type ListQuery, selectFields, toPage } from '../../platform/http/list.t
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
+import { ACCESS_TOKEN_MODELS } from './adapter.ts'
 import type { ClientCreate, ClientUpdate } from './schemas.ts'
 import {
   type ClientRow,
@@ -156,6 +157,8 @@ export class ClientService {
     const row = await deleteClient(this.deps.db, workspace.id, id)
     if (!row) throw ApiError.notFound('OAuth client')
     const ended = await deleteClientModels(this.deps.db, row.clientId)
-    for (const { id: hash } of ended) await this.deps.credentials.invalidateCredential(hash)
+    for (const { model, id: hash } of ended)
+      if ((ACCESS_TOKEN_MODELS as readonly string[]).includes(model))
+        await this.deps.credentials.invalidateCredential(hash)
   }
 }

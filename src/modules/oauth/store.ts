@@ -149,12 +149,15 @@ export async function deleteGrantModels(
     .returning({ model: oauthModels.model, id: oauthModels.id })
 }
 
-/** Deletes the tokens of the clients with these ids (a deleted client or a rotated secret). */
-export async function deleteClientModels(db: Database, clientId: string): Promise<Array<{ id: string }>> {
+/** Deletes every grant, code and token of a client (a deleted client); answers what was deleted. */
+export async function deleteClientModels(
+  db: Database,
+  clientId: string,
+): Promise<Array<{ model: string; id: string }>> {
   return db
     .delete(oauthModels)
     .where(sql`${oauthModels.payload}->>'clientId' = ${clientId}`)
-    .returning({ id: oauthModels.id })
+    .returning({ model: oauthModels.model, id: oauthModels.id })
 }
 
 /** Deletes models that ended before `now`, at most `limit` of them. */
