@@ -61,7 +61,7 @@ class Browser {
   }
 }
 
-async function setup(publicApp = false) {
+async function setup(publicApp = false, scopes = ['posts:read', 'posts:write']) {
   const ws = await t.workspace()
   const email = `person${Math.random().toString(36).slice(2)}@example.com`
   const user = await t.call(t.masterKey, {
@@ -79,7 +79,7 @@ async function setup(publicApp = false) {
       name: 'Partner <reports>',
       redirect_uris: [REDIRECT],
       grant_types: ['authorization_code', 'refresh_token'],
-      scopes: ['posts:read', 'posts:write'],
+      scopes,
       ...(publicApp && { token_endpoint_auth_method: 'none' }),
     },
   })
@@ -100,6 +100,7 @@ type Setup = Awaited<ReturnType<typeof setup>>
 
 /** Runs the browser part of the flow; answers the redirect back to the app. */
 async function authorize(s: Setup, browser: Browser, extra: Record<string, string> = {}) {
+  const scope = extra.scope ?? 'posts:read'
   const verifier = oauth.generateRandomCodeVerifier()
   const state = oauth.generateRandomState()
   const url = new URL(s.as.authorization_endpoint!)
@@ -132,7 +133,7 @@ async function authorize(s: Setup, browser: Browser, extra: Record<string, strin
   expect(resumed.statusCode).toBe(303)
   const consent = await browser.request('GET', resumed.headers.location!)
   expect(consent.statusCode).toBe(200)
-  expect(consent.body).toContain('<code>posts:read</code>')
+  for (const one of scope.split(' ')) expect(consent.body).toContain(`<code>${one}</code>`)
   const confirm = /action="([^"]+\/confirm)"/.exec(consent.body)![1]!
   const allowed = await browser.request('POST', confirm)
   expect(allowed.statusCode).toBe(303)
@@ -347,6 +348,30 @@ describe('authorization code with PKCE through our login and consent pages', () 
     expect(back.searchParams.get('error')).toBe('invalid_request')
     expect(back.searchParams.get('error_description')).toBe(
       'Authorization Server policy requires PKCE to be used for this request',
+    )
+  })
+
+  it("narrows a user's token to what the user's role allows in the workspace", async () => {
+    const s = await setup(false, ['api-keys:write', 'posts:write'])
+    const { location, verifier, state } = await authorize(s, new Browser(), {
+      scope: 'api-keys:write posts:write',
+    })
+    const { access_token } = await exchange(s, location, verifier, state)
+    // A member may write posts, not keys, whatever the token's scopes.
+    const post = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/posts',
+      payload: { title: 'Mine' },
+    })
+    expect(post.statusCode).toBe(201)
+    const refused = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      payload: { name: 'k' },
+    })
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json().message).toBe(
+      'Insufficient permissions. Required scope: api-keys:write (not granted to the member role in this workspace)',
     )
   })
 })
