@@ -4,6 +4,7 @@
 // operator's command acts through the same services and rules as a request.
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createOAuth } from './modules/oauth/index.ts'
 import { createPixel } from './modules/pixel/index.ts'
 import { createPosts } from './modules/posts/index.ts'
 import { createSessions } from './modules/sessions/index.ts'
@@ -52,9 +53,18 @@ export function composeServices(infra: Infrastructure) {
 
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
   const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
+  const oauth = createOAuth(shared, {
+    box,
+    encryptionKey: infra.encryptionKey,
+    checkCredentials: (email, password) => sessions.checkCredentials(email, password),
+  })
 
-  /** The credential kinds the auth platform accepts (OAuth tokens join here). */
-  const credentialSources: CredentialSource[] = [credentialSource(apiKeys), sessions.credentialSource()]
+  /** The credential kinds the auth platform accepts. */
+  const credentialSources: CredentialSource[] = [
+    credentialSource(apiKeys),
+    sessions.credentialSource(),
+    oauth.credentialSource,
+  ]
 
   return {
     shared,
@@ -71,5 +81,6 @@ export function composeServices(infra: Infrastructure) {
     posts,
     pixel,
     webhooks,
+    oauth,
   }
 }

@@ -40,8 +40,11 @@ const SECRET_FIELDS: ReadonlySet<string> = new Set([
 
 const CENSOR = '[redacted]'
 
-/** Credentials by their shape: our key and secret prefixes, and Authorization values. */
-const CREDENTIAL = /\b(sk_(?:live|test|master)_|whsec_)[A-Za-z0-9_\-.~+/=%]+/g
+/**
+ * Credentials by their shape: API and master keys, webhook secrets, session ids, invitation
+ * tokens, OAuth access and refresh tokens and client secrets.
+ */
+const CREDENTIAL = /\b(sk_(?:live|test|master)_|whsec_|ses_|inv_|oat_|ort_|ocs_)[A-Za-z0-9_\-.~+/=%]+/g
 const SCHEME_VALUE = /\b(Bearer|Basic)(\s+|%20|\+)[^\s"',&]+/gi
 const SCHEME = /bearer|basic/i
 

@@ -82,6 +82,16 @@ const createInvitation = async (t: TestApp, workspaceId: number) => {
   return { id: workspaceId, invitation_id: res.json().data.id as number }
 }
 
+const createClient = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/oauth/clients',
+    workspace: workspaceId,
+    payload: { name: 'Security suite', grant_types: ['client_credentials'] },
+  })
+  return res.json().data.id as number
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
@@ -131,6 +141,12 @@ const FIXTURES: Record<string, Fixture> = {
   'PATCH /api/v1/pixel/sites/:id': { body: { enabled: false }, resource: createSite },
   'DELETE /api/v1/pixel/sites/:id': { resource: createSite },
   'GET /api/v1/pixel/sites/:id/stats': { resource: createSite },
+  'GET /api/v1/oauth/clients': {},
+  'POST /api/v1/oauth/clients': { body: { name: 'App', grant_types: ['client_credentials'] } },
+  'GET /api/v1/oauth/clients/:id': { resource: createClient },
+  'PATCH /api/v1/oauth/clients/:id': { body: { name: 'Renamed' }, resource: createClient },
+  'POST /api/v1/oauth/clients/:id/rotate-secret': { resource: createClient },
+  'DELETE /api/v1/oauth/clients/:id': { resource: createClient },
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */

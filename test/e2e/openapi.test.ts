@@ -22,8 +22,12 @@ type Doc = {
   components: { schemas: Record<string, unknown>; headers: Record<string, unknown> }
 }
 
-/** Routes that are not part of the API: the reference itself, its page, the metrics, the pixel's script. */
-const HIDDEN = /^\/(?:$|docs|metrics$|api\/openapi\.json$|pixel(?:\.js$|\/))/
+/**
+ * Routes that are not part of the API: the reference itself, its page, the metrics, the pixel's
+ * script, and the OAuth server's own endpoints (described by its RFC 8414 metadata; the router
+ * prints the `/oauth2/*` mount as `/*`).
+ */
+const HIDDEN = /^\/(?:$|docs|metrics$|api\/openapi\.json$|pixel(?:\.js$|\/)|\*$|oauth2\/|\.well-known\/)/
 
 /** `/a/:id|:other/b` and `/a/{id}/b` alike become `/a/{}/b`. */
 const shape = (path: string) => path.replace(/:[A-Za-z_]+(?:\|:[A-Za-z_]+)*|\{[A-Za-z_]+\}/g, '{}')

@@ -124,10 +124,10 @@ export class SessionService {
   }
 
   /**
-   * The user with this email and password, counting a failure against the email's lockout;
-   * throws 401 for a wrong pair, 429 while the email is locked.
+   * The user with this email and password, counting failures against the email's lockout;
+   * throws 401, or 429 while the email is locked. Sign-in and the OAuth login page share it.
    */
-  private async checkCredentials(email: string, password: string) {
+  async checkCredentials(email: string, password: string): Promise<PrincipalUser> {
     const { db, clock } = this.deps
     const now = clock.now()
     const normalized = email.trim().toLowerCase()
@@ -150,7 +150,7 @@ export class SessionService {
       throw new ApiError('unauthorized', 'Invalid email or password.')
     }
     await clearFailures(db, normalized)
-    return user
+    return { id: user.id, email: user.email, name: user.name }
   }
 
   /** Signs in: a new session for the user with this email and password; throws 401 or 429. */
