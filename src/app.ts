@@ -8,6 +8,7 @@ import { composeServices } from './compose.ts'
 import { apiKeysModule } from './modules/api-keys/index.ts'
 import { entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
+import { mcpModule } from './modules/mcp/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
 import { usersModule } from './modules/users/index.ts'
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))
   await app.register(async (scope) => postsModule(scope, services.posts, publicUrl))
   await app.register(async (scope) => webhooksModule(scope, webhooks, publicUrl))
+  await app.register(async (scope) => mcpModule(scope, services.mcp, publicUrl))
 
   registerOperations(app, database, metrics)
   await registerReference(app)

@@ -4,6 +4,7 @@
 // operator's command acts through the same services and rules as a request.
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createMcp } from './modules/mcp/index.ts'
 import { createPosts } from './modules/posts/index.ts'
 import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
@@ -44,6 +45,7 @@ export function composeServices(infra: Infrastructure) {
   )
   const posts = createPosts(shared, entitlements)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
+  const mcp = createMcp(shared, box)
   entitlements.assertCounters()
 
   /** The credential kinds the auth platform accepts (sessions and OAuth tokens join here). */
@@ -62,5 +64,6 @@ export function composeServices(infra: Infrastructure) {
     apiKeys,
     posts,
     webhooks,
+    mcp,
   }
 }

@@ -1,0 +1,25 @@
+// MCP gateway module: the servers of MCP_CONFIG and those a workspace registers, their tools,
+// tool calls and resource reads, through the official MCP SDK client (scopes `mcp:*`). See
+// docs/mcp.md.
+import type { FastifyInstance } from 'fastify'
+import { registerScopeResources } from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { mcpRoutes } from './routes.ts'
+import { McpService } from './service.ts'
+
+/** Builds the gateway (no server is contacted yet) and registers the `mcp` scope resource. */
+export function createMcp(deps: Deps, box: SecretBox): McpService {
+  registerScopeResources('mcp')
+  return new McpService(deps, box)
+}
+
+/** The routes; the app's shutdown closes every MCP connection (and stdio server process). */
+export async function mcpModule(app: FastifyInstance, service: McpService, publicUrl: string) {
+  mcpRoutes(app, service, publicUrl)
+  app.addHook('onClose', async function closeMcpConnections() {
+    await service.close()
+  })
+}
+
+export type { McpService }

@@ -1,0 +1,141 @@
+import { Type } from 'typebox'
+
+const Timestamp = Type.String({ format: 'date-time' })
+const ServerId = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
+  description: 'The server id: 1-63 lowercase letters, digits, - or _',
+})
+const HeaderName = "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"
+
+export const ServerOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  source: Type.String({
+    description: "`config` (the operator's MCP_CONFIG) or `workspace` (registered over the API)",
+  }),
+  transport: Type.String({ description: '`stdio` or `http` (Streamable HTTP)' }),
+  status: Type.String({
+    description:
+      '`available` when the server answered its tool list, `unavailable` when it could not be reached',
+  }),
+  tools: Type.Array(Type.String(), { description: 'The names of its tools (empty while unavailable)' }),
+  url: Type.Optional(Type.String({ description: 'Registered servers: the Streamable HTTP endpoint' })),
+  headers: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Registered servers: the names of the headers sent (values are never shown)',
+    }),
+  ),
+  created_at: Type.Optional(Timestamp),
+  updated_at: Type.Optional(Timestamp),
+})
+
+const Headers = Type.Record(
+  Type.String({ pattern: HeaderName }),
+  Type.String({ maxLength: 4096, pattern: '^[^\\r\\n]*$' }),
+  {
+    maxProperties: 20,
+    description: 'Headers sent with every request (a bearer token, say); stored encrypted, never shown again',
+  },
+)
+const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })
+const Description = Type.String({ maxLength: 2000 })
+const Url = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: 'The Streamable HTTP endpoint (https)',
+})
+
+export const ServerCreate = Type.Object(
+  {
+    id: ServerId,
+    url: Url,
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    headers: Type.Optional(Headers),
+  },
+  { additionalProperties: false },
+)
+
+export const ServerUpdate = Type.Object(
+  {
+    url: Type.Optional(Url),
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    headers: Type.Optional(Headers),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const ServerParams = Type.Object({ id: ServerId })
+
+const Parameter = Type.Object(
+  {
+    type: Type.Optional(Type.Unknown()),
+    description: Type.Optional(Type.String()),
+    required: Type.Boolean(),
+  },
+  { additionalProperties: true },
+)
+
+export const ToolOut = Type.Object({
+  name: Type.String(),
+  title: Type.Optional(Type.String()),
+  description: Type.String(),
+  parameters: Type.Record(Type.String(), Parameter, {
+    description: 'Each argument: its JSON Schema `type` and `description`, and whether it is `required`',
+  }),
+  input_schema: Type.Record(Type.String(), Type.Unknown(), {
+    description: "The tool's JSON Schema, as the server gave it",
+  }),
+  output_schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+})
+
+export const ToolCall = Type.Object(
+  {
+    server: ServerId,
+    tool: Type.String({ minLength: 1, maxLength: 128 }),
+    arguments: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: "The tool's arguments" }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const ToolCallOut = Type.Object({
+  result: Type.Object({
+    content: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description:
+        'MCP content blocks (`text`, `image`, `audio`, `resource_link`, `resource`), as the server sent them',
+    }),
+    structured_content: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    is_error: Type.Boolean({ description: 'True when the tool itself reported an error' }),
+  }),
+})
+
+export const ResourceQuery = Type.Object({ server: ServerId }, { additionalProperties: false })
+
+export const ResourceOut = Type.Object({
+  server: Type.String(),
+  uri: Type.String(),
+  contents: Type.Array(
+    Type.Object({
+      uri: Type.String(),
+      mime_type: Type.Union([Type.String(), Type.Null()]),
+      text: Type.Optional(Type.String()),
+      blob: Type.Optional(Type.String({ description: 'Binary contents, base64' })),
+    }),
+  ),
+})
+
+export const PageQuery = Type.Object(
+  {
+    page: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number' }),
+    ),
+    per_page: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Items per page (1-100)' }),
+    ),
+  },
+  { additionalProperties: false },
+)

@@ -1,0 +1,340 @@
+// The MCP gateway: the servers a workspace may use — the operator's (MCP_CONFIG, every
+// workspace) and its own registered Streamable HTTP servers — their tools, tool calls and
+// resource reads, over one reused connection per server (connection.ts). A tool's own error is
+// a result (`is_error: true`), not an HTTP error; a server that cannot be reached or does not
+// answer in time is 502 `upstream_error`; an unknown server, tool or resource is 404.
+import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { Static } from 'typebox'
+import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Deps } from '../../platform/deps.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { type ListQuery, toPage } from '../../platform/http/list.ts'
+import { isoSeconds } from '../../platform/lib/clock.ts'
+import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
+import { type ConnectionOptions, McpConnection } from './connection.ts'
+import { guardedFetch } from './guarded-fetch.ts'
+import type { ServerCreate, ServerUpdate, ToolCall } from './schemas.ts'
+import { mcpSettings, type ServerSpec } from './settings.ts'
+import {
+  countServers,
+  deleteServer,
+  findServer,
+  insertServer,
+  listServers,
+  type ServerChanges,
+  type ServerRow,
+  updateServer,
+} from './store.ts'
+
+/** Registered servers per workspace at most: each may hold a connection open. */
+const MAX_WORKSPACE_SERVERS = 50
+/** MCP's "resource not found" error code (not in the SDK's enum). */
+const RESOURCE_NOT_FOUND = -32002
+
+type Resolved = {
+  id: string
+  name: string
+  description: string
+  source: 'config' | 'workspace'
+  transport: 'stdio' | 'http'
+  row: ServerRow | null
+  connection: McpConnection
+}
+
+/** The seed's `parameters`: each property's type and description, and whether it is required. */
+function parametersOf(schema: Tool['inputSchema']): Record<string, Record<string, unknown>> {
+  const required = new Set(Array.isArray(schema.required) ? schema.required : [])
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const [name, raw] of Object.entries(schema.properties ?? {})) {
+    const property = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
+    const parameter: Record<string, unknown> = {}
+    if (property.type !== undefined) parameter.type = property.type
+    if (typeof property.description === 'string') parameter.description = property.description
+    parameter.required = required.has(name)
+    out[name] = parameter
+  }
+  return out
+}
+
+function toolOut(tool: Tool) {
+  return {
+    name: tool.name,
+    ...(tool.title !== undefined && { title: tool.title }),
+    description: tool.description ?? '',
+    parameters: parametersOf(tool.inputSchema),
+    input_schema: tool.inputSchema as Record<string, unknown>,
+    ...(tool.outputSchema !== undefined && { output_schema: tool.outputSchema as Record<string, unknown> }),
+  }
+}
+
+export class McpService {
+  private readonly deps: Deps
+  private readonly box: SecretBox
+  private readonly options: ConnectionOptions
+  private readonly allowInsecure: boolean
+  private readonly configured = new Map<string, { spec: ServerSpec; connection: McpConnection }>()
+  /** Registered servers' connections by row id, with the row version they were opened for. */
+  private readonly registered = new Map<number, { version: number; connection: McpConnection }>()
+
+  constructor(deps: Deps, box: SecretBox) {
+    this.deps = deps
+    this.box = box
+    const settings = mcpSettings.from(deps.config)
+    this.allowInsecure = deps.config.webhookAllowInsecureUrls
+    this.options = {
+      clock: deps.clock,
+      timeoutMs: settings.callTimeoutMs,
+      maxConcurrent: settings.maxConcurrentCalls,
+      toolsTtlMs: settings.toolsCacheSeconds * 1000,
+    }
+    for (const spec of settings.servers) {
+      const options = { ...this.options, timeoutMs: spec.timeoutMs ?? this.options.timeoutMs }
+      const target =
+        spec.transport === 'stdio'
+          ? {
+              transport: 'stdio' as const,
+              command: spec.command,
+              args: spec.args,
+              env: spec.env,
+              cwd: spec.cwd,
+            }
+          : { transport: 'http' as const, url: spec.url, headers: spec.headers }
+      this.configured.set(spec.id, { spec, connection: new McpConnection(spec.id, target, options) })
+    }
+  }
+
+  async list(workspace: PrincipalWorkspace, query: ListQuery, url: URL) {
+    const servers = await this.all(workspace)
+    const page = servers.slice(query.offset, query.offset + query.perPage)
+    return toPage(await Promise.all(page.map((s) => this.present(s))), servers.length, query, url)
+  }
+
+  async get(workspace: PrincipalWorkspace, id: string) {
+    return this.present(await this.resolve(workspace, id))
+  }
+
+  async tools(workspace: PrincipalWorkspace, id: string, query: ListQuery, url: URL) {
+    const server = await this.resolve(workspace, id)
+    const tools = await server.connection.listTools()
+    return toPage(
+      tools.slice(query.offset, query.offset + query.perPage).map(toolOut),
+      tools.length,
+      query,
+      url,
+    )
+  }
+
+  async call(workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
+    const server = await this.resolve(workspace, body.server)
+    const tools = await server.connection.listTools()
+    if (!tools.some((t) => t.name === body.tool))
+      throw ApiError.notFound(`Tool ${body.tool} on MCP server ${server.id}`)
+    const result = (await server.connection
+      .run(`tools/call ${body.tool}`, (client, options) =>
+        client.callTool({ name: body.tool, arguments: body.arguments ?? {} }, undefined, options),
+      )
+      .catch((error) => {
+        throw this.serverError(server.id, error, 'call')
+      })) as CallToolResult
+    return {
+      result: {
+        content: result.content as Array<Record<string, unknown>>,
+        structured_content: (result.structuredContent as Record<string, unknown> | undefined) ?? null,
+        is_error: result.isError === true,
+      },
+    }
+  }
+
+  async readResource(workspace: PrincipalWorkspace, id: string, uri: string) {
+    const server = await this.resolve(workspace, id)
+    const answer = await server.connection
+      .run('resources/read', (client, options) => client.readResource({ uri }, options))
+      .catch((error) => {
+        throw this.serverError(server.id, error, 'resource', uri)
+      })
+    return {
+      server: server.id,
+      uri,
+      contents: answer.contents.map((c) => ({
+        uri: c.uri,
+        mime_type: c.mimeType ?? null,
+        ...('text' in c && typeof c.text === 'string' && { text: c.text }),
+        ...('blob' in c && typeof c.blob === 'string' && { blob: c.blob }),
+      })),
+    }
+  }
+
+  async register(workspace: PrincipalWorkspace, body: Static<typeof ServerCreate>) {
+    if (this.configured.has(body.id))
+      throw new ApiError('conflict', 'An MCP server with this id is configured by the operator.', {
+        errors: { id: ['is taken'] },
+      })
+    if ((await countServers(this.deps.db, workspace.id)) >= MAX_WORKSPACE_SERVERS)
+      throw new ApiError('conflict', `A workspace registers at most ${MAX_WORKSPACE_SERVERS} MCP servers.`)
+    const row = await insertServer(this.deps.db, {
+      workspaceId: workspace.id,
+      slug: body.id,
+      name: body.name ?? body.id,
+      description: body.description ?? '',
+      url: this.checkedUrl(body.url),
+      headers: this.sealHeaders(body.headers ?? {}),
+    })
+    if (!row)
+      throw new ApiError('conflict', 'This workspace already has an MCP server with this id.', {
+        errors: { id: ['is taken'] },
+      })
+    return this.present(this.fromRow(row))
+  }
+
+  async update(workspace: PrincipalWorkspace, id: string, body: Static<typeof ServerUpdate>) {
+    this.refuseConfigured(id)
+    const changes: ServerChanges = {}
+    if (body.name !== undefined) changes.name = body.name
+    if (body.description !== undefined) changes.description = body.description
+    if (body.url !== undefined) changes.url = this.checkedUrl(body.url)
+    if (body.headers !== undefined) changes.headers = this.sealHeaders(body.headers)
+    const row = await updateServer(this.deps.db, workspace.id, id, changes, new Date(this.deps.clock.now()))
+    if (!row) throw ApiError.notFound('MCP server')
+    return this.present(this.fromRow(row))
+  }
+
+  async remove(workspace: PrincipalWorkspace, id: string): Promise<void> {
+    this.refuseConfigured(id)
+    const row = await deleteServer(this.deps.db, workspace.id, id)
+    if (!row) throw ApiError.notFound('MCP server')
+    const held = this.registered.get(row.id)
+    this.registered.delete(row.id)
+    await held?.connection.close()
+  }
+
+  /** Closes every connection, ending the stdio servers' processes (the app's onClose). */
+  async close(): Promise<void> {
+    const connections = [...this.configured.values(), ...this.registered.values()].map((c) => c.connection)
+    this.registered.clear()
+    await Promise.all(connections.map((c) => c.close()))
+  }
+
+  private async all(workspace: PrincipalWorkspace): Promise<Resolved[]> {
+    const own = await listServers(this.deps.db, workspace.id)
+    return [
+      ...[...this.configured.keys()].map((id) => this.fromConfig(id)!),
+      ...own.filter((row) => !this.configured.has(row.slug)).map((row) => this.fromRow(row)),
+    ]
+  }
+
+  private async resolve(workspace: PrincipalWorkspace, id: string): Promise<Resolved> {
+    const configured = this.fromConfig(id)
+    if (configured) return configured
+    const row = await findServer(this.deps.db, workspace.id, id)
+    if (!row) throw ApiError.notFound('MCP server')
+    return this.fromRow(row)
+  }
+
+  private fromConfig(id: string): Resolved | null {
+    const held = this.configured.get(id)
+    if (!held) return null
+    const { spec, connection } = held
+    const { name, description, transport } = spec
+    return { id, name, description, source: 'config', transport, row: null, connection }
+  }
+
+  /** A registered server, with its connection: reopened when the row changed since it was opened. */
+  private fromRow(row: ServerRow): Resolved {
+    const version = row.updatedAt.getTime()
+    let held = this.registered.get(row.id)
+    if (!held || held.version !== version) {
+      void held?.connection.close()
+      const target = {
+        transport: 'http' as const,
+        url: row.url,
+        headers: this.headersOf(row),
+        fetch: guardedFetch(this.allowInsecure),
+      }
+      held = { version, connection: new McpConnection(row.slug, target, this.options) }
+      this.registered.set(row.id, held)
+    }
+    const { slug, name, description } = row
+    return {
+      id: slug,
+      name,
+      description,
+      source: 'workspace',
+      transport: 'http',
+      row,
+      connection: held.connection,
+    }
+  }
+
+  private async present(server: Resolved) {
+    let tools: string[] = []
+    let status = 'available'
+    try {
+      tools = (await server.connection.listTools()).map((t) => t.name)
+    } catch (error) {
+      if (!(error instanceof ApiError) && !(error instanceof McpError)) throw error
+      status = 'unavailable'
+    }
+    const { id, name, description, source, transport, row } = server
+    return {
+      id,
+      name,
+      description,
+      source,
+      transport,
+      status,
+      tools,
+      ...(row && {
+        url: row.url,
+        headers: Object.keys(this.headersOf(row)),
+        created_at: isoSeconds(row.createdAt)!,
+        updated_at: isoSeconds(row.updatedAt)!,
+      }),
+    }
+  }
+
+  /** Header names are case-insensitive: stored lowercase, so a later PATCH replaces them all. */
+  private sealHeaders(headers: Record<string, string>): string {
+    return this.box.seal(
+      JSON.stringify(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))),
+    )
+  }
+
+  private headersOf(row: ServerRow): Record<string, string> {
+    return JSON.parse(this.box.open(row.headers)) as Record<string, string>
+  }
+
+  private checkedUrl(raw: string): string {
+    try {
+      return checkUrl(raw, this.allowInsecure).toString()
+    } catch (error) {
+      if (error instanceof UnsafeUrlError) throw ApiError.invalid('url', `The url ${error.message}.`)
+      throw error
+    }
+  }
+
+  private refuseConfigured(id: string): void {
+    if (this.configured.has(id))
+      throw new ApiError(
+        'conflict',
+        'This MCP server is configured by the operator and cannot be changed here.',
+      )
+  }
+
+  /** An error the server answered: unknown resource is 404, bad arguments 422, the rest 502. */
+  private serverError(server: string, error: unknown, during: 'call' | 'resource', uri?: string): unknown {
+    if (!(error instanceof McpError)) return error
+    if (
+      during === 'resource' &&
+      (error.code === RESOURCE_NOT_FOUND || error.code === ErrorCode.InvalidParams)
+    )
+      return ApiError.notFound(`Resource ${uri} on MCP server ${server}`)
+    if (during === 'call' && error.code === ErrorCode.InvalidParams)
+      return new ApiError('validation_failed', undefined, { errors: { arguments: [error.message] } })
+    return new ApiError(
+      'upstream_error',
+      `MCP server ${server} answered an error: ${error.message.slice(0, 500)}`,
+      { server },
+    )
+  }
+}

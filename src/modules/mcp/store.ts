@@ -1,0 +1,65 @@
+// Queries on the MCP servers a workspace registered. Every query names the workspace.
+import { and, asc, count, eq } from 'drizzle-orm'
+import type { Database } from '../../platform/db/index.ts'
+import { mcpServers } from './tables.ts'
+
+export type ServerRow = typeof mcpServers.$inferSelect
+export type NewServer = Omit<typeof mcpServers.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
+export type ServerChanges = Partial<Pick<ServerRow, 'name' | 'description' | 'url' | 'headers'>>
+
+export async function listServers(db: Database, workspaceId: number): Promise<ServerRow[]> {
+  return db
+    .select()
+    .from(mcpServers)
+    .where(eq(mcpServers.workspaceId, workspaceId))
+    .orderBy(asc(mcpServers.slug))
+}
+
+export async function countServers(db: Database, workspaceId: number): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(mcpServers)
+    .where(eq(mcpServers.workspaceId, workspaceId))
+  return row?.n ?? 0
+}
+
+export async function findServer(db: Database, workspaceId: number, slug: string): Promise<ServerRow | null> {
+  const [row] = await db
+    .select()
+    .from(mcpServers)
+    .where(and(eq(mcpServers.workspaceId, workspaceId), eq(mcpServers.slug, slug)))
+  return row ?? null
+}
+
+/** The new row, or null when the workspace already has a server with this slug. */
+export async function insertServer(db: Database, server: NewServer): Promise<ServerRow | null> {
+  const [row] = await db.insert(mcpServers).values(server).onConflictDoNothing().returning()
+  return row ?? null
+}
+
+export async function updateServer(
+  db: Database,
+  workspaceId: number,
+  slug: string,
+  changes: ServerChanges,
+  now: Date,
+): Promise<ServerRow | null> {
+  const [row] = await db
+    .update(mcpServers)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(mcpServers.workspaceId, workspaceId), eq(mcpServers.slug, slug)))
+    .returning()
+  return row ?? null
+}
+
+export async function deleteServer(
+  db: Database,
+  workspaceId: number,
+  slug: string,
+): Promise<ServerRow | null> {
+  const [row] = await db
+    .delete(mcpServers)
+    .where(and(eq(mcpServers.workspaceId, workspaceId), eq(mcpServers.slug, slug)))
+    .returning()
+  return row ?? null
+}

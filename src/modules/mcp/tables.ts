@@ -1,0 +1,25 @@
+// MCP servers a workspace registered over the API (Streamable HTTP only: stdio servers come
+// from the operator's MCP_CONFIG). `slug` is the server's id in paths and tool calls, unique in
+// the workspace; `headers` are sealed with the platform's secret box, since they usually carry
+// a credential for the server.
+import { integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { workspaces } from '../workspaces/tables.ts'
+
+export const mcpServers = pgTable(
+  'mcp_servers',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    workspaceId: integer('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    url: text('url').notNull(),
+    /** Sealed JSON object of header names to values. */
+    headers: text('headers').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('mcp_servers_workspace_slug_idx').on(t.workspaceId, t.slug)],
+)
