@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { agentRoutes } from './agent.ts'
 import { mcpRoutes } from './routes.ts'
 import { McpService } from './service.ts'
 
@@ -14,9 +15,10 @@ export function createMcp(deps: Deps, box: SecretBox): McpService {
   return new McpService(deps, box)
 }
 
-/** The routes; the app's shutdown closes every MCP connection (and stdio server process). */
+/** The gateway's routes and core-api's own MCP server (POST /mcp); the app's shutdown closes every MCP connection (and stdio server process). */
 export async function mcpModule(app: FastifyInstance, service: McpService, publicUrl: string) {
   mcpRoutes(app, service, publicUrl)
+  agentRoutes(app)
   app.addHook('onClose', async function closeMcpConnections() {
     await service.close()
   })
