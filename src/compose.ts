@@ -45,7 +45,7 @@ export function composeServices(infra: Infrastructure) {
   )
   const posts = createPosts(shared, entitlements)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
-  const mcp = createMcp(shared, box)
+  const mcp = createMcp(shared, box, warn)
   entitlements.assertCounters()
 
   /** The credential kinds the auth platform accepts (sessions and OAuth tokens join here). */

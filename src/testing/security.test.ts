@@ -101,6 +101,7 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/mcp/servers/:id/tools': { resource: createMcpServer },
   'POST /api/v1/mcp/tools/call': { body: { server: 'security', tool: 'echo' } },
   'GET /api/v1/mcp/resources/*': {},
+  'GET /api/v1/mcp/calls': {},
   'POST /mcp': { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } },
 }
 

@@ -10,9 +10,13 @@ import { mcpRoutes } from './routes.ts'
 import { McpService } from './service.ts'
 
 /** Builds the gateway (no server is contacted yet) and registers the `mcp` scope resource. */
-export function createMcp(deps: Deps, box: SecretBox): McpService {
+export function createMcp(
+  deps: Deps,
+  box: SecretBox,
+  warn: (message: string, error: unknown) => void,
+): McpService {
   registerScopeResources('mcp')
-  return new McpService(deps, box)
+  return new McpService(deps, box, warn)
 }
 
 /** The gateway's routes and core-api's own MCP server (POST /mcp); the app's shutdown closes every MCP connection (and stdio server process). */

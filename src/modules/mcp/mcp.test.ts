@@ -378,6 +378,76 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
   })
 })
 
+describe('audit', () => {
+  it('records every call and read — who, what, how long, how it ended — with no secret-looking value', async () => {
+    const ws = (await t.workspace()).id
+    const auditor = await t.key(ws, { scopes: ['mcp:write'] })
+    const as = (payload: Record<string, unknown>) =>
+      t.call(auditor.key, { method: 'POST', url: '/api/v1/mcp/tools/call', payload })
+    await as({
+      server: 'fixture',
+      tool: 'echo',
+      arguments: {
+        text: 'hello',
+        api_key: 'plain words but a secret name',
+        note: `sk_live_${'a1'.repeat(20)}`,
+        nested: { header: 'Bearer abc.def', opaque: 'Zk3hQ9xY2mN7pL4tR8vB1cD6fG0jK5sW' },
+      },
+    })
+    await as({ server: 'fixture', tool: 'fail' })
+    await as({ server: 'fixture', tool: 'nope' })
+    await as({ server: 'missing', tool: 'x' })
+    await t.call(auditor.key, {
+      method: 'GET',
+      url: '/api/v1/mcp/resources/demo://resource/static/document/architecture.md?server=everything',
+    })
+
+    const res = await t.call(auditor.key, { method: 'GET', url: '/api/v1/mcp/calls?sort=id' })
+    expect(res.statusCode).toBe(200)
+    const calls = res.json().data
+    expect(calls.map((c: { outcome: string; status: number }) => [c.outcome, c.status])).toEqual([
+      ['ok', 200],
+      ['tool_error', 200],
+      ['not_found', 404],
+      ['upstream_error', 502],
+      ['ok', 200],
+    ])
+    expect(calls[0]).toMatchObject({
+      kind: 'tool',
+      server: 'fixture',
+      tool: 'echo',
+      uri: null,
+      credential_type: 'api_key',
+      key_id: auditor.id,
+      user_id: null,
+      arguments: {
+        text: 'hello',
+        api_key: '[redacted]',
+        note: '[redacted]',
+        nested: { header: '[redacted]', opaque: '[redacted]' },
+      },
+    })
+    expect(calls[0].duration_ms).toBeGreaterThanOrEqual(0)
+    expect(calls[4]).toMatchObject({
+      kind: 'resource',
+      server: 'everything',
+      tool: null,
+      uri: 'demo://resource/static/document/architecture.md',
+      arguments: null,
+    })
+    expect(res.body).not.toContain('sk_live_')
+    expect(res.body).not.toContain('plain words')
+
+    const failed = await t.call(auditor.key, { method: 'GET', url: '/api/v1/mcp/calls?outcome=tool_error' })
+    expect(failed.json().data.map((c: { tool: string }) => c.tool)).toEqual(['fail'])
+    const unknown = await t.call(auditor.key, { method: 'GET', url: '/api/v1/mcp/calls?outcome=maybe' })
+    expect(unknown.statusCode).toBe(422)
+    // Another workspace's audit is its own.
+    const elsewhere = await t.call(t.masterKey, { method: 'GET', url: '/api/v1/mcp/calls', workspace: other })
+    expect(elsewhere.json().data).toEqual([])
+  })
+})
+
 describe('shutdown', () => {
   it('ends the stdio server processes when the app closes', async () => {
     const app = await buildTestApp({ env: { MCP_CONFIG: configPath } })

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { type ListSpec, pageSchema, parseListQuery } from '../../platform/http/list.ts'
+import { type ListSpec, listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
 import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import {
+  CallOut,
+  callList,
   PageQuery,
   ResourceOut,
   ResourceQuery,
@@ -155,7 +157,7 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
       },
       config: write,
     },
-    (req) => service.call(req.workspace!, req.body as Static<typeof ToolCall>),
+    (req) => service.call(req.principal!, req.workspace!, req.body as Static<typeof ToolCall>),
   )
 
   app.get(
@@ -177,7 +179,29 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
       // The router has URL-decoded the remainder once: `demo%3A%2F%2Fx` and `demo://x` are one URI.
       const uri = (req.params as { '*': string })['*']
       const { server } = req.query as Static<typeof ResourceQuery>
-      return { data: await service.readResource(req.workspace!, server, uri) }
+      return { data: await service.read(req.principal!, req.workspace!, server, uri) }
     },
+  )
+
+  app.get(
+    '/api/v1/mcp/calls',
+    {
+      schema: {
+        tags,
+        summary: 'List the audit of MCP calls',
+        operationId: 'listMcpCalls',
+        description:
+          'Every tool call and resource read of the workspace: who, which server and tool or resource, how long, and the outcome. Arguments are kept with secret-looking values replaced by `[redacted]`.',
+        querystring: listQuerySchema(callList),
+        response: { 200: pageSchema(Type.Partial(CallOut)), ...errorResponses() },
+      },
+      config: read,
+    },
+    (req) =>
+      service.calls(
+        req.workspace!,
+        parseListQuery(req.query as Record<string, unknown>, callList),
+        absoluteUrl(publicUrl, req.url),
+      ),
   )
 }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import type { ListSpec } from '../../platform/http/list.ts'
 
 const Timestamp = Type.String({ format: 'date-time' })
 const ServerId = Type.String({
@@ -139,3 +140,56 @@ export const PageQuery = Type.Object(
   },
   { additionalProperties: false },
 )
+
+export const CALL_OUTCOMES = [
+  'ok',
+  'tool_error',
+  'not_found',
+  'invalid',
+  'upstream_error',
+  'server_error',
+] as const
+
+export const CallOut = Type.Object({
+  id: Type.Integer(),
+  kind: Type.String({ description: '`tool` (a tool call) or `resource` (a resource read)' }),
+  server: Type.String(),
+  tool: Type.Union([Type.String(), Type.Null()]),
+  uri: Type.Union([Type.String(), Type.Null()]),
+  arguments: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+    description: 'The arguments, every secret-looking value replaced by `[redacted]`',
+  }),
+  outcome: Type.String({ description: CALL_OUTCOMES.join(', ') }),
+  status: Type.Integer({ description: 'The HTTP status the call was answered with' }),
+  duration_ms: Type.Integer(),
+  credential_type: Type.String(),
+  key_id: Type.Union([Type.Integer(), Type.Null()]),
+  user_id: Type.Union([Type.Integer(), Type.Null()]),
+  created_at: Timestamp,
+})
+
+export const callList: ListSpec = {
+  sortable: ['id', 'created_at', 'duration_ms'],
+  defaultSort: '-created_at',
+  fields: [
+    'kind',
+    'server',
+    'tool',
+    'uri',
+    'arguments',
+    'outcome',
+    'status',
+    'duration_ms',
+    'credential_type',
+    'key_id',
+    'user_id',
+    'created_at',
+  ],
+  includes: [],
+  filters: {
+    server: Type.String({ minLength: 1, maxLength: 63, description: 'Calls to this server' }),
+    tool: Type.String({ minLength: 1, maxLength: 128, description: 'Calls of this tool' }),
+    outcome: Type.Enum([...CALL_OUTCOMES], { description: 'Calls that ended so' }),
+    kind: Type.Enum(['tool', 'resource'], { description: 'Tool calls or resource reads' }),
+  },
+}

@@ -5,22 +5,26 @@
 // answer in time is 502 `upstream_error`; an unknown server, tool or resource is 404.
 import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Static } from 'typebox'
-import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
-import { type ListQuery, toPage } from '../../platform/http/list.ts'
+import { type ListQuery, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
+import { auditedArguments } from './audit.ts'
 import { type ConnectionOptions, McpConnection } from './connection.ts'
 import { guardedFetch } from './guarded-fetch.ts'
 import type { ServerCreate, ServerUpdate, ToolCall } from './schemas.ts'
 import { mcpSettings, type ServerSpec } from './settings.ts'
 import {
+  type CallRow,
   countServers,
   deleteServer,
   findServer,
+  insertCall,
   insertServer,
+  listCalls,
   listServers,
   type ServerChanges,
   type ServerRow,
@@ -68,6 +72,46 @@ function toolOut(tool: Tool) {
   }
 }
 
+type Audited = {
+  kind: 'tool' | 'resource'
+  server: string
+  target: string
+  arguments: Record<string, unknown> | undefined
+}
+
+/** The audit's word for how a call ended. */
+function outcomeOf(error: unknown): { outcome: string; status: number } {
+  if (error instanceof ApiError)
+    return {
+      outcome:
+        error.code === 'not_found'
+          ? 'not_found'
+          : error.code === 'validation_failed'
+            ? 'invalid'
+            : error.code,
+      status: error.status,
+    }
+  return { outcome: 'server_error', status: 500 }
+}
+
+function callOut(row: CallRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    server: row.server,
+    tool: row.kind === 'tool' ? row.target : null,
+    uri: row.kind === 'resource' ? row.target : null,
+    arguments: row.arguments,
+    outcome: row.outcome,
+    status: row.status,
+    duration_ms: row.durationMs,
+    credential_type: row.credentialType,
+    key_id: row.keyId,
+    user_id: row.userId,
+    created_at: isoSeconds(row.createdAt)!,
+  }
+}
+
 export class McpService {
   private readonly deps: Deps
   private readonly box: SecretBox
@@ -77,9 +121,12 @@ export class McpService {
   /** Registered servers' connections by row id, with the row version they were opened for. */
   private readonly registered = new Map<number, { version: number; connection: McpConnection }>()
 
-  constructor(deps: Deps, box: SecretBox) {
+  private readonly warn: (message: string, error: unknown) => void
+
+  constructor(deps: Deps, box: SecretBox, warn: (message: string, error: unknown) => void) {
     this.deps = deps
     this.box = box
+    this.warn = warn
     const settings = mcpSettings.from(deps.config)
     this.allowInsecure = deps.config.webhookAllowInsecureUrls
     this.options = {
@@ -125,7 +172,73 @@ export class McpService {
     )
   }
 
-  async call(workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
+  /** A tool call, recorded in the audit however it ends. */
+  async call(principal: Principal, workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
+    const audited = {
+      kind: 'tool' as const,
+      server: body.server,
+      target: body.tool,
+      arguments: body.arguments,
+    }
+    return this.audit(principal, workspace, audited, async () => {
+      const answer = await this.callTool(workspace, body)
+      return { answer, outcome: answer.result.is_error ? 'tool_error' : 'ok' }
+    })
+  }
+
+  /** A resource read, recorded in the audit however it ends. */
+  async read(principal: Principal, workspace: PrincipalWorkspace, id: string, uri: string) {
+    const audited = { kind: 'resource' as const, server: id, target: uri, arguments: undefined }
+    return this.audit(principal, workspace, audited, async () => ({
+      answer: await this.readResource(workspace, id, uri),
+      outcome: 'ok',
+    }))
+  }
+
+  async calls(workspace: PrincipalWorkspace, query: ListQuery, url: URL) {
+    const { rows, total } = await listCalls(this.deps.db, workspace.id, query)
+    return toPage(
+      rows.map((row) => selectFields(callOut(row), query.fields)),
+      total,
+      query,
+      url,
+    )
+  }
+
+  private async audit<T>(
+    principal: Principal,
+    workspace: PrincipalWorkspace,
+    audited: Audited,
+    run: () => Promise<{ answer: T; outcome: string }>,
+  ): Promise<T> {
+    const started = performance.now()
+    let ended: { outcome: string; status: number }
+    try {
+      const { answer, outcome } = await run()
+      ended = { outcome, status: 200 }
+      return answer
+    } catch (error) {
+      ended = outcomeOf(error)
+      throw error
+    } finally {
+      await insertCall(this.deps.db, {
+        workspaceId: workspace.id,
+        kind: audited.kind,
+        server: audited.server,
+        target: audited.target,
+        arguments: auditedArguments(audited.arguments),
+        outcome: ended!.outcome,
+        status: ended!.status,
+        durationMs: Math.round(performance.now() - started),
+        credentialType: principal.type,
+        keyId: principal.key?.id ?? null,
+        userId: principal.user?.id ?? null,
+        createdAt: new Date(this.deps.clock.now()),
+      }).catch((error) => this.warn('could not record an MCP call in the audit', error))
+    }
+  }
+
+  private async callTool(workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
     const server = await this.resolve(workspace, body.server)
     const tools = await server.connection.listTools()
     if (!tools.some((t) => t.name === body.tool))
@@ -146,7 +259,7 @@ export class McpService {
     }
   }
 
-  async readResource(workspace: PrincipalWorkspace, id: string, uri: string) {
+  private async readResource(workspace: PrincipalWorkspace, id: string, uri: string) {
     const server = await this.resolve(workspace, id)
     const answer = await server.connection
       .run('resources/read', (client, options) => client.readResource({ uri }, options))

@@ -1,7 +1,10 @@
-// Queries on the MCP servers a workspace registered. Every query names the workspace.
-import { and, asc, count, eq } from 'drizzle-orm'
+// Queries on the MCP servers a workspace registered and on the audit of calls. Every query
+// names the workspace.
+import { and, asc, count, eq, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db/index.ts'
-import { mcpServers } from './tables.ts'
+import { dateFilters, paginate } from '../../platform/db/list.ts'
+import type { ListQuery } from '../../platform/http/list.ts'
+import { mcpCalls, mcpServers } from './tables.ts'
 
 export type ServerRow = typeof mcpServers.$inferSelect
 export type NewServer = Omit<typeof mcpServers.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
@@ -62,4 +65,28 @@ export async function deleteServer(
     .where(and(eq(mcpServers.workspaceId, workspaceId), eq(mcpServers.slug, slug)))
     .returning()
   return row ?? null
+}
+
+export type CallRow = typeof mcpCalls.$inferSelect
+export type NewCall = Omit<typeof mcpCalls.$inferInsert, 'id' | 'createdAt'> & { createdAt: Date }
+
+export async function insertCall(db: Database, call: NewCall): Promise<void> {
+  await db.insert(mcpCalls).values(call)
+}
+
+const callSort = { id: mcpCalls.id, created_at: mcpCalls.createdAt, duration_ms: mcpCalls.durationMs }
+
+export async function listCalls(db: Database, workspaceId: number, query: ListQuery) {
+  const conditions: SQL[] = [eq(mcpCalls.workspaceId, workspaceId), ...dateFilters(query, mcpCalls)]
+  const { server, tool, outcome, kind } = query.filters
+  if (typeof server === 'string') conditions.push(eq(mcpCalls.server, server))
+  if (typeof tool === 'string') conditions.push(and(eq(mcpCalls.kind, 'tool'), eq(mcpCalls.target, tool))!)
+  if (typeof outcome === 'string') conditions.push(eq(mcpCalls.outcome, outcome))
+  if (typeof kind === 'string') conditions.push(eq(mcpCalls.kind, kind as CallRow['kind']))
+  return paginate(db, db.select().from(mcpCalls).$dynamic(), {
+    from: mcpCalls,
+    where: and(...conditions),
+    query,
+    sort: callSort,
+  })
 }

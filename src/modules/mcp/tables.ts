@@ -2,7 +2,7 @@
 // from the operator's MCP_CONFIG). `slug` is the server's id in paths and tool calls, unique in
 // the workspace; `headers` are sealed with the platform's secret box, since they usually carry
 // a credential for the server.
-import { integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 import { workspaces } from '../workspaces/tables.ts'
 
 export const mcpServers = pgTable(
@@ -22,4 +22,32 @@ export const mcpServers = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('mcp_servers_workspace_slug_idx').on(t.workspaceId, t.slug)],
+)
+
+/**
+ * The audit of tool calls and resource reads: who (key and user), which server and tool or
+ * resource, how long, and the outcome. Arguments are kept with every secret-looking value
+ * replaced (audit.ts), bounded in size.
+ */
+export const mcpCalls = pgTable(
+  'mcp_calls',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    workspaceId: integer('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<'tool' | 'resource'>().notNull(),
+    server: text('server').notNull(),
+    /** The tool's name, or the resource's URI. */
+    target: text('target').notNull(),
+    arguments: jsonb('arguments').$type<Record<string, unknown> | null>(),
+    outcome: text('outcome').notNull(),
+    status: integer('status').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    credentialType: text('credential_type').notNull(),
+    keyId: integer('key_id'),
+    userId: integer('user_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('mcp_calls_workspace_created_idx').on(t.workspaceId, t.createdAt)],
 )
