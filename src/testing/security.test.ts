@@ -102,6 +102,8 @@ const FIXTURES: Record<string, Fixture> = {
   'POST /api/v1/mcp/tools/call': { body: { server: 'security', tool: 'echo' } },
   'GET /api/v1/mcp/resources/*': {},
   'GET /api/v1/mcp/calls': {},
+  'GET /api/v1/mcp/policy': {},
+  'PUT /api/v1/mcp/policy': { body: { allowed: null } },
   'POST /mcp': { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } },
 }
 

@@ -378,6 +378,67 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
   })
 })
 
+describe('workspace allowlist', () => {
+  it('limits the servers and tools its keys may use; only workspaces:write sets it', async () => {
+    const ws = (await t.workspace()).id
+    const admin = (await t.key(ws, { scopes: ['mcp:write', 'workspaces:write'] })).key
+    const user = (await t.key(ws, { scopes: ['mcp:write'] })).key
+    const policy = (credential: string, allowed: string[] | null) =>
+      t.call(credential, { method: 'PUT', url: '/api/v1/mcp/policy', payload: { allowed } })
+
+    const refused = await policy(user, [])
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json().message).toBe('Insufficient permissions. Required scope: workspaces:write')
+    expect((await t.call(user, { method: 'GET', url: '/api/v1/mcp/policy' })).json()).toEqual({
+      data: { allowed: null },
+    })
+    expect((await policy(admin, ['bad entry'])).statusCode).toBe(422)
+
+    const set = await policy(admin, ['filesystem/list_directory', 'everything'])
+    expect(set.json()).toEqual({
+      message: 'MCP allowlist updated successfully.',
+      data: { allowed: ['filesystem/list_directory', 'everything'] },
+    })
+    const servers = (await t.call(user, { method: 'GET', url: '/api/v1/mcp/servers' })).json().data
+    expect(servers.map((s: { id: string }) => s.id)).toEqual(['filesystem', 'everything'])
+    expect(servers[0].tools).toEqual(['list_directory'])
+    const tools = await t.call(user, { method: 'GET', url: '/api/v1/mcp/servers/filesystem/tools' })
+    expect(tools.json().data.map((tool: { name: string }) => tool.name)).toEqual(['list_directory'])
+
+    const call = (payload: Record<string, unknown>) =>
+      t.call(user, { method: 'POST', url: '/api/v1/mcp/tools/call', payload })
+    const denied = await call({
+      server: 'filesystem',
+      tool: 'read_text_file',
+      arguments: { path: join(dir, 'hello.txt') },
+    })
+    expect(denied.statusCode).toBe(403)
+    expect(denied.json()).toMatchObject({
+      error: 'access_denied',
+      message: 'This workspace does not allow the tool read_text_file of MCP server filesystem.',
+    })
+    expect(
+      (await call({ server: 'filesystem', tool: 'list_directory', arguments: { path: dir } })).statusCode,
+    ).toBe(200)
+    expect((await call({ server: 'fixture', tool: 'echo', arguments: { text: 'x' } })).statusCode).toBe(404)
+    expect((await t.call(user, { method: 'GET', url: '/api/v1/mcp/servers/fixture' })).statusCode).toBe(404)
+    const uri = 'demo://resource/static/document/architecture.md'
+    expect(
+      (await t.call(user, { method: 'GET', url: `/api/v1/mcp/resources/${uri}?server=everything` }))
+        .statusCode,
+    ).toBe(200)
+    expect(
+      (await t.call(user, { method: 'GET', url: `/api/v1/mcp/resources/file:///etc?server=filesystem` }))
+        .statusCode,
+    ).toBe(403)
+    const audit = await t.call(user, { method: 'GET', url: '/api/v1/mcp/calls?outcome=access_denied' })
+    expect(audit.json().data.map((c: { tool: string | null }) => c.tool)).toEqual([null, 'read_text_file'])
+
+    await policy(admin, null)
+    expect((await call({ server: 'fixture', tool: 'echo', arguments: { text: 'x' } })).statusCode).toBe(200)
+  })
+})
+
 describe('audit', () => {
   it('records every call and read — who, what, how long, how it ended — with no secret-looking value', async () => {
     const ws = (await t.workspace()).id

@@ -6,6 +6,8 @@ import {
   CallOut,
   callList,
   PageQuery,
+  PolicyOut,
+  PolicyUpdate,
   ResourceOut,
   ResourceQuery,
   ServerCreate,
@@ -181,6 +183,40 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
       const { server } = req.query as Static<typeof ResourceQuery>
       return { data: await service.read(req.principal!, req.workspace!, server, uri) }
     },
+  )
+
+  app.get(
+    '/api/v1/mcp/policy',
+    {
+      schema: {
+        tags,
+        summary: "Get the workspace's MCP allowlist",
+        operationId: 'getMcpPolicy',
+        response: { 200: dataSchema(PolicyOut), ...errorResponses() },
+      },
+      config: read,
+    },
+    async (req) => ({ data: await service.policy(req.workspace!) }),
+  )
+
+  app.put(
+    '/api/v1/mcp/policy',
+    {
+      schema: {
+        tags,
+        summary: "Set the workspace's MCP allowlist",
+        operationId: 'setMcpPolicy',
+        description:
+          'Which servers (`server`) and tools (`server/tool`) the keys of the workspace may use; `null` lifts every restriction. A workspace setting: it needs `workspaces:write`, so a key with `mcp:write` alone cannot widen its own reach.',
+        body: PolicyUpdate,
+        response: { 200: messageDataSchema(PolicyOut), ...errorResponses() },
+      },
+      config: { auth: { scope: 'workspaces:write', workspace: true } },
+    },
+    async (req) => ({
+      message: 'MCP allowlist updated successfully.',
+      data: await service.setPolicy(req.workspace!, req.body as Static<typeof PolicyUpdate>),
+    }),
   )
 
   app.get(

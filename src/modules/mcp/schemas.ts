@@ -145,6 +145,7 @@ export const CALL_OUTCOMES = [
   'ok',
   'tool_error',
   'not_found',
+  'access_denied',
   'invalid',
   'upstream_error',
   'server_error',
@@ -193,3 +194,19 @@ export const callList: ListSpec = {
     kind: Type.Enum(['tool', 'resource'], { description: 'Tool calls or resource reads' }),
   },
 }
+
+const PolicyEntry = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,62}(/[^/\\s]{1,128})?$',
+  description: '`server` (every tool and resource of it) or `server/tool` (that tool only)',
+})
+
+export const PolicyOut = Type.Object({
+  allowed: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: 'What keys may use; null: every server and tool',
+  }),
+})
+
+export const PolicyUpdate = Type.Object(
+  { allowed: Type.Union([Type.Array(PolicyEntry, { maxItems: 500, uniqueItems: true }), Type.Null()]) },
+  { additionalProperties: false },
+)

@@ -15,12 +15,14 @@ import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import { auditedArguments } from './audit.ts'
 import { type ConnectionOptions, McpConnection } from './connection.ts'
 import { guardedFetch } from './guarded-fetch.ts'
-import type { ServerCreate, ServerUpdate, ToolCall } from './schemas.ts'
+import type { PolicyUpdate, ServerCreate, ServerUpdate, ToolCall } from './schemas.ts'
 import { mcpSettings, type ServerSpec } from './settings.ts'
 import {
   type CallRow,
   countServers,
+  deletePolicy,
   deleteServer,
+  findPolicy,
   findServer,
   insertCall,
   insertServer,
@@ -28,6 +30,7 @@ import {
   listServers,
   type ServerChanges,
   type ServerRow,
+  savePolicy,
   updateServer,
 } from './store.ts'
 
@@ -70,6 +73,28 @@ function toolOut(tool: Tool) {
     input_schema: tool.inputSchema as Record<string, unknown>,
     ...(tool.outputSchema !== undefined && { output_schema: tool.outputSchema as Record<string, unknown> }),
   }
+}
+
+/** A workspace's allowlist, or null when it restricts nothing. */
+type Policy = { servers: Set<string>; tools: Set<string> } | null
+
+function policyOf(allowed: string[] | null): Policy {
+  if (allowed === null) return null
+  const servers = new Set<string>()
+  const tools = new Set<string>()
+  for (const entry of allowed) (entry.includes('/') ? tools : servers).add(entry)
+  return { servers, tools }
+}
+
+/** May the workspace's keys see this server at all (the whole of it, or some of its tools)? */
+function serverVisible(policy: Policy, server: string): boolean {
+  if (policy === null || policy.servers.has(server)) return true
+  for (const entry of policy.tools) if (entry.startsWith(`${server}/`)) return true
+  return false
+}
+
+function toolAllowed(policy: Policy, server: string, tool: string): boolean {
+  return policy === null || policy.servers.has(server) || policy.tools.has(`${server}/${tool}`)
 }
 
 type Audited = {
@@ -152,18 +177,21 @@ export class McpService {
   }
 
   async list(workspace: PrincipalWorkspace, query: ListQuery, url: URL) {
-    const servers = await this.all(workspace)
+    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const servers = (await this.all(workspace)).filter((s) => serverVisible(policy, s.id))
     const page = servers.slice(query.offset, query.offset + query.perPage)
-    return toPage(await Promise.all(page.map((s) => this.present(s))), servers.length, query, url)
+    return toPage(await Promise.all(page.map((s) => this.present(s, policy))), servers.length, query, url)
   }
 
   async get(workspace: PrincipalWorkspace, id: string) {
-    return this.present(await this.resolve(workspace, id))
+    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    return this.present(await this.resolve(workspace, id, policy), policy)
   }
 
   async tools(workspace: PrincipalWorkspace, id: string, query: ListQuery, url: URL) {
-    const server = await this.resolve(workspace, id)
-    const tools = await server.connection.listTools()
+    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const server = await this.resolve(workspace, id, policy)
+    const tools = (await server.connection.listTools()).filter((t) => toolAllowed(policy, server.id, t.name))
     return toPage(
       tools.slice(query.offset, query.offset + query.perPage).map(toolOut),
       tools.length,
@@ -239,7 +267,13 @@ export class McpService {
   }
 
   private async callTool(workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
-    const server = await this.resolve(workspace, body.server)
+    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const server = await this.resolve(workspace, body.server, policy)
+    if (!toolAllowed(policy, server.id, body.tool))
+      throw new ApiError(
+        'access_denied',
+        `This workspace does not allow the tool ${body.tool} of MCP server ${server.id}.`,
+      )
     const tools = await server.connection.listTools()
     if (!tools.some((t) => t.name === body.tool))
       throw ApiError.notFound(`Tool ${body.tool} on MCP server ${server.id}`)
@@ -260,7 +294,13 @@ export class McpService {
   }
 
   private async readResource(workspace: PrincipalWorkspace, id: string, uri: string) {
-    const server = await this.resolve(workspace, id)
+    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const server = await this.resolve(workspace, id, policy)
+    if (policy !== null && !policy.servers.has(server.id))
+      throw new ApiError(
+        'access_denied',
+        `This workspace does not allow reading resources of MCP server ${server.id}.`,
+      )
     const answer = await server.connection
       .run('resources/read', (client, options) => client.readResource({ uri }, options))
       .catch((error) => {
@@ -321,6 +361,16 @@ export class McpService {
     await held?.connection.close()
   }
 
+  async policy(workspace: PrincipalWorkspace) {
+    return { allowed: await findPolicy(this.deps.db, workspace.id) }
+  }
+
+  async setPolicy(workspace: PrincipalWorkspace, body: Static<typeof PolicyUpdate>) {
+    if (body.allowed === null) await deletePolicy(this.deps.db, workspace.id)
+    else await savePolicy(this.deps.db, workspace.id, body.allowed, new Date(this.deps.clock.now()))
+    return { allowed: body.allowed }
+  }
+
   /** Closes every connection, ending the stdio servers' processes (the app's onClose). */
   async close(): Promise<void> {
     const connections = [...this.configured.values(), ...this.registered.values()].map((c) => c.connection)
@@ -336,7 +386,9 @@ export class McpService {
     ]
   }
 
-  private async resolve(workspace: PrincipalWorkspace, id: string): Promise<Resolved> {
+  /** The server by id, if the workspace has it and its policy lets its keys see it. */
+  private async resolve(workspace: PrincipalWorkspace, id: string, policy: Policy = null): Promise<Resolved> {
+    if (!serverVisible(policy, id)) throw ApiError.notFound('MCP server')
     const configured = this.fromConfig(id)
     if (configured) return configured
     const row = await findServer(this.deps.db, workspace.id, id)
@@ -379,11 +431,13 @@ export class McpService {
     }
   }
 
-  private async present(server: Resolved) {
+  private async present(server: Resolved, policy: Policy = null) {
     let tools: string[] = []
     let status = 'available'
     try {
-      tools = (await server.connection.listTools()).map((t) => t.name)
+      tools = (await server.connection.listTools())
+        .filter((t) => toolAllowed(policy, server.id, t.name))
+        .map((t) => t.name)
     } catch (error) {
       if (!(error instanceof ApiError) && !(error instanceof McpError)) throw error
       status = 'unavailable'

@@ -4,7 +4,7 @@ import { and, asc, count, eq, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import { mcpCalls, mcpServers } from './tables.ts'
+import { mcpCalls, mcpPolicies, mcpServers } from './tables.ts'
 
 export type ServerRow = typeof mcpServers.$inferSelect
 export type NewServer = Omit<typeof mcpServers.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
@@ -89,4 +89,28 @@ export async function listCalls(db: Database, workspaceId: number, query: ListQu
     query,
     sort: callSort,
   })
+}
+
+export async function findPolicy(db: Database, workspaceId: number): Promise<string[] | null> {
+  const [row] = await db
+    .select({ allowed: mcpPolicies.allowed })
+    .from(mcpPolicies)
+    .where(eq(mcpPolicies.workspaceId, workspaceId))
+  return row?.allowed ?? null
+}
+
+export async function savePolicy(
+  db: Database,
+  workspaceId: number,
+  allowed: string[],
+  now: Date,
+): Promise<void> {
+  await db
+    .insert(mcpPolicies)
+    .values({ workspaceId, allowed, updatedAt: now })
+    .onConflictDoUpdate({ target: mcpPolicies.workspaceId, set: { allowed, updatedAt: now } })
+}
+
+export async function deletePolicy(db: Database, workspaceId: number): Promise<void> {
+  await db.delete(mcpPolicies).where(eq(mcpPolicies.workspaceId, workspaceId))
 }

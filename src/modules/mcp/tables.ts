@@ -51,3 +51,15 @@ export const mcpCalls = pgTable(
   },
   (t) => [index('mcp_calls_workspace_created_idx').on(t.workspaceId, t.createdAt)],
 )
+
+/**
+ * A workspace's allowlist of MCP servers and tools: entries `server` (all of it) or
+ * `server/tool` (that tool). No row: every server and tool may be used.
+ */
+export const mcpPolicies = pgTable('mcp_policies', {
+  workspaceId: integer('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  allowed: jsonb('allowed').$type<string[]>().notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
