@@ -1,12 +1,30 @@
 // The `fetch` a workspace-registered MCP server is reached with: node's http(s) through the
 // SSRF guard's lookup, so every connection — the first and each reconnection — is checked
 // against the addresses the host resolves to at that moment. Redirects are not followed (a
-// redirect could lead anywhere), and the answer streams, as Streamable HTTP's SSE needs.
+// redirect could lead anywhere), and the answer streams, as Streamable HTTP's SSE needs, but
+// no more than MAX_ANSWER_BYTES of it: a server cannot make the gateway hold an endless body.
 import http from 'node:http'
 import https from 'node:https'
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { checkUrl, guardedLookup } from '../../platform/net/ssrf.ts'
+
+/** The most one answer of a registered server may carry (the SDK's stdio limit is the same). */
+export const MAX_ANSWER_BYTES = 10 * 1024 * 1024
+
+function bounded(source: http.IncomingMessage): Readable {
+  let seen = 0
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length
+      if (seen > MAX_ANSWER_BYTES) done(new Error(`the answer exceeds ${MAX_ANSWER_BYTES} bytes`))
+      else done(null, chunk)
+    },
+  })
+  source.on('error', (error) => limit.destroy(error))
+  limit.on('error', () => source.destroy())
+  return source.pipe(limit)
+}
 
 function headerPairs(init: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -42,7 +60,7 @@ export function guardedFetch(allowInsecure: boolean): FetchLike {
           const empty = method === 'HEAD' || status === 204 || status === 304
           if (empty) res.resume()
           resolve(
-            new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+            new Response(empty ? null : (Readable.toWeb(bounded(res)) as ReadableStream<Uint8Array>), {
               status,
               statusText: res.statusMessage ?? '',
               headers,

@@ -264,6 +264,7 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
       const server = new Server({ name: 'remote', version: '1.0.0' }, { capabilities: { tools: {} } })
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
         tools: [
+          { name: 'big', inputSchema: { type: 'object' } },
           {
             name: 'add',
             inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
@@ -271,6 +272,8 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
         ],
       }))
       server.setRequestHandler(CallToolRequestSchema, async (request) => {
+        if (request.params.name === 'big')
+          return { content: [{ type: 'text', text: 'x'.repeat(11 * 1024 * 1024) }] }
         const { a, b } = request.params.arguments as { a: number; b: number }
         return { content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }
       })
@@ -309,7 +312,7 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
         transport: 'http',
         url,
         headers: ['authorization'],
-        tools: ['add'],
+        tools: ['big', 'add'],
       },
     })
     expect(created.body).not.toContain('upstream-secret')
@@ -360,6 +363,17 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
       payload: { id: 'filesystem', url },
     })
     expect(operator.statusCode).toBe(409)
+    const host = await t.call(key, {
+      method: 'POST',
+      url: '/api/v1/mcp/servers',
+      payload: { id: 'host', url, headers: { Host: 'internal' } },
+    })
+    expect(host.statusCode).toBe(422)
+    expect(host.json().errors.headers).toEqual(['The Host header is set by the gateway and cannot be given.'])
+    const big = await callTool({ server: 'dup', tool: 'big' })
+    expect(big.statusCode).toBe(502)
+    expect(big.json()).toMatchObject({ error: 'upstream_error', server: 'dup' })
+    expect((await callTool({ server: 'dup', tool: 'add', arguments: { a: 1, b: 2 } })).statusCode).toBe(200)
     const ftp = await t.call(key, {
       method: 'POST',
       url: '/api/v1/mcp/servers',

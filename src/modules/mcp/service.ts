@@ -36,6 +36,18 @@ import {
 
 /** Registered servers per workspace at most: each may hold a connection open. */
 const MAX_WORKSPACE_SERVERS = 50
+/** Headers the transport sets itself: a registered server's headers may not replace them. */
+const TRANSPORT_HEADERS = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+])
 /** MCP's "resource not found" error code (not in the SDK's enum). */
 const RESOURCE_NOT_FOUND = -32002
 
@@ -462,6 +474,9 @@ export class McpService {
 
   /** Header names are case-insensitive: stored lowercase, so a later PATCH replaces them all. */
   private sealHeaders(headers: Record<string, string>): string {
+    for (const name of Object.keys(headers))
+      if (TRANSPORT_HEADERS.has(name.toLowerCase()))
+        throw ApiError.invalid('headers', `The ${name} header is set by the gateway and cannot be given.`)
     return this.box.seal(
       JSON.stringify(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))),
     )
