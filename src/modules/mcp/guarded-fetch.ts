@@ -10,7 +10,7 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { checkUrl, guardedLookup } from '../../platform/net/ssrf.ts'
 
 /** The most one answer of a registered server may carry (the SDK's stdio limit is the same). */
-export const MAX_ANSWER_BYTES = 10 * 1024 * 1024
+const MAX_ANSWER_BYTES = 10 * 1024 * 1024
 
 function bounded(source: http.IncomingMessage): Readable {
   let seen = 0

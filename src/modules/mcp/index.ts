@@ -9,6 +9,8 @@ import { agentRoutes } from './agent.ts'
 import { mcpRoutes } from './routes.ts'
 import { McpService } from './service.ts'
 
+const AUDIT_PURGE_EVERY_MS = 3_600_000
+
 /** Builds the gateway (no server is contacted yet) and registers the `mcp` scope resource. */
 export function createMcp(
   deps: Deps,
@@ -19,11 +21,20 @@ export function createMcp(
   return new McpService(deps, box, warn)
 }
 
-/** The gateway's routes and core-api's own MCP server (POST /mcp); the app's shutdown closes every MCP connection (and stdio server process). */
+/** The gateway's routes, core-api's own MCP server (POST /mcp) and the hourly audit purge; the app's shutdown closes every MCP connection (and stdio server process). */
 export async function mcpModule(app: FastifyInstance, service: McpService, publicUrl: string) {
   mcpRoutes(app, service, publicUrl)
   agentRoutes(app)
+  let purging: NodeJS.Timeout | null = null
+  app.addHook('onReady', async function purgeMcpAudit() {
+    const purge = () =>
+      service.purgeAudit().catch((error) => app.log.warn({ err: error }, 'MCP audit purge failed'))
+    await purge()
+    purging = setInterval(purge, AUDIT_PURGE_EVERY_MS)
+    purging.unref()
+  })
   app.addHook('onClose', async function closeMcpConnections() {
+    if (purging) clearInterval(purging)
     await service.close()
   })
 }

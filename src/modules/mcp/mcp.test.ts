@@ -13,6 +13,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
+import { purgeCalls } from './store.ts'
 
 const modules = new URL('../../../node_modules/@modelcontextprotocol/', import.meta.url)
 const script = (path: string) => fileURLToPath(new URL(path, modules))
@@ -520,6 +521,26 @@ describe('audit', () => {
     // Another workspace's audit is its own.
     const elsewhere = await t.call(t.masterKey, { method: 'GET', url: '/api/v1/mcp/calls', workspace: other })
     expect(elsewhere.json().data).toEqual([])
+  })
+
+  it('purges the records older than the retention cutoff (the hourly purge of MCP_AUDIT_RETENTION_DAYS)', async () => {
+    const ws = (await t.workspace()).id
+    const { key: caller } = await t.key(ws, { scopes: ['mcp:write'] })
+    const echo = () =>
+      t.call(caller, {
+        method: 'POST',
+        url: '/api/v1/mcp/tools/call',
+        payload: { server: 'fixture', tool: 'echo', arguments: { text: 'x' } },
+      })
+    await echo()
+    const firstAt = t.clock.now()
+    t.clock.advance(89 * 86_400_000)
+    await echo()
+    const count = async () =>
+      (await t.call(caller, { method: 'GET', url: '/api/v1/mcp/calls' })).json().meta.total as number
+    expect(await count()).toBe(2)
+    expect(await purgeCalls(t.database.db, new Date(firstAt + 1000))).toBeGreaterThanOrEqual(1)
+    expect(await count()).toBe(1)
   })
 })
 

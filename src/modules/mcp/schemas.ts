@@ -141,7 +141,7 @@ export const PageQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export const CALL_OUTCOMES = [
+const CALL_OUTCOMES = [
   'ok',
   'tool_error',
   'not_found',

@@ -28,6 +28,7 @@ import {
   insertServer,
   listCalls,
   listServers,
+  purgeCalls,
   type ServerChanges,
   type ServerRow,
   savePolicy,
@@ -381,6 +382,13 @@ export class McpService {
     if (body.allowed === null) await deletePolicy(this.deps.db, workspace.id)
     else await savePolicy(this.deps.db, workspace.id, body.allowed, new Date(this.deps.clock.now()))
     return { allowed: body.allowed }
+  }
+
+  /** Purges the audit past MCP_AUDIT_RETENTION_DAYS (none when it is 0); answers how many records went. */
+  async purgeAudit(): Promise<number> {
+    const days = mcpSettings.from(this.deps.config).auditRetentionDays
+    if (days === 0) return 0
+    return purgeCalls(this.deps.db, new Date(this.deps.clock.now() - days * 86_400_000))
   }
 
   /** Closes every connection, ending the stdio servers' processes (the app's onClose). */

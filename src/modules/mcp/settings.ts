@@ -158,6 +158,12 @@ export const mcpSettings = defineSettings('mcp', {
     parse: integer(1, 1000),
     doc: 'requests in flight to one MCP server at once; more wait for a free slot within their timeout',
   },
+  auditRetentionDays: {
+    env: 'MCP_AUDIT_RETENTION_DAYS',
+    default: 90,
+    parse: integer(0, 36_500),
+    doc: 'days the audit of MCP calls is kept, then purged (`0` keeps it forever)',
+  },
   toolsCacheSeconds: {
     env: 'MCP_TOOLS_CACHE_SECONDS',
     default: 60,

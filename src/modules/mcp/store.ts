@@ -1,6 +1,6 @@
 // Queries on the MCP servers a workspace registered and on the audit of calls. Every query
 // names the workspace.
-import { and, asc, count, eq, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, lt, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
@@ -113,4 +113,10 @@ export async function savePolicy(
 
 export async function deletePolicy(db: Database, workspaceId: number): Promise<void> {
   await db.delete(mcpPolicies).where(eq(mcpPolicies.workspaceId, workspaceId))
+}
+
+/** Deletes the audit records of every workspace older than `before`; answers how many. */
+export async function purgeCalls(db: Database, before: Date): Promise<number> {
+  const rows = await db.delete(mcpCalls).where(lt(mcpCalls.createdAt, before)).returning({ id: mcpCalls.id })
+  return rows.length
 }
