@@ -76,12 +76,19 @@ describe('McpConnection', () => {
   it('caches the tool list for its TTL, every page followed', async () => {
     const { connection: c, clock } = connection({ toolsTtlMs: 1000 })
     const first = await c.listTools()
-    expect(first.map((t) => t.name)).toEqual(['echo', 'fail', 'crash', 'hang'])
+    expect(first.map((t) => t.name)).toEqual(['echo', 'fail', 'crash', 'hang', 'grow'])
     expect(await c.listTools()).toBe(first)
     clock.advance(1000)
     const again = await c.listTools()
     expect(again).not.toBe(first)
     expect(again).toEqual(first)
+  })
+
+  it('drops the cached tool list when the server announces a change', async () => {
+    const { connection: c } = connection({ toolsTtlMs: 3_600_000 })
+    expect((await c.listTools()).map((t) => t.name)).not.toContain('extra')
+    await call(c, 'grow')
+    expect((await c.listTools()).map((t) => t.name)).toContain('extra')
   })
 
   it('refuses calls once closed', async () => {

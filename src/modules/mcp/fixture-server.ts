@@ -1,5 +1,6 @@
 // A tiny MCP server over stdio for the gateway's tests, written with the SDK's server side:
-// tools that echo, report an error, crash the process mid-call, or never answer, listed one
+// tools that echo, report an error, crash the process mid-call, never answer, or change the
+// tool list (announcing it with notifications/tools/list_changed), listed one
 // page per tool so the gateway must follow MCP cursors. Not part of the running application.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
@@ -22,9 +23,17 @@ const TOOLS: Tool[] = [
     inputSchema: { type: 'object', properties: {} },
   },
   { name: 'hang', description: 'Never answers', inputSchema: { type: 'object', properties: {} } },
+  {
+    name: 'grow',
+    description: 'Adds the tool "extra" and announces the change',
+    inputSchema: { type: 'object', properties: {} },
+  },
 ]
 
-const server = new Server({ name: 'fixture', version: '1.0.0' }, { capabilities: { tools: {} } })
+const server = new Server(
+  { name: 'fixture', version: '1.0.0' },
+  { capabilities: { tools: { listChanged: true } } },
+)
 
 server.setRequestHandler(ListToolsRequestSchema, async (request) => {
   const at = Number(request.params?.cursor ?? 0)
@@ -47,6 +56,11 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
       break
     case 'hang':
       return new Promise<never>(() => {})
+    case 'grow':
+      if (!TOOLS.some((t) => t.name === 'extra'))
+        TOOLS.push({ name: 'extra', inputSchema: { type: 'object', properties: {} } })
+      await server.sendToolListChanged()
+      return { content: [{ type: 'text', text: 'grown' }] }
   }
   throw new Error(`unknown tool ${request.params.name}`)
 })

@@ -81,7 +81,7 @@ describe('servers and tools', () => {
     expect(filesystem.tools).toEqual(
       expect.arrayContaining(['read_text_file', 'list_directory', 'write_file']),
     )
-    expect(fixture.tools).toEqual(['echo', 'fail', 'crash', 'hang'])
+    expect(fixture.tools).toEqual(['echo', 'fail', 'crash', 'hang', 'grow'])
     expect(missing).toEqual({
       id: 'missing',
       name: 'missing',
@@ -98,7 +98,7 @@ describe('servers and tools', () => {
   it('gets one server, and answers 404 for an unknown one', async () => {
     const res = await get('/api/v1/mcp/servers/fixture')
     expect(res.statusCode).toBe(200)
-    expect(res.json().data).toMatchObject({ id: 'fixture', tools: ['echo', 'fail', 'crash', 'hang'] })
+    expect(res.json().data).toMatchObject({ id: 'fixture', tools: ['echo', 'fail', 'crash', 'hang', 'grow'] })
     const unknown = await get('/api/v1/mcp/servers/nope')
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json()).toMatchObject({ error: 'not_found', message: 'MCP server not found.' })
@@ -125,7 +125,7 @@ describe('servers and tools', () => {
     expect(read.parameters.path).toMatchObject({ type: 'string', required: true })
     const paged = await get('/api/v1/mcp/servers/fixture/tools?per_page=2&page=2')
     expect(paged.json().data.map((tool: { name: string }) => tool.name)).toEqual(['crash', 'hang'])
-    expect(paged.json().meta).toMatchObject({ total: 4, last_page: 2 })
+    expect(paged.json().meta).toMatchObject({ total: 5, last_page: 3 })
   })
 
   it('answers 502 for the tools of a server that cannot be started', async () => {
