@@ -13,7 +13,7 @@ import { type Row, table } from './lib/report.ts'
 import { noise } from './noise.ts'
 import { rateLimit } from './rate-limit.ts'
 import { resourceReadPglite, resourceReadPostgres } from './resource-read.ts'
-import { webhooks } from './webhooks.ts'
+import { webhooks, webhooksUnderLoad } from './webhooks.ts'
 import { writesFullWorkspace, writesLogging, writesPglite, writesPostgres } from './writes.ts'
 
 const groups: Record<string, Array<() => Promise<Row[]>>> = {
@@ -22,6 +22,7 @@ const groups: Record<string, Array<() => Promise<Row[]>>> = {
   read: [resourceReadPglite, resourceReadPostgres],
   guards: [rateLimit, idempotency],
   webhooks: [webhooks],
+  'webhook-load': [webhooksUnderLoad],
   writes: [writesPostgres, writesPglite, writesFullWorkspace],
   logging: [writesLogging],
 }

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import scalar from '@scalar/fastify-api-reference'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Redis } from 'ioredis'
+import { Type } from 'typebox'
 import { composeServices } from './compose.ts'
 import { apiKeysModule } from './modules/api-keys/index.ts'
 import { entitlementsModule } from './modules/entitlements/index.ts'
@@ -11,6 +12,7 @@ import { idempotencyModule } from './modules/idempotency/index.ts'
 import { mcpModule } from './modules/mcp/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
+import { sessionsModule } from './modules/sessions/index.ts'
 import { usersModule } from './modules/users/index.ts'
 import { webhooksModule } from './modules/webhooks/index.ts'
 import { workspacesModule } from './modules/workspaces/index.ts'
@@ -18,7 +20,9 @@ import { auth } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
 import type { DatabaseHandle } from './platform/db/index.ts'
 import { ApiError, httpPlatform, httpServerOptions } from './platform/http/index.ts'
-import { documentGuardHeaders, openApiDocument } from './platform/http/openapi.ts'
+import { PageLinks, PageMeta } from './platform/http/list.ts'
+import { documentRoute, openApiDocument, refResolver, shareHeaders } from './platform/http/openapi.ts'
+import { addComponents, ErrorBody, errorResponse } from './platform/http/responses.ts'
 import type { PubSub } from './platform/kv/index.ts'
 import type { Clock } from './platform/lib/clock.ts'
 import { AccessLog } from './platform/logging.ts'
@@ -67,20 +71,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limiter = createLimiter(rateLimits)
 
   await app.register(httpPlatform)
-  await app.register(swagger, { openapi: openApiDocument(config.publicUrl), transform: documentGuardHeaders })
+  await app.register(swagger, {
+    openapi: openApiDocument(config.publicUrl),
+    transform: documentRoute,
+    transformObject: shareHeaders,
+    refResolver,
+  })
+  addComponents(app, ErrorBody, PageMeta, PageLinks)
   await app.register(auth, {
     sources: services.credentialSources,
     findWorkspace: services.findWorkspace,
     cache: credentials,
     clock,
     masterKeyHash: deps.masterKeyHash,
+    ownOrigin: new URL(config.publicUrl).origin,
     limiter: config.rateLimitEnabled ? createRequestLimiter(rateLimits, limiter) : undefined,
   })
   await app.register(idempotencyModule, { config, db: database.db, clock, box: services.box })
 
   const { publicUrl } = config
   await app.register(async (scope) => usersModule(scope, services.users))
-  await app.register(async (scope) => workspacesModule(scope, services.workspaces, publicUrl))
+  await app.register(async (scope) => sessionsModule(scope, services.sessions, shared))
+  await app.register(async (scope) => workspacesModule(scope, services, publicUrl))
   await app.register(async (scope) => apiKeysModule(scope, { ...shared, apiKeys }))
   await app.register(async (scope) => entitlementsModule(scope, services.entitlements))
   await app.register(async (scope) => postsModule(scope, services.posts, publicUrl))
@@ -150,7 +162,17 @@ function registerOperations(app: FastifyInstance, database: DatabaseHandle, metr
   app.get(
     '/health',
     {
-      schema: { tags: ['Operations'], summary: 'Liveness: the process answers', operationId: 'getHealth' },
+      schema: {
+        tags: ['Operations'],
+        summary: 'Liveness: the process answers',
+        operationId: 'getHealth',
+        response: {
+          200: Type.Object(
+            { status: Type.Literal('ok') },
+            { description: 'The process answers', examples: [{ status: 'ok' }] },
+          ),
+        },
+      },
       config: unmetered,
     },
     () => ({ status: 'ok' }),
@@ -163,6 +185,16 @@ function registerOperations(app: FastifyInstance, database: DatabaseHandle, metr
         tags: ['Operations'],
         summary: 'Readiness: the database answers',
         operationId: 'getReadiness',
+        response: {
+          200: Type.Object(
+            {
+              status: Type.Literal('ready'),
+              database: Type.String({ description: '`pglite` or `postgres`' }),
+            },
+            { description: 'The database answers', examples: [{ status: 'ready', database: 'postgres' }] },
+          ),
+          503: errorResponse(['service_unavailable']),
+        },
       },
       config: unmetered,
     },

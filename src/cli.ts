@@ -56,7 +56,7 @@ const USAGE = `Usage: core-api <command> [options]
   master-key rotate                  replace the stored master key (a lost one); prints the new one once
   db export --out FILE               write every table to FILE (JSON lines), e.g. to move to PostgreSQL
   db import --file FILE              load an export into a new, empty database (DATABASE_URL or DATA_DIR)
-  entitlements recount [--workspace ID]  rebuild plan-limit counters (posts) from their rows
+  entitlements recount [--workspace ID]  rebuild plan-limit counters (posts, webhooks, api_keys) from their rows
   -h, --help                         this help
   -v, --version                      the version
 

@@ -6,9 +6,10 @@ import { createApiKeyService, credentialSource } from './modules/api-keys/index.
 import { createEntitlementService } from './modules/entitlements/index.ts'
 import { createMcp } from './modules/mcp/index.ts'
 import { createPosts } from './modules/posts/index.ts'
+import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
-import { addMember, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
+import { addMember, createMembers, createWorkspaces, workspaceResolver } from './modules/workspaces/index.ts'
 import type { CredentialSource, WorkspaceResolver } from './platform/auth/index.ts'
 import { CredentialCache } from './platform/auth/index.ts'
 import type { Config } from './platform/config/index.ts'
@@ -38,6 +39,7 @@ export function composeServices(infra: Infrastructure) {
   const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
 
   const workspaces = createWorkspaces(shared)
+  const members = createMembers(shared)
   const users = createUsers(shared, addMember)
   const entitlements = createEntitlementService(shared)
   const apiKeys = createApiKeyService(shared, entitlements, (error) =>
@@ -48,9 +50,11 @@ export function composeServices(infra: Infrastructure) {
   const mcp = createMcp(shared, box, warn)
   entitlements.assertCounters()
 
-  /** The credential kinds the auth platform accepts (sessions and OAuth tokens join here). */
-  const credentialSources: CredentialSource[] = [credentialSource(apiKeys)]
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
+  const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
+
+  /** The credential kinds the auth platform accepts (OAuth tokens join here). */
+  const credentialSources: CredentialSource[] = [credentialSource(apiKeys), sessions.credentialSource()]
 
   return {
     shared,
@@ -59,7 +63,9 @@ export function composeServices(infra: Infrastructure) {
     credentialSources,
     findWorkspace,
     workspaces,
+    members,
     users,
+    sessions,
     entitlements,
     apiKeys,
     posts,

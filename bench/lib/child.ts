@@ -6,7 +6,7 @@ import { type ServerProcess, startServer } from '../../src/testing/processes.ts'
 export type Child = ServerProcess
 
 /** Starts `node <script>` with `env` (logging off) and waits until it answers. */
-export function startChild(script: string, env: Record<string, string>): Promise<Child> {
+function startChild(script: string, env: Record<string, string>): Promise<Child> {
   return startServer({ LOG_LEVEL: 'silent', ...env }, script)
 }
 

@@ -10,13 +10,13 @@ import { type Child, withChild } from './child.ts'
 import { DATABASE_TAG } from './cpu.ts'
 
 const bench = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url))
-export const CORE = bench('../src/main.ts')
+const CORE = bench('../src/main.ts')
 export const HELLO = bench('servers/hello.ts')
 export const BARE_READ = bench('servers/bare-read.ts')
 export const BARE_WRITE = bench('servers/bare-write.ts')
 
 export const MASTER = 'sk_master_bench_0123456789abcdefghijklmnopqrstuvwxyz'
-export const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** Runs `use` against core-api started with `env` (and the benchmark master key). */

@@ -16,7 +16,7 @@ export type Load = {
 }
 
 /** One request of the rotation: each connection sends them in turn, then starts over. */
-export type Target = { path: string; headers?: Record<string, string> }
+type Target = { path: string; headers?: Record<string, string> }
 
 export type LoadOptions = {
   server: Child

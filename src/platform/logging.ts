@@ -113,7 +113,7 @@ type SerializedError = {
 }
 
 /** An error for the log: type, code, message and stack, scrubbed; its cause likewise, a few deep. */
-export function serializeError(error: unknown, depth = 0): SerializedError {
+function serializeError(error: unknown, depth = 0): SerializedError {
   if (error === null || typeof error !== 'object')
     return { type: typeof error, message: redactText(String(error)), stack: '' }
   const e = error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown; cause?: unknown }
@@ -184,7 +184,7 @@ function scrubObject(value: Record<string, unknown>, depth = 0): Record<string, 
 /** Where log lines go: pino writes each one, newline included, with `write`. */
 export type LogStream = { write(line: string): void }
 
-export const LOG_FORMATS = ['json', 'pretty'] as const
+const LOG_FORMATS = ['json', 'pretty'] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
 
 export function logFormat(value: string): LogFormat {
@@ -247,11 +247,7 @@ export type AccessLine = {
   keyId?: number
 }
 
-export function accessLine(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  elapsedMs = reply.elapsedTime,
-): AccessLine {
+function accessLine(req: FastifyRequest, reply: FastifyReply, elapsedMs = reply.elapsedTime): AccessLine {
   const route = req.routeOptions.url
   const principal = req.principal
   return {
@@ -313,7 +309,7 @@ let stdout: ReturnType<typeof pino.destination> | null = null
  * Standard output as a log destination: lines are buffered and written asynchronously, off
  * the request thread. One per process, since standard output is.
  */
-export function stdoutLog(format: string): LogStream {
+function stdoutLog(format: string): LogStream {
   const chosen = logFormat(format)
   stdout ??= pino.destination({
     dest: 1,

@@ -61,6 +61,8 @@ export async function buildTestApp(
     env?: Record<string, string>
     /** Adds to the app before it is ready: extra routes a test needs, under the same guards. */
     setup?: (app: FastifyInstance, database: DatabaseHandle) => void | Promise<void>
+    /** Called with the route (as declared, `/api/v1/posts/:id`) and status of every response. */
+    onResponse?: (response: { method: string; route: string; status: number }) => void
   } = {},
 ): Promise<TestApp> {
   const masterKey = `sk_master_${randomBase62(40)}`
@@ -79,6 +81,12 @@ export async function buildTestApp(
   const db = await testDatabase()
   const app = await createServer(config, { clock, database: db.handle, logger: false })
   await options.setup?.(app, db.handle)
+  const { onResponse } = options
+  if (onResponse) {
+    app.addHook('onResponse', async function recordResponse(req, reply) {
+      onResponse({ method: req.method, route: req.routeOptions.url ?? '', status: reply.statusCode })
+    })
+  }
   await app.ready()
 
   const call: TestApp['call'] = (key, { workspace, headers, ...rest }) =>

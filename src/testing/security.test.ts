@@ -1,16 +1,14 @@
 // The shared security suite: every route that declares `config.auth` is found on the built app
 // and checked for the same guarantees — no credential, a wrong scheme, a revoked or expired key
 // → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
-// a workspace the key cannot act in → 403 — with API keys, the master key and a user-level
-// credential (a member of one workspace and not of another). A new route fails this suite
+// a workspace the key cannot act in → 403 — with API keys, the master key and a user's
+// session (a member of one workspace and not of another, writing with its CSRF token). A new route fails this suite
 // until it has a fixture below, so no route can ship without these checks; a route under /api/
 // that declares neither `config.auth` nor `config.public` stops the server from starting.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { findOrCreateUser } from '../modules/users/index.ts'
 import { scopeResources } from '../platform/auth/index.ts'
 import type { ManualClock } from '../platform/lib/clock.ts'
 import { buildTestApp, type TestApp, useTestApp } from './harness.ts'
-import { addUserCredentials, type UserCredentials } from './user-credentials.ts'
 
 type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
@@ -62,14 +60,49 @@ const createMcpServer = async (t: TestApp, workspaceId: number) => {
   return id
 }
 
+/** A member of the workspace (a new user made by the master key). */
+const createMember = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/users',
+    workspace: workspaceId,
+    payload: {
+      email: `member${Math.random().toString(36).slice(2)}@security.test`,
+      password: 'long enough password',
+    },
+  })
+  return { id: workspaceId, user_id: res.json().data.id as number }
+}
+
+const createInvitation = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: `/api/v1/workspaces/${workspaceId}/invitations`,
+    payload: { email: 'invitee@security.test' },
+  })
+  return { id: workspaceId, invitation_id: res.json().data.id as number }
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
+  'GET /api/auth/session': {},
+  'POST /api/auth/sign-out': {},
+  'POST /api/auth/password': { body: { current_password: 'x', new_password: 'a new and longer passphrase' } },
   'GET /api/v1/workspaces': {},
   'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
   'POST /api/v1/users': { body: { email: 'person@security.test', password: 'correct horse battery' } },
   'GET /api/v1/workspaces/:id': { resource: async (_t, id) => id },
   'PATCH /api/v1/workspaces/:id': { body: { name: 'Renamed' }, resource: async (_t, id) => id },
   'DELETE /api/v1/workspaces/:id': { resource: async (_t, id) => id },
+  'GET /api/v1/workspaces/:id/members': { resource: async (_t, id) => id },
+  'GET /api/v1/workspaces/:id/invitations': { resource: async (_t, id) => id },
+  'POST /api/v1/workspaces/:id/invitations': {
+    body: { email: 'invitee@security.test' },
+    resource: async (_t, id) => id,
+  },
+  'DELETE /api/v1/workspaces/:id/invitations/:invitation_id': { resource: createInvitation },
+  'PATCH /api/v1/workspaces/:id/members/:user_id': { body: { role: 'admin' }, resource: createMember },
+  'DELETE /api/v1/workspaces/:id/members/:user_id': { resource: createMember },
   'GET /api/v1/api-keys': {},
   'POST /api/v1/api-keys': { body: { name: 'k' } },
   'GET /api/v1/api-keys/:id': { resource: createKey },
@@ -108,42 +141,56 @@ const FIXTURES: Record<string, Fixture> = {
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
-const PUBLIC_API_ROUTES = ['GET /api/openapi.json']
+const PUBLIC_API_ROUTES = [
+  'GET /api/openapi.json',
+  'POST /api/auth/invitations/accept',
+  'POST /api/auth/sign-in',
+]
 
-let users: UserCredentials
 // No delivery worker: the fixtures' endpoints point nowhere and must never be called.
-const t = useTestApp({
-  env: { WEBHOOK_WORKER: '0' },
-  setup: (app, database) => {
-    users = addUserCredentials(app, database.db)
-  },
-})
+const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
 let routes: TestApp['app']['authenticatedRoutes']
 let home: number
 let other: number
-/** A user-level credential (all scopes) whose user is a member of `home` only. */
-let member: string
+/** A signed-in session of a user who owns `home` and is not a member of `other`. */
+type Session = { cookie: string; csrf: string }
+let member: Session
 
 beforeAll(async () => {
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
-  const created = await t.workspace({ tier: 'enterprise', owner_email: 'member@security.test' })
-  home = created.id
+  home = (await t.workspace({ tier: 'enterprise' })).id
   other = (await t.workspace({ tier: 'enterprise' })).id
-  member = users.issue((await findOrCreateUser(t.database.db, 'member@security.test')).id)
+  const credentials = { email: 'member@security.test', password: 'correct horse battery staple' }
+  const user = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/users',
+    workspace: home,
+    payload: { ...credentials, role: 'owner' },
+  })
+  expect(user.statusCode, user.body).toBe(201)
+  const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/sign-in', payload: credentials })
+  expect(signIn.statusCode, signIn.body).toBe(200)
+  const cookie = String(signIn.headers['set-cookie']).split(';')[0]!
+  member = { cookie, csrf: signIn.json().data.csrf_token }
 })
 
+/** A request with a key (bearer) or a session (cookie, and the CSRF token from our own origin). */
 function call(
-  key: string | null,
+  key: string | Session | null,
   method: string,
   url: string,
   fixture: Fixture,
   headers: Record<string, string> = {},
 ) {
-  return t.call(key, {
+  const session =
+    typeof key === 'object' && key !== null
+      ? { cookie: key.cookie, 'x-csrf-token': key.csrf, origin: 'http://api.test' }
+      : {}
+  return t.call(typeof key === 'string' ? key : null, {
     method: method as 'GET',
     url,
-    headers,
+    headers: { ...session, ...headers },
     ...(fixture.body !== undefined && { payload: fixture.body }),
   })
 }
@@ -286,7 +333,7 @@ describe('shared security suite', () => {
     expect(res.statusCode).toBe(200)
   })
 
-  it('lets a user-level credential act only in workspaces its user is a member of', async () => {
+  it("lets a user's session act only in workspaces its user is a member of", async () => {
     const missing = 2_000_000_000
     for (const route of routes) {
       const label = `${route.method} ${route.url}`
@@ -317,7 +364,7 @@ describe('shared security suite', () => {
         expect(res.statusCode, `${label} (other tenant)`).toBe(404)
       }
     }
-    const mine = await t.call(member, { method: 'GET', url: '/api/v1/workspaces' })
+    const mine = await call(member, 'GET', '/api/v1/workspaces', {})
     expect(mine.json().data.map((w: { id: number }) => w.id)).toEqual([home])
   })
 
@@ -328,7 +375,7 @@ describe('shared security suite', () => {
       [member, 403],
       [key, 403],
     ] as const) {
-      const res = await t.call(credential, { method: 'GET', url: '/api/v1/posts', workspace: 2_000_000_000 })
+      const res = await call(credential, 'GET', '/api/v1/posts', {}, { 'x-workspace-id': '2000000000' })
       expect(res.statusCode).toBe(status)
     }
   })

@@ -362,6 +362,26 @@ describe('hostile input', () => {
     expect(Object.hasOwn(Object.prototype, 'x')).toBe(false)
   })
 
+  it('answers an unknown query parameter with 422 on every API route, never ignoring it', async () => {
+    const post = (await t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title: 'q' } })).json()
+      .data
+    for (const route of t.app.authenticatedRoutes) {
+      const required =
+        { '/api/v1/entitlements/check': 'feature=posts&', '/api/v1/mcp/resources/*': 'server=docs&' }[
+          route.url
+        ] ?? ''
+      const url = `${route.url.replace(/:[a-z_]+/g, String(post.id))}?${required}colour=red`
+      const where = `${route.method} ${route.url}`
+      const res = await t.call(key, { method: route.method as 'GET', url })
+      expectError(res, 422, 'validation_failed')
+      // A route that needs a body reports the missing body first; the others name the parameter.
+      if (route.method === 'GET' || route.method === 'DELETE')
+        expect(res.json().errors, where).toEqual({ colour: ['The colour field is not allowed.'] })
+    }
+    // Nothing happened: the post is still there.
+    expect((await t.call(key, { method: 'GET', url: `/api/v1/posts/${post.id}` })).statusCode).toBe(200)
+  })
+
   it('answers a path parameter longer than 100 characters with 404', async () => {
     for (const url of [`/api/v1/posts/${'1'.repeat(101)}`, `/api/v1/api-keys/${'9'.repeat(5000)}/rotate`]) {
       expectError(await t.call(key, { method: 'GET', url }), 404, 'not_found')
@@ -430,6 +450,7 @@ describe('reference and operations', () => {
     const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
     expect(doc.info.version).toBe(version)
     const seen = new Map<string, string>()
+    const PUBLIC = ['POST /api/auth/sign-in', 'POST /api/auth/invitations/accept']
     for (const [path, operations] of Object.entries<
       Record<string, { operationId?: string; security?: unknown }>
     >(doc.paths)) {
@@ -438,8 +459,10 @@ describe('reference and operations', () => {
         expect(operation.operationId, where).toMatch(/^[a-z][A-Za-z]+$/)
         expect(seen.get(operation.operationId!), `${where} repeats an operationId`).toBeUndefined()
         seen.set(operation.operationId!, where)
-        // Only the operations of the API need a credential; the document's default says so.
-        if (path.startsWith('/api/')) expect(operation.security, where).toBeUndefined()
+        // The operations of the API need a credential (the document's default says so), but for
+        // those declared public.
+        if (path.startsWith('/api/') && !PUBLIC.includes(where))
+          expect(operation.security, where).toBeUndefined()
         else expect(operation.security, where).toEqual([])
       }
     }

@@ -1,5 +1,5 @@
 // Two server processes on one PostgreSQL and one Redis behave as one: a key revoked through
-// one is refused by the other on the next request, a rate limit admits no more than its
+// one is refused by the other on the next request, and so is a session signed out through one, a rate limit admits no more than its
 // capacity in total, and concurrent twins of an idempotent request create one resource.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
@@ -50,6 +50,46 @@ describe.skipIf(!enabled)('two instances on one PostgreSQL and Redis', () => {
     }
     return Date.now() - started
   }
+
+  it('refuses a session on B right after it signs out through A', async () => {
+    const { workspace } = await tenant('enterprise')
+    const person = {
+      email: `p${randomBase62(6).toLowerCase()}@e2e.test`,
+      password: 'correct horse battery staple',
+    }
+    const made = await call(
+      a.url,
+      MASTER,
+      'POST',
+      '/api/v1/users',
+      { ...person, role: 'owner' },
+      {
+        'x-workspace-id': String(workspace),
+      },
+    )
+    expect(made.status).toBe(201)
+    const signIn = await fetch(`${a.url}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(person),
+    })
+    expect(signIn.status).toBe(200)
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!
+    const csrf = ((await signIn.json()) as { data: { csrf_token: string } }).data.csrf_token
+    const me = (base: string) => fetch(`${base}/api/v1/me`, { headers: { cookie } }).then((r) => r.status)
+    expect(await me(b.url)).toBe(200) // cached on B
+    const out = await fetch(`${a.url}/api/auth/sign-out`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf },
+    })
+    expect(out.status).toBe(204)
+    const started = Date.now()
+    while ((await me(b.url)) !== 401) {
+      if (Date.now() - started > 6000) throw new Error('B still accepts the session after 6 s')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
 
   it('refuses a key on B right after it is revoked through A', async () => {
     const delays: number[] = []

@@ -7,7 +7,7 @@ import { registerEventTypes } from '../../platform/events.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { apiKeyRoutes } from './routes.ts'
 import { ApiKeyService, UsageRecorder } from './service.ts'
-import { countLiveKeys } from './store.ts'
+import { countHeldKeys, countLiveKeys } from './store.ts'
 
 /** Builds the module's service and registers its scopes, events and plan-limit counter. */
 export function createApiKeyService(
@@ -25,7 +25,9 @@ export function createApiKeyService(
     },
     { type: 'api_key.revoked', readScope: 'api-keys:read', description: 'A key was revoked' },
   )
-  entitlements.registerCounter('api_keys', countLiveKeys)
+  // Kept as the keys held (expired or not), an upper bound of the live keys the limit counts:
+  // a key expires without a write, so a create at the limit counts the live ones.
+  entitlements.registerCounter('api_keys', countHeldKeys, { kept: true, live: countLiveKeys })
   return new ApiKeyService(deps, entitlements, new UsageRecorder(deps, onError))
 }
 

@@ -1,25 +1,34 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
 import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
+  API_KEY_EXAMPLE,
+  ApiKey,
   ApiKeyCreate,
-  ApiKeyCreated,
-  ApiKeyOut,
   ApiKeyParams,
   ApiKeyRotate,
-  ApiKeyRotated,
+  ApiKeyRotation,
+  ApiKeyWithSecret,
   apiKeyList,
 } from './schemas.ts'
 import type { ApiKeyService } from './service.ts'
 
 const tags = ['API Keys']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: user' })) },
-  { additionalProperties: false },
-)
 
-export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
+export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, ApiKey, ApiKeyWithSecret, ApiKeyRotation)
+  const list = listRoute(apiKeyList, ApiKey, publicUrl, 'A page of API keys')
+  const location = (id: number) => `${publicUrl}/api/v1/api-keys/${id}`
+
   app.get(
     '/api/v1/api-keys',
     {
@@ -30,17 +39,15 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         description:
           'Keys of the workspace, newest first. Only the prefix of each key is shown. Without `status` ' +
           'the list holds the keys that were not revoked; `status=revoked` lists the revoked ones.',
-        querystring: listQuerySchema(apiKeyList),
-        response: { 200: pageSchema(Type.Partial(ApiKeyOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'api-keys:read', workspace: true } },
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, apiKeyList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -52,15 +59,17 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
         operationId: 'getApiKey',
         description: 'A revoked key is answered too, with `status: "revoked"`.',
         params: ApiKeyParams,
-        querystring: IncludeQuery,
-        response: { 200: dataSchema(ApiKeyOut), ...errorResponses(404) },
+        querystring: includeQuerySchema(apiKeyList),
+        response: {
+          200: dataSchema(ApiKey.ref, { description: 'The API key', example: { data: API_KEY_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'api-keys:read', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const include = parseListQuery(req.query as Record<string, unknown>, apiKeyList).include
-      return { data: await service.get(req.workspace!, id, include) }
+      const include = parseIncludes(req.query, apiKeyList)
+      return { data: await service.get(req.workspace!, req.params.id, include) }
     },
   )
 
@@ -77,13 +86,22 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
           'that expires cannot create a key that outlives it: `expires_at` beyond its own expiry is 422, ' +
           'and without `expires_at` the new key gets its expiry.',
         body: ApiKeyCreate,
-        response: { 201: messageDataSchema(ApiKeyCreated), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(ApiKeyWithSecret.ref, {
+            description: 'The key was created; `data.key` is its secret, shown only here',
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.workspace!, req.body as never)
-      return reply.code(201).send({ message: 'API key created successfully.', data })
+      const data = await service.create(req.principal!, req.workspace!, req.body)
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'API key created successfully.', data })
     },
   )
 
@@ -100,14 +118,19 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
           'needs `api-keys:delete`). The calling credential must hold every scope of the key it ' +
           'rotates (403 otherwise). Rotated by a key that expires, the new key expires no later than it.',
         params: ApiKeyParams,
-        body: Type.Union([ApiKeyRotate, Type.Null()]),
-        response: { 200: messageDataSchema(ApiKeyRotated), ...errorResponses(404, 409) },
+        body: Type.Union([ApiKeyRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(ApiKeyRotation.ref, {
+            description: 'The new key; the old one works until `grace_period_ends_at`',
+          }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: { auth: { scope: 'api-keys:write', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const data = await service.rotate(req.principal!, req.workspace!, id, (req.body ?? {}) as never)
+      const data = await service.rotate(req.principal!, req.workspace!, req.params.id, req.body ?? {})
       return { message: 'API key rotated successfully.', data }
     },
   )
@@ -124,14 +147,14 @@ export function apiKeyRoutes(app: FastifyInstance, service: ApiKeyService, publi
           '`GET` shows it with `status: "revoked"`, `revoked_at` and `revoked_by`, and the list shows ' +
           'revoked keys with `status=revoked`. Revoking it again is 409.',
         params: ApiKeyParams,
-        response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        querystring: NoQuery,
+        response: { 204: noContent('The key was revoked'), ...errorResponses('not_found', 'conflict') },
       },
       config: { auth: { scope: 'api-keys:delete', workspace: true } },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: number }
-      await service.revoke(req.principal!, req.workspace!, id)
-      return reply.code(204).send()
+      await service.revoke(req.principal!, req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

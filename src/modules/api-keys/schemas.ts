@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { TIERS } from '../../platform/auth/index.ts'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
 
 const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
@@ -18,7 +19,7 @@ const EffectiveTier = Type.String({
 const Timestamp = Type.String({ format: 'date-time' })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
 
-export const ApiKeyOut = Type.Object({
+const ApiKeyOut = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   prefix: Type.String({ description: 'The visible start of the key, to recognise it' }),
@@ -50,7 +51,7 @@ export const ApiKeyOut = Type.Object({
   ),
 })
 
-export const ApiKeyCreated = Type.Object({
+const ApiKeyCreated = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   key: Type.String({ description: 'The full secret. Returned only once: store it securely.' }),
@@ -62,10 +63,58 @@ export const ApiKeyCreated = Type.Object({
   created_at: Timestamp,
 })
 
-export const ApiKeyRotated = Type.Object({
+const ApiKeyRotated = Type.Object({
   ...ApiKeyCreated.properties,
   rotated_from_id: Type.Integer({ description: 'The key this one replaces' }),
   grace_period_ends_at: Type.String({ format: 'date-time', description: 'When the old key stops working' }),
+})
+
+export const API_KEY_EXAMPLE = {
+  id: 1,
+  name: 'Production API Key',
+  prefix: 'sk_live_abc',
+  environment: 'live',
+  scopes: ['posts:read', 'posts:write'],
+  rate_limit_tier: 'pro',
+  status: 'active',
+  last_used_at: '2026-01-15T10:30:00Z',
+  expires_at: null,
+  created_at: '2026-01-01T00:00:00Z',
+  revoked_at: null,
+  revoked_by: null,
+}
+
+const CREATED_EXAMPLE = {
+  id: 2,
+  name: 'Mobile App Key',
+  key: 'sk_live_abc123def456ghi789jkl012mno345pq',
+  prefix: 'sk_live_abc',
+  environment: 'live',
+  scopes: ['posts:read', 'users:read'],
+  rate_limit_tier: 'pro',
+  expires_at: '2027-01-01T00:00:00Z',
+  created_at: '2026-01-15T10:30:00Z',
+}
+
+export const ApiKey = component('ApiKey', ApiKeyOut, {
+  description: 'An API key as listed: never the secret, only its prefix',
+  example: API_KEY_EXAMPLE,
+})
+
+export const ApiKeyWithSecret = component('ApiKeyCreated', ApiKeyCreated, {
+  description: 'A new API key: `key` is the secret, shown only in this response',
+  example: CREATED_EXAMPLE,
+})
+
+export const ApiKeyRotation = component('ApiKeyRotated', ApiKeyRotated, {
+  description: 'The key that replaces a rotated one: `key` is the secret, shown only in this response',
+  example: {
+    ...CREATED_EXAMPLE,
+    id: 3,
+    key: 'sk_live_new123key456abc789def012ghi345jk',
+    rotated_from_id: 2,
+    grace_period_ends_at: '2026-01-16T10:30:00Z',
+  },
 })
 
 export const ApiKeyCreate = Type.Object(
@@ -78,7 +127,17 @@ export const ApiKeyCreate = Type.Object(
       Type.Enum(['live', 'test'], { description: 'sk_live_ (default) or sk_test_' }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'Mobile App Key',
+        scopes: ['posts:read', 'users:read'],
+        rate_limit_tier: 'pro',
+        expires_at: '2027-01-01T00:00:00Z',
+      },
+    ],
+  },
 )
 
 export const ApiKeyRotate = Type.Object(
@@ -91,7 +150,7 @@ export const ApiKeyRotate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ grace_period_hours: 24 }] },
 )
 
 export const ApiKeyParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })

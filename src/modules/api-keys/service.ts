@@ -13,6 +13,7 @@ import {
   type Tier,
   tierRank,
 } from '../../platform/auth/index.ts'
+import type { Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
@@ -28,6 +29,7 @@ import {
   findKey,
   findKeyForAuth,
   insertKey,
+  isHeldKey,
   listKeys,
   lockUnrevokedKey,
   revokeKey,
@@ -36,7 +38,7 @@ import {
 } from './store.ts'
 import type { RevokedBy } from './tables.ts'
 
-export const DEFAULT_SCOPES = ['read', 'write'] as const
+const DEFAULT_SCOPES = ['read', 'write'] as const
 const SECRET_LENGTH = 40
 const PREFIX_LENGTH = 4 // random characters kept visible after `sk_live_`
 const HOUR = 3_600_000
@@ -358,15 +360,34 @@ export class ApiKeyService {
     const { db, clock, credentials } = this.deps
     await db.transaction(async (tx) => {
       const now = new Date(clock.now())
-      const row = await revokeKey(tx, workspace.id, id, revoker(principal), now)
-      if (!row) {
+      const revoked = await revokeKey(tx, workspace.id, id, revoker(principal), now)
+      if (!revoked) {
         if (await findKey(tx, workspace.id, id))
           throw new ApiError('conflict', 'This API key is already revoked.')
         throw ApiError.notFound('API key')
       }
-      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.revoked', data: row })
+      const { rotatedFromId: _, ...data } = revoked
+      const released = await this.heldChange(tx, workspace, revoked)
+      if (released !== 0) await this.entitlements.release(tx, workspace, 'api_keys', released)
+      await this.deps.events.emit(tx, { workspaceId: workspace.id, type: 'api_key.revoked', data })
     })
     await credentials.invalidateKey(id)
+  }
+
+  /**
+   * How many fewer keys the workspace holds (`countHeldKeys`) after a revocation, in its
+   * transaction: the key, unless a rotation had replaced it already; less its predecessor, held
+   * again when the key that replaced it during its grace period is revoked.
+   */
+  private async heldChange(
+    tx: Executor,
+    workspace: PrincipalWorkspace,
+    revoked: { id: number; rotatedFromId: number | null },
+  ): Promise<number> {
+    const wasHeld = (await successorOf(tx, workspace.id, revoked.id)) === null
+    const heldAgain =
+      revoked.rotatedFromId !== null && (await isHeldKey(tx, workspace.id, revoked.rotatedFromId))
+    return (wasHeld ? 1 : 0) - (heldAgain ? 1 : 0)
   }
 
   /** The principal of a live key, for the auth platform. */

@@ -148,12 +148,17 @@ export async function revokeKey(
   id: number,
   revokedBy: RevokedBy,
   now: Date,
-): Promise<{ id: number; name: string; prefix: string } | null> {
+): Promise<{ id: number; name: string; prefix: string; rotatedFromId: number | null } | null> {
   const [row] = await tx
     .update(apiKeys)
     .set({ revokedAt: now, revokedBy, updatedAt: now })
     .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
-    .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+    .returning({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      prefix: apiKeys.prefix,
+      rotatedFromId: apiKeys.rotatedFromId,
+    })
   return row ?? null
 }
 
@@ -171,6 +176,28 @@ export async function writeLastUsed(db: Database, times: Map<number, number>): P
     update ${apiKeys} set last_used_at = v.at
     from (values ${values}) as v(id, at)
     where ${apiKeys.id} = v.id and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < v.at)`)
+}
+
+/**
+ * Keys held by the workspace: not revoked and not replaced by a rotation, expired or not. What
+ * the kept `api_keys` counter counts: it changes with creates, rotations and revocations alone
+ * (a rotation replaces one held key with another), and it is never less than `countLiveKeys`.
+ */
+export async function countHeldKeys(db: Executor, workspaceId: number): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.workspaceId, workspaceId), notRevoked(), sql`not ${replaced}`))
+  return row?.n ?? 0
+}
+
+/** Whether the workspace holds this key (see `countHeldKeys`). */
+export async function isHeldKey(db: Executor, workspaceId: number, id: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked(), sql`not ${replaced}`))
+  return row !== undefined
 }
 
 /**

@@ -1,7 +1,10 @@
-// The posts limit is kept as a counter row updated in the statements that create and delete
-// posts: a hard limit is one conditional increment, whatever the workspace's size, and is never
-// exceeded under concurrency; deleting frees a slot; a recount repairs a counter that drifted.
-// Against the real database (PGlite, or PostgreSQL when DATABASE_URL is set).
+// The posts, webhooks and api_keys limits are kept as counter rows updated in the transactions
+// that create and delete (or revoke) them: a hard limit is one conditional increment, whatever
+// the workspace's size, and is never exceeded under concurrency; deleting frees a slot; a
+// recount repairs a counter that drifted. API keys are kept as the keys held (not revoked, not
+// replaced by a rotation), expired or not: a key expires without a write, so a create at the
+// limit counts the live ones. Against the real database (PGlite, or PostgreSQL when
+// DATABASE_URL is set).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,12 +17,12 @@ import { useTestApp } from '../../testing/harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'core-api-counters-'))
 const plans = join(dir, 'plans.json')
-// free: 3 posts; starter: 5 posts (the rest as the defaults)
+// free: 3 posts, 3 keys, 2 webhooks; starter: 5 posts (the rest as the defaults)
 writeFileSync(
   plans,
   JSON.stringify({
     plans: {
-      free: { posts: 3, api_keys: 10, webhooks: 5, api_calls: 10000, storage: 1073741824 },
+      free: { posts: 3, api_keys: 3, webhooks: 2, api_calls: 10000, storage: 1073741824 },
       starter: { posts: 5, api_keys: 25, webhooks: 10, api_calls: 50000, storage: 2147483648 },
     },
   }),
@@ -44,10 +47,10 @@ function service() {
 async function rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {
   return ((await t.database.db.execute(query)) as unknown as { rows: T[] }).rows
 }
-const counter = async (workspaceId: number) =>
+const counter = async (workspaceId: number, feature = 'posts') =>
   (
     await rows<{ used: string | number }>(
-      sql`select used from entitlement_counters where workspace_id = ${workspaceId} and feature = 'posts'`,
+      sql`select used from entitlement_counters where workspace_id = ${workspaceId} and feature = ${feature}`,
     )
   ).map((r) => Number(r.used))[0] ?? null
 const postCount = async (workspaceId: number) =>
@@ -196,6 +199,160 @@ describe('entitlements: kept post counters', () => {
     for (const post of ids.slice(0, 2)) expect((await remove(master, post.id, ws.id)).statusCode).toBe(204)
     expect((await create(master, 'fits again', ws.id)).statusCode).toBe(201)
     expect(await counter(ws.id)).toBe(3)
+  })
+})
+
+describe('entitlements: kept webhook counters', () => {
+  const master = () => t.masterKey
+  const addEndpoint = (workspace: number) =>
+    t.call(master(), {
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      workspace,
+      payload: { url: 'https://hooks.invalid/x', events: ['post.created'] },
+    })
+  const removeEndpoint = (workspace: number, id: number) =>
+    t.call(master(), { method: 'DELETE', url: `/api/v1/webhooks/${id}`, workspace })
+  const endpoints = async (workspaceId: number) =>
+    Number(
+      (
+        await rows<{ n: string }>(
+          sql`select count(*) as n from webhook_endpoints where workspace_id = ${workspaceId}`,
+        )
+      )[0]!.n,
+    )
+
+  it('admits up to the limit, refuses with nothing stored, and a delete frees a slot once', async () => {
+    const ws = await t.workspace({ tier: 'free' }) // 2 webhooks
+    const ids: number[] = []
+    for (let i = 0; i < 2; i++) {
+      const res = await addEndpoint(ws.id)
+      expect(res.statusCode).toBe(201)
+      ids.push(res.json().data.id)
+    }
+    const refused = await addEndpoint(ws.id)
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json()).toMatchObject({ feature: 'webhooks', limit: 2, current_usage: 2 })
+    expect(await endpoints(ws.id)).toBe(2)
+    expect(await counter(ws.id, 'webhooks')).toBe(2)
+    expect((await removeEndpoint(ws.id, ids[0]!)).statusCode).toBe(204)
+    expect((await removeEndpoint(ws.id, ids[0]!)).statusCode).toBe(404)
+    expect(await counter(ws.id, 'webhooks')).toBe(1)
+    expect((await addEndpoint(ws.id)).statusCode).toBe(201)
+    expect((await addEndpoint(ws.id)).statusCode).toBe(403)
+    expect(await counter(ws.id, 'webhooks')).toBe(2)
+  })
+
+  it('concurrent creates never pass the limit; recount repairs a drifted counter', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const results = await Promise.all(Array.from({ length: 8 }, () => addEndpoint(ws.id)))
+    expect(results.filter((r) => r.statusCode === 201)).toHaveLength(2)
+    expect(results.filter((r) => r.statusCode === 403)).toHaveLength(6)
+    expect(await endpoints(ws.id)).toBe(2)
+    expect(await counter(ws.id, 'webhooks')).toBe(2)
+    await t.database.db.execute(
+      sql`update entitlement_counters set used = 0 where workspace_id = ${ws.id} and feature = 'webhooks'`,
+    )
+    expect(await service().recount(ws.id)).toEqual([
+      { workspaceId: ws.id, feature: 'webhooks', before: 0, after: 2 },
+    ])
+    expect((await addEndpoint(ws.id)).statusCode).toBe(403)
+  })
+})
+
+describe('entitlements: kept api key counters', () => {
+  const master = () => t.masterKey
+  const createKey = (workspace: number, body: Record<string, unknown> = {}) =>
+    t.call(master(), { method: 'POST', url: '/api/v1/api-keys', workspace, payload: { name: 'k', ...body } })
+  const revoke = (workspace: number, id: number) =>
+    t.call(master(), { method: 'DELETE', url: `/api/v1/api-keys/${id}`, workspace })
+  const usage = async (workspace: number) =>
+    (
+      await t.call(master(), {
+        method: 'GET',
+        url: '/api/v1/entitlements/check?feature=api_keys',
+        workspace,
+      })
+    ).json()
+
+  it('admits up to the limit, refuses with nothing stored, and a revocation frees a slot once', async () => {
+    const ws = await t.workspace({ tier: 'free' }) // 3 keys
+    const ids: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const res = await createKey(ws.id)
+      expect(res.statusCode).toBe(201)
+      ids.push(res.json().data.id)
+    }
+    const refused = await createKey(ws.id)
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json()).toMatchObject({ feature: 'api_keys', limit: 3, current_usage: 3 })
+    expect(await counter(ws.id, 'api_keys')).toBe(3)
+    expect((await revoke(ws.id, ids[0]!)).statusCode).toBe(204)
+    expect((await revoke(ws.id, ids[0]!)).statusCode).toBe(409)
+    expect(await counter(ws.id, 'api_keys')).toBe(2)
+    expect(await usage(ws.id)).toMatchObject({ allowed: true, current_usage: 2 })
+    expect((await createKey(ws.id)).statusCode).toBe(201)
+    expect((await createKey(ws.id)).statusCode).toBe(403)
+  })
+
+  it('a key that expires stops counting without any write: a create at the limit counts the live keys', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const soon = new Date(t.clock.now() + 60_000).toISOString()
+    expect((await createKey(ws.id, { expires_at: soon })).statusCode).toBe(201)
+    for (let i = 0; i < 2; i++) expect((await createKey(ws.id)).statusCode).toBe(201)
+    expect((await createKey(ws.id)).statusCode).toBe(403)
+    t.clock.advance(120_000) // the first key has expired
+    expect(await usage(ws.id)).toMatchObject({ allowed: true, current_usage: 2 })
+    expect(await counter(ws.id, 'api_keys')).toBe(3) // held: an upper bound of the live keys
+    expect((await createKey(ws.id)).statusCode).toBe(201) // counted live: 2 + 1 <= 3
+    expect(await counter(ws.id, 'api_keys')).toBe(4)
+    const refused = await createKey(ws.id)
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json()).toMatchObject({ limit: 3, current_usage: 3 })
+    expect(await counter(ws.id, 'api_keys')).toBe(4)
+    // The repair counts held keys, the expired one included.
+    expect(await service().recount(ws.id)).toEqual([])
+  })
+
+  it('a rotation keeps the count; revoking the replacement during the grace period counts the old key again', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const first = (await createKey(ws.id)).json().data.id as number
+    expect((await createKey(ws.id)).statusCode).toBe(201)
+    const rotated = await t.call(master(), {
+      method: 'POST',
+      url: `/api/v1/api-keys/${first}/rotate`,
+      workspace: ws.id,
+      payload: { grace_period_hours: 24 },
+    })
+    expect(rotated.statusCode).toBe(200)
+    expect(await counter(ws.id, 'api_keys')).toBe(2)
+    expect(await usage(ws.id)).toMatchObject({ current_usage: 2 })
+    expect((await revoke(ws.id, rotated.json().data.id)).statusCode).toBe(204)
+    expect(await counter(ws.id, 'api_keys')).toBe(2) // the old key, in its grace period, counts again
+    expect(await usage(ws.id)).toMatchObject({ current_usage: 2 })
+    expect(await service().recount(ws.id)).toEqual([])
+    expect((await createKey(ws.id)).statusCode).toBe(201)
+    expect((await createKey(ws.id)).statusCode).toBe(403)
+  })
+
+  it('concurrent creates never pass the limit, expired keys or not', async () => {
+    const ws = await t.workspace({ tier: 'free' })
+    const soon = new Date(t.clock.now() + 60_000).toISOString()
+    expect((await createKey(ws.id, { expires_at: soon })).statusCode).toBe(201)
+    expect((await createKey(ws.id, { expires_at: soon })).statusCode).toBe(201)
+    t.clock.advance(120_000) // both expired: three live keys fit
+    const results = await Promise.all(Array.from({ length: 8 }, () => createKey(ws.id)))
+    const statuses = results.map((r) => r.statusCode)
+    expect(
+      statuses.filter((s) => s === 201),
+      JSON.stringify(statuses),
+    ).toHaveLength(3)
+    expect(
+      statuses.filter((s) => s === 403),
+      JSON.stringify(statuses),
+    ).toHaveLength(5)
+    expect(await usage(ws.id)).toMatchObject({ allowed: false, current_usage: 3 })
+    expect(await counter(ws.id, 'api_keys')).toBe(5)
   })
 })
 

@@ -37,6 +37,6 @@ export async function entitlementsModule(app: FastifyInstance, service: Entitlem
   })
 }
 
-export type { Counter, CounterOptions, EntitlementService, Recounted } from './service.ts'
+export type { EntitlementService } from './service.ts'
 // The counter steps a resource module puts into its own create and delete statements.
 export { counterSteps, releaseStep } from './store.ts'

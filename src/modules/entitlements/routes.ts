@@ -1,12 +1,14 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import type { Static } from 'typebox'
+import { NoQuery } from '../../platform/http/list.ts'
 import { errorResponses } from '../../platform/http/responses.ts'
 import { CheckOut, CheckQuery, SummaryOut, UsageIn, UsageOut } from './schemas.ts'
 import type { EntitlementService } from './service.ts'
 
 const tags = ['Entitlements']
 
-export function entitlementRoutes(app: FastifyInstance, service: EntitlementService): void {
+export function entitlementRoutes(fastify: FastifyInstance, service: EntitlementService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
     '/api/v1/entitlements/check',
     {
@@ -23,8 +25,8 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
       config: { auth: { scope: 'entitlements:read', workspace: true } },
     },
     (req) => {
-      const query = req.query as Static<typeof CheckQuery>
-      return service.check(req.workspace!, query.feature, query.quantity ?? 1)
+      const { feature, quantity } = req.query
+      return service.check(req.workspace!, feature, quantity ?? 1)
     },
   )
 
@@ -40,12 +42,13 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
           'Beyond a hard limit the record is refused with 403 `feature_limit_reached`; soft limits only report. ' +
           'Pass `event_id` to make a retried record count once.',
         body: UsageIn,
-        response: { 200: UsageOut, ...errorResponses() },
+        querystring: NoQuery,
+        response: { 200: UsageOut, ...errorResponses('feature_limit_reached') },
       },
       config: { auth: { scope: 'entitlements:write', workspace: true } },
     },
     (req) => {
-      const body = req.body as Static<typeof UsageIn>
+      const body = req.body
       return service.record(req.workspace!, {
         feature: body.feature,
         quantity: body.quantity ?? 1,
@@ -62,6 +65,7 @@ export function entitlementRoutes(app: FastifyInstance, service: EntitlementServ
         summary: 'Usage summary',
         operationId: 'getEntitlementSummary',
         description: "Every feature of the workspace's plan: used, limit, available and percentage.",
+        querystring: NoQuery,
         response: { 200: SummaryOut, ...errorResponses() },
       },
       config: { auth: { scope: 'entitlements:read', workspace: true } },

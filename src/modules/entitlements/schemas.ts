@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 
 const Feature = Type.String({
   minLength: 1,
@@ -17,16 +17,34 @@ export const CheckQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export const CheckOut = Type.Object({
-  allowed: Type.Boolean(),
-  feature: Type.String(),
-  reason: Type.Optional(Type.Literal('LIMIT_EXCEEDED')),
-  message: Type.Optional(Type.String()),
-  current_usage: Type.Integer(),
-  limit: Limit,
-  available: Limit,
-  upgrade_url: Type.Optional(Type.String()),
-})
+export const CheckOut = Type.Object(
+  {
+    allowed: Type.Boolean(),
+    feature: Type.String(),
+    reason: Type.Optional(Type.Literal('LIMIT_EXCEEDED')),
+    message: Type.Optional(Type.String()),
+    current_usage: Type.Integer(),
+    limit: Limit,
+    available: Limit,
+    upgrade_url: Type.Optional(Type.String()),
+  },
+  {
+    description: 'Whether the workspace may use that much more of the feature (a refusal is still 200)',
+    examples: [
+      { allowed: true, feature: 'posts', current_usage: 45, limit: 100, available: 55 },
+      {
+        allowed: false,
+        feature: 'posts',
+        reason: 'LIMIT_EXCEEDED',
+        message: 'Post limit exceeded. Used: 100, Limit: 100',
+        current_usage: 100,
+        limit: 100,
+        available: 0,
+        upgrade_url: 'https://example.com/upgrade',
+      },
+    ],
+  },
+)
 
 export const UsageIn = Type.Object(
   {
@@ -46,30 +64,70 @@ export const UsageIn = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ feature: 'api_calls', quantity: 1, metadata: { endpoint: '/api/v1/posts' } }],
+  },
 )
 
-export const UsageOut = Type.Object({
-  recorded: Type.Boolean(),
-  feature: Type.String(),
-  current_usage: Type.Integer(),
+export const UsageOut = Type.Object(
+  {
+    recorded: Type.Boolean(),
+    feature: Type.String(),
+    current_usage: Type.Integer(),
+    limit: Limit,
+  },
+  {
+    description: 'The usage was recorded',
+    examples: [{ recorded: true, feature: 'api_calls', current_usage: 5001, limit: 10000 }],
+  },
+)
+
+const SummaryEntryOut = Type.Object({
+  used: Type.Integer(),
   limit: Limit,
+  available: Limit,
+  percentage: Type.Union([Type.Number(), Type.Null()]),
+  reset_at: Type.Optional(Type.String({ format: 'date-time' })),
+  unit: Type.Optional(Type.Literal('bytes')),
 })
 
-export const SummaryOut = Type.Object({
-  data: Type.Object({
-    workspace_id: Type.Integer(),
-    tier: Type.String(),
-    entitlements: Type.Record(
-      Type.String(),
-      Type.Object({
-        used: Type.Integer(),
-        limit: Limit,
-        available: Limit,
-        percentage: Type.Union([Type.Number(), Type.Null()]),
-        reset_at: Type.Optional(Type.String({ format: 'date-time' })),
-        unit: Type.Optional(Type.Literal('bytes')),
-      }),
-    ),
-  }),
-})
+export type SummaryEntry = Static<typeof SummaryEntryOut>
+
+export const SummaryOut = Type.Object(
+  {
+    data: Type.Object({
+      workspace_id: Type.Integer(),
+      tier: Type.String(),
+      entitlements: Type.Record(Type.String(), SummaryEntryOut),
+    }),
+  },
+  {
+    description: "Every feature of the workspace's plan",
+    examples: [
+      {
+        data: {
+          workspace_id: 1,
+          tier: 'pro',
+          entitlements: {
+            posts: { used: 45, limit: 1000, available: 955, percentage: 4.5 },
+            api_calls: {
+              used: 5001,
+              limit: 100000,
+              available: 94999,
+              percentage: 5,
+              reset_at: '2026-02-01T00:00:00Z',
+            },
+            storage: {
+              used: 1073741824,
+              limit: 5368709120,
+              available: 4294967296,
+              percentage: 20,
+              unit: 'bytes',
+            },
+          },
+        },
+      },
+    ],
+  },
+)

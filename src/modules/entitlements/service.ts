@@ -1,8 +1,8 @@
 // Entitlements: what a workspace's plan allows, what it uses, and the one place limits are
 // enforced. Count features are counted from their rows by the owning module's counter. A
-// module that keeps a counter row in its create and delete transactions (posts) is limited by
-// one conditional increment of that row, whatever the workspace's size; the others are
-// counted under a per-workspace lock taken in the creating transaction. Metered features are
+// module that keeps a counter row in its create and delete transactions (posts, webhooks, api
+// keys) is limited by one conditional increment of that row, whatever the workspace's size;
+// the others are counted under a per-workspace lock taken in the creating transaction. Metered features are
 // counters that reset each calendar month (UTC); sizes are counters that never reset.
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Executor } from '../../platform/db/index.ts'
@@ -10,9 +10,11 @@ import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import type { FeatureDef, Plans } from './plans.ts'
+import type { SummaryEntry } from './schemas.ts'
 import {
   addUsage,
   countersAfter,
+  lockCounter,
   lockFeature,
   openCounter,
   purgeUsageBefore,
@@ -31,11 +33,19 @@ export type CounterOptions = {
   /**
    * The module keeps the counter row: every create goes through `reserve` (or carries
    * `counterSteps` in its statement, calling `refused` when it admitted nothing) and every
-   * delete through `release` (or `releaseStep`), in the transaction of the change. Only for
-   * features whose count changes with creates and deletes alone (not with time, like keys
-   * that expire).
+   * delete through `release` (or `releaseStep`), in the transaction of the change. The
+   * counter counts what `counter` counts, which must change with writes alone.
    */
   kept?: boolean
+  /**
+   * For a kept feature whose resources also stop counting with time, without any write (keys
+   * that expire): counts the resources that count now. The kept counter then counts those
+   * that may still count — an upper bound, exact through writes alone — so a create it admits
+   * is within the limit, since what counts now is never more; a create it refuses is decided
+   * by `live`, counted under the counter's row lock (O(resources), but only at the limit); and
+   * the usage shown is `live`'s.
+   */
+  live?: Counter
 }
 
 /** A counter that was rebuilt from its resources. */
@@ -54,6 +64,7 @@ export class EntitlementService {
   private readonly plans: Plans
   private readonly counters = new Map<string, Counter>()
   private readonly kept = new Set<string>()
+  private readonly live = new Map<string, Counter>()
 
   constructor(deps: Deps, plans: Plans) {
     this.deps = deps
@@ -65,6 +76,8 @@ export class EntitlementService {
     this.counters.set(feature, counter)
     if (options.kept) this.kept.add(feature)
     else this.kept.delete(feature)
+    if (options.kept && options.live) this.live.set(feature, options.live)
+    else this.live.delete(feature)
   }
 
   /**
@@ -115,6 +128,8 @@ export class EntitlementService {
 
   private async used(db: Executor, workspaceId: number, def: FeatureDef, now: number): Promise<number> {
     if (def.kind === 'count') {
+      const live = this.live.get(def.name)
+      if (live) return live(db, workspaceId, new Date(now))
       const kept = this.kept.has(def.name) ? await readCounter(db, workspaceId, def.name) : null
       return kept ?? this.count(db, workspaceId, def.name, now)
     }
@@ -197,17 +212,19 @@ export class EntitlementService {
 
   async summary(workspace: PrincipalWorkspace) {
     const now = this.deps.clock.now()
-    const entitlements: Record<string, Record<string, unknown>> = {}
+    const entitlements: Record<string, SummaryEntry> = {}
     for (const def of this.plans.features.values()) {
       const used = await this.used(this.deps.db, workspace.id, def, now)
       const limit = this.plans.limit(workspace.tier, def.name)
-      const entry: Record<string, unknown> = {
+      const entry: SummaryEntry = {
         used,
         limit,
         available: limit === null ? null : Math.max(0, limit - used),
         percentage: percentage(used, limit),
       }
-      if (def.kind === 'metered') entry.reset_at = isoSeconds(this.period(def, now).resetAt)
+      // A metered feature that never resets has no `reset_at`.
+      const resetAt = def.kind === 'metered' ? isoSeconds(this.period(def, now).resetAt) : null
+      if (resetAt !== null) entry.reset_at = resetAt
       if (def.kind === 'bytes') entry.unit = 'bytes'
       entitlements[def.name] = entry
     }
@@ -242,6 +259,8 @@ export class EntitlementService {
     if (this.kept.has(feature)) {
       const input = { workspaceId: workspace.id, feature, quantity, limit }
       if (await reserveCounter(tx, input)) return
+      const live = this.live.get(feature)
+      if (live) return this.reserveLive(tx, workspace, def, quantity, live)
       await this.refused(tx, workspace, feature, quantity)
       if (await reserveCounter(tx, input)) return
       return this.refused(tx, workspace, feature, quantity, false)
@@ -250,6 +269,27 @@ export class EntitlementService {
     await lockFeature(tx, workspace.id, feature)
     const used = await this.used(tx, workspace.id, def, this.deps.clock.now())
     if (used + quantity > limit) throw this.limitReached(def, used, limit)
+  }
+
+  /**
+   * A create the kept counter of a `live` feature did not admit: decided by what counts now,
+   * counted while the counter's row is locked (so concurrent creates are decided one after the
+   * other); admitted, it adds to the counter whatever the limit.
+   */
+  private async reserveLive(
+    tx: Executor,
+    workspace: PrincipalWorkspace,
+    def: FeatureDef,
+    quantity: number,
+    live: Counter,
+  ): Promise<void> {
+    const now = this.deps.clock.now()
+    const limit = this.hardLimit(workspace, def.name)
+    await openCounter(tx, workspace.id, def.name, () => this.count(tx, workspace.id, def.name, now))
+    await lockCounter(tx, workspace.id, def.name)
+    const used = await live(tx, workspace.id, new Date(now))
+    if (limit !== null && used + quantity > limit) throw this.limitReached(def, used, limit)
+    await releaseCounter(tx, { workspaceId: workspace.id, feature: def.name, quantity: -quantity })
   }
 
   /**
@@ -276,7 +316,11 @@ export class EntitlementService {
     throw this.limitReached(def, used, limit ?? used)
   }
 
-  /** In the transaction that deletes `quantity` resources of a kept count feature. */
+  /**
+   * In the transaction that deletes `quantity` resources of a kept count feature (a negative
+   * `quantity`: a change that makes resources count again, such as revoking the key that
+   * replaced another during its grace period).
+   */
   async release(tx: Executor, workspace: PrincipalWorkspace, feature: string, quantity = 1): Promise<void> {
     if (this.kept.has(feature)) await releaseCounter(tx, { workspaceId: workspace.id, feature, quantity })
   }

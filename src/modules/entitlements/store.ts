@@ -173,7 +173,7 @@ export async function reserveCounter(
   return row?.admitted === true
 }
 
-/** Subtracts `quantity` from the workspace's counter of `feature`, if it has one. */
+/** Subtracts `quantity` (adds, when negative) from the workspace's counter of `feature`, if it has one. */
 export async function releaseCounter(
   db: Executor,
   input: { workspaceId: number; feature: string; quantity: number },
@@ -183,6 +183,16 @@ export async function releaseCounter(
     .update(c)
     .set({ used: sql`greatest(${c.used} - ${input.quantity}, 0)` })
     .where(and(eq(c.workspaceId, input.workspaceId), eq(c.feature, input.feature)))
+}
+
+/** Locks the workspace's counter of `feature` until the transaction ends. */
+export async function lockCounter(db: Executor, workspaceId: number, feature: string): Promise<void> {
+  const c = entitlementCounters
+  await db
+    .select({ used: c.used })
+    .from(c)
+    .where(and(eq(c.workspaceId, workspaceId), eq(c.feature, feature)))
+    .for('update')
 }
 
 /** The workspace's counter of `feature`; null when it has none. */

@@ -1,7 +1,7 @@
 // Recorded usage of metered and size features, per workspace, feature and period (the first
 // instant of the month for monthly features; the epoch for those that never reset). Count
 // features (posts, api_keys, webhooks) are counted from their rows; the features whose module
-// keeps a counter (posts) also have one in entitlement_counters.
+// keeps a counter (posts, webhooks, api_keys) also have one in entitlement_counters.
 import { bigint, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
 import { workspaces } from '../workspaces/tables.ts'
 

@@ -1,22 +1,39 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { type ListSpec, listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { Type } from 'typebox'
 import {
-  CallOut,
+  absoluteUrl,
+  type ListSpec,
+  listRoute,
+  NoQuery,
+  pageSchema,
+  parseListQuery,
+} from '../../platform/http/list.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
   callList,
+  McpCall,
+  McpPolicy,
+  McpResource,
+  McpServer,
+  McpTool,
   PageQuery,
-  PolicyOut,
+  POLICY_EXAMPLE,
   PolicyUpdate,
-  ResourceOut,
+  RESOURCE_EXAMPLE,
   ResourceQuery,
+  SERVER_EXAMPLE,
   ServerCreate,
-  ServerOut,
   ServerParams,
   ServerUpdate,
   ToolCall,
   ToolCallOut,
-  ToolOut,
 } from './schemas.ts'
 import type { McpService } from './service.ts'
 
@@ -25,9 +42,12 @@ const read = { auth: { scope: 'mcp:read', workspace: true } } as const
 const write = { auth: { scope: 'mcp:write', workspace: true } } as const
 /** Servers and tools are listed in their own order: only `page` and `per_page` apply. */
 const pages: ListSpec = { sortable: [], defaultSort: '', fields: [], includes: [] }
-const pageOf = (query: unknown) => parseListQuery(query as Record<string, unknown>, pages)
+const pageOf = (query: Readonly<Record<string, unknown>>) => parseListQuery(query, pages)
 
-export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: string): void {
+export function mcpRoutes(fastify: FastifyInstance, service: McpService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, McpServer, McpTool, McpResource, McpCall, McpPolicy)
+  const calls = listRoute(callList, McpCall, publicUrl, "A page of the workspace's audited MCP calls")
   app.get(
     '/api/v1/mcp/servers',
     {
@@ -38,7 +58,7 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         description:
           "The operator's servers (MCP_CONFIG) first, then the workspace's registered ones, each with its tool names.",
         querystring: PageQuery,
-        response: { 200: pageSchema(ServerOut), ...errorResponses() },
+        response: { 200: pageSchema(McpServer, 'A page of MCP servers'), ...errorResponses() },
       },
       config: read,
     },
@@ -55,12 +75,19 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         description:
           'A Streamable HTTP server for this workspace (https, public address; stdio servers come only from the operator). No connection is made until the server is used.',
         body: ServerCreate,
-        response: { 201: messageDataSchema(ServerOut), ...errorResponses(409) },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(McpServer.ref, {
+            description: 'The server was registered',
+            example: { message: 'MCP server registered successfully.', data: SERVER_EXAMPLE },
+          }),
+          ...errorResponses('conflict'),
+        },
       },
       config: write,
     },
     async (req, reply) => {
-      const data = await service.register(req.workspace!, req.body as Static<typeof ServerCreate>)
+      const data = await service.register(req.workspace!, req.body)
       return reply.code(201).send({ message: 'MCP server registered successfully.', data })
     },
   )
@@ -73,13 +100,15 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         summary: 'Get an MCP server',
         operationId: 'getMcpServer',
         params: ServerParams,
-        response: { 200: dataSchema(ServerOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(McpServer.ref, { description: 'The server', example: { data: SERVER_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: read,
     },
-    async (req) => ({
-      data: await service.get(req.workspace!, (req.params as Static<typeof ServerParams>).id),
-    }),
+    async (req) => ({ data: await service.get(req.workspace!, req.params.id) }),
   )
 
   app.patch(
@@ -92,13 +121,19 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         description: '`headers`, when given, replaces the headers. The connection is reopened on next use.',
         params: ServerParams,
         body: ServerUpdate,
-        response: { 200: messageDataSchema(ServerOut), ...errorResponses(404, 409) },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(McpServer.ref, {
+            description: 'The server as updated',
+            example: { message: 'MCP server updated successfully.', data: SERVER_EXAMPLE },
+          }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: write,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof ServerParams>
-      const data = await service.update(req.workspace!, id, req.body as Static<typeof ServerUpdate>)
+      const data = await service.update(req.workspace!, req.params.id, req.body)
       return { message: 'MCP server updated successfully.', data }
     },
   )
@@ -111,13 +146,17 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         summary: 'Remove a registered MCP server',
         operationId: 'deleteMcpServer',
         params: ServerParams,
-        response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        querystring: NoQuery,
+        response: {
+          204: noContent('The server was removed and its connection closed'),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: write,
     },
     async (req, reply) => {
-      await service.remove(req.workspace!, (req.params as Static<typeof ServerParams>).id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 
@@ -132,17 +171,14 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
           "Every page of the server's tool list (MCP cursors followed), cached for MCP_TOOLS_CACHE_SECONDS. 502 `upstream_error` when the server cannot be reached.",
         params: ServerParams,
         querystring: PageQuery,
-        response: { 200: pageSchema(ToolOut), ...errorResponses(404, 502) },
+        response: {
+          200: pageSchema(McpTool, "A page of the server's tools"),
+          ...errorResponses('not_found', 'upstream_error'),
+        },
       },
       config: read,
     },
-    (req) =>
-      service.tools(
-        req.workspace!,
-        (req.params as Static<typeof ServerParams>).id,
-        pageOf(req.query),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => service.tools(req.workspace!, req.params.id, pageOf(req.query), absoluteUrl(publicUrl, req.url)),
   )
 
   app.post(
@@ -155,11 +191,12 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         description:
           'A tool that reports an error answers 200 with `is_error: true`. Unknown server or tool: 404; a server that cannot be reached, closes the connection or does not answer in time: 502 `upstream_error`.',
         body: ToolCall,
-        response: { 200: ToolCallOut, ...errorResponses(404, 502) },
+        querystring: NoQuery,
+        response: { 200: ToolCallOut, ...errorResponses('not_found', 'upstream_error') },
       },
       config: write,
     },
-    (req) => service.call(req.principal!, req.workspace!, req.body as Static<typeof ToolCall>),
+    (req) => service.call(req.principal!, req.workspace!, req.body),
   )
 
   app.get(
@@ -173,15 +210,19 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
           'The resource URI is the rest of the path, slashes included, URL-decoded (`demo://resource/static/document/a.md` or its encoded form); `server` names the server.',
         params: Type.Object({ '*': Type.String({ description: 'The resource URI' }) }),
         querystring: ResourceQuery,
-        response: { 200: dataSchema(ResourceOut), ...errorResponses(404, 502) },
+        response: {
+          200: dataSchema(McpResource.ref, {
+            description: 'The resource',
+            example: { data: RESOURCE_EXAMPLE },
+          }),
+          ...errorResponses('not_found', 'upstream_error'),
+        },
       },
       config: read,
     },
     async (req) => {
       // The router has URL-decoded the remainder once: `demo%3A%2F%2Fx` and `demo://x` are one URI.
-      const uri = (req.params as { '*': string })['*']
-      const { server } = req.query as Static<typeof ResourceQuery>
-      return { data: await service.read(req.principal!, req.workspace!, server, uri) }
+      return { data: await service.read(req.principal!, req.workspace!, req.query.server, req.params['*']) }
     },
   )
 
@@ -192,7 +233,11 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         tags,
         summary: "Get the workspace's MCP allowlist",
         operationId: 'getMcpPolicy',
-        response: { 200: dataSchema(PolicyOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(McpPolicy.ref, { description: 'The allowlist', example: { data: POLICY_EXAMPLE } }),
+          ...errorResponses(),
+        },
       },
       config: read,
     },
@@ -209,13 +254,20 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         description:
           'Which servers (`server`) and tools (`server/tool`) the keys of the workspace may use; `null` lifts every restriction. A workspace setting: it needs `workspaces:write`, so a key with `mcp:write` alone cannot widen its own reach.',
         body: PolicyUpdate,
-        response: { 200: messageDataSchema(PolicyOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(McpPolicy.ref, {
+            description: 'The allowlist as set',
+            example: { message: 'MCP allowlist updated successfully.', data: POLICY_EXAMPLE },
+          }),
+          ...errorResponses(),
+        },
       },
       config: { auth: { scope: 'workspaces:write', workspace: true } },
     },
     async (req) => ({
       message: 'MCP allowlist updated successfully.',
-      data: await service.setPolicy(req.workspace!, req.body as Static<typeof PolicyUpdate>),
+      data: await service.setPolicy(req.workspace!, req.body),
     }),
   )
 
@@ -228,16 +280,14 @@ export function mcpRoutes(app: FastifyInstance, service: McpService, publicUrl: 
         operationId: 'listMcpCalls',
         description:
           'Every tool call and resource read of the workspace: who, which server and tool or resource, how long, and the outcome. Arguments are kept with secret-looking values replaced by `[redacted]`.',
-        querystring: listQuerySchema(callList),
-        response: { 200: pageSchema(Type.Partial(CallOut)), ...errorResponses() },
+        querystring: calls.querystring,
+        response: { 200: calls.response, ...errorResponses() },
       },
       config: read,
     },
-    (req) =>
-      service.calls(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, callList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = calls.parse(req)
+      return service.calls(req.workspace!, query, url)
+    },
   )
 }

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 
 const Timestamp = Type.String({ format: 'date-time' })
 const ServerId = Type.String({
@@ -8,7 +9,7 @@ const ServerId = Type.String({
 })
 const HeaderName = "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"
 
-export const ServerOut = Type.Object({
+const ServerOut = Type.Object({
   id: Type.String(),
   name: Type.String(),
   description: Type.String(),
@@ -29,6 +30,26 @@ export const ServerOut = Type.Object({
   ),
   created_at: Type.Optional(Timestamp),
   updated_at: Type.Optional(Timestamp),
+})
+
+export const SERVER_EXAMPLE = {
+  id: 'docs',
+  name: 'Docs search',
+  description: 'Searches the product documentation',
+  source: 'workspace',
+  transport: 'http',
+  status: 'available',
+  tools: ['search_docs', 'get_page'],
+  url: 'https://mcp.example.com/mcp',
+  headers: ['Authorization'],
+  created_at: '2026-01-15T10:30:00Z',
+  updated_at: '2026-01-15T10:30:00Z',
+}
+
+export const McpServer = component('McpServer', ServerOut, {
+  description:
+    "An MCP server the workspace may use: one of the operator's (MCP_CONFIG) or one it registered, with its tool names.",
+  example: SERVER_EXAMPLE,
 })
 
 const Headers = Type.Record(
@@ -55,7 +76,18 @@ export const ServerCreate = Type.Object(
     description: Type.Optional(Description),
     headers: Type.Optional(Headers),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        id: 'docs',
+        url: 'https://mcp.example.com/mcp',
+        name: 'Docs search',
+        description: 'Searches the product documentation',
+        headers: { Authorization: 'Bearer mcp_token_value' },
+      },
+    ],
+  },
 )
 
 export const ServerUpdate = Type.Object(
@@ -65,7 +97,7 @@ export const ServerUpdate = Type.Object(
     description: Type.Optional(Description),
     headers: Type.Optional(Headers),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Docs search (EU)' }] },
 )
 
 export const ServerParams = Type.Object({ id: ServerId })
@@ -79,7 +111,7 @@ const Parameter = Type.Object(
   { additionalProperties: true },
 )
 
-export const ToolOut = Type.Object({
+const ToolOut = Type.Object({
   name: Type.String(),
   title: Type.Optional(Type.String()),
   description: Type.String(),
@@ -92,6 +124,21 @@ export const ToolOut = Type.Object({
   output_schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 })
 
+export const McpTool = component('McpTool', ToolOut, {
+  description:
+    'A tool of an MCP server: its arguments summarised, and its JSON Schema as the server gave it.',
+  example: {
+    name: 'search_docs',
+    description: 'Full-text search over the documentation',
+    parameters: { query: { type: 'string', description: 'What to look for', required: true } },
+    input_schema: {
+      type: 'object',
+      properties: { query: { type: 'string', description: 'What to look for' } },
+      required: ['query'],
+    },
+  },
+})
+
 export const ToolCall = Type.Object(
   {
     server: ServerId,
@@ -100,23 +147,40 @@ export const ToolCall = Type.Object(
       Type.Record(Type.String(), Type.Unknown(), { description: "The tool's arguments" }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ server: 'docs', tool: 'search_docs', arguments: { query: 'rate limits' } }],
+  },
 )
 
-export const ToolCallOut = Type.Object({
-  result: Type.Object({
-    content: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
-      description:
-        'MCP content blocks (`text`, `image`, `audio`, `resource_link`, `resource`), as the server sent them',
+export const ToolCallOut = Type.Object(
+  {
+    result: Type.Object({
+      content: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+        description:
+          'MCP content blocks (`text`, `image`, `audio`, `resource_link`, `resource`), as the server sent them',
+      }),
+      structured_content: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+      is_error: Type.Boolean({ description: 'True when the tool itself reported an error' }),
     }),
-    structured_content: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-    is_error: Type.Boolean({ description: 'True when the tool itself reported an error' }),
-  }),
-})
+  },
+  {
+    description: "The tool's result (a tool that reports an error is still 200, with `is_error: true`)",
+    examples: [
+      {
+        result: {
+          content: [{ type: 'text', text: 'Rate limits: every key has a token bucket per minute.' }],
+          structured_content: null,
+          is_error: false,
+        },
+      },
+    ],
+  },
+)
 
 export const ResourceQuery = Type.Object({ server: ServerId }, { additionalProperties: false })
 
-export const ResourceOut = Type.Object({
+const ResourceOut = Type.Object({
   server: Type.String(),
   uri: Type.String(),
   contents: Type.Array(
@@ -127,6 +191,17 @@ export const ResourceOut = Type.Object({
       blob: Type.Optional(Type.String({ description: 'Binary contents, base64' })),
     }),
   ),
+})
+
+export const RESOURCE_EXAMPLE = {
+  server: 'docs',
+  uri: 'docs://pages/rate-limits.md',
+  contents: [{ uri: 'docs://pages/rate-limits.md', mime_type: 'text/markdown', text: '# Rate limits\n' }],
+}
+
+export const McpResource = component('McpResource', ResourceOut, {
+  description: 'The contents of an MCP resource, as the server sent them (text, or binary as base64).',
+  example: RESOURCE_EXAMPLE,
 })
 
 export const PageQuery = Type.Object(
@@ -151,7 +226,7 @@ const CALL_OUTCOMES = [
   'server_error',
 ] as const
 
-export const CallOut = Type.Object({
+const CallOut = Type.Object({
   id: Type.Integer(),
   kind: Type.String({ description: '`tool` (a tool call) or `resource` (a resource read)' }),
   server: Type.String(),
@@ -167,6 +242,25 @@ export const CallOut = Type.Object({
   key_id: Type.Union([Type.Integer(), Type.Null()]),
   user_id: Type.Union([Type.Integer(), Type.Null()]),
   created_at: Timestamp,
+})
+
+export const McpCall = component('McpCall', CallOut, {
+  description: 'One tool call or resource read of the workspace, as audited.',
+  example: {
+    id: 901,
+    kind: 'tool',
+    server: 'docs',
+    tool: 'search_docs',
+    uri: null,
+    arguments: { query: 'rate limits', api_key: '[redacted]' },
+    outcome: 'ok',
+    status: 200,
+    duration_ms: 84,
+    credential_type: 'api_key',
+    key_id: 12,
+    user_id: 7,
+    created_at: '2026-01-15T10:30:00Z',
+  },
 })
 
 export const callList: ListSpec = {
@@ -200,13 +294,19 @@ const PolicyEntry = Type.String({
   description: '`server` (every tool and resource of it) or `server/tool` (that tool only)',
 })
 
-export const PolicyOut = Type.Object({
-  allowed: Type.Union([Type.Array(Type.String()), Type.Null()], {
-    description: 'What keys may use; null: every server and tool',
+export const POLICY_EXAMPLE = { allowed: ['docs', 'files/read_text_file'] }
+
+export const McpPolicy = component(
+  'McpPolicy',
+  Type.Object({
+    allowed: Type.Union([Type.Array(Type.String()), Type.Null()], {
+      description: 'What keys may use; null: every server and tool',
+    }),
   }),
-})
+  { description: "The workspace's MCP allowlist.", example: POLICY_EXAMPLE },
+)
 
 export const PolicyUpdate = Type.Object(
   { allowed: Type.Union([Type.Array(PolicyEntry, { maxItems: 500, uniqueItems: true }), Type.Null()]) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [POLICY_EXAMPLE] },
 )

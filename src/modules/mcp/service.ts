@@ -63,16 +63,18 @@ type Resolved = {
 }
 
 /** The seed's `parameters`: each property's type and description, and whether it is required. */
-function parametersOf(schema: Tool['inputSchema']): Record<string, Record<string, unknown>> {
+type Parameter = { type?: unknown; description?: string; required: boolean }
+
+function parametersOf(schema: Tool['inputSchema']): Record<string, Parameter> {
   const required = new Set(Array.isArray(schema.required) ? schema.required : [])
-  const out: Record<string, Record<string, unknown>> = {}
+  const out: Record<string, Parameter> = {}
   for (const [name, raw] of Object.entries(schema.properties ?? {})) {
     const property = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
-    const parameter: Record<string, unknown> = {}
-    if (property.type !== undefined) parameter.type = property.type
-    if (typeof property.description === 'string') parameter.description = property.description
-    parameter.required = required.has(name)
-    out[name] = parameter
+    out[name] = {
+      ...(property.type !== undefined && { type: property.type }),
+      ...(typeof property.description === 'string' && { description: property.description }),
+      required: required.has(name),
+    }
   }
   return out
 }

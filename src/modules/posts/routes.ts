@@ -1,17 +1,24 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
-import { PostCreate, PostOut, PostParams, PostUpdate, postList } from './schemas.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import { POST_EXAMPLE, Post, PostCreate, PostParams, PostUpdate, postList } from './schemas.ts'
 import type { PostService } from './service.ts'
 
 const tags = ['Posts']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: owner, tags' })) },
-  { additionalProperties: false },
-)
 
-export function postRoutes(app: FastifyInstance, service: PostService, publicUrl: string): void {
+export function postRoutes(fastify: FastifyInstance, service: PostService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, Post)
+  const list = listRoute(postList, Post, publicUrl, 'A page of posts')
+  const location = (id: unknown) => `${publicUrl}/api/v1/posts/${id}`
+
   app.get(
     '/api/v1/posts',
     {
@@ -20,17 +27,15 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         summary: 'List posts',
         operationId: 'listPosts',
         description: 'Newest first. `search` is full-text search over title and body (web-search syntax).',
-        querystring: listQuerySchema(postList),
-        response: { 200: pageSchema(Type.Partial(PostOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'posts:read', workspace: true } },
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, postList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -41,15 +46,17 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         summary: 'Get a post',
         operationId: 'getPost',
         params: PostParams,
-        querystring: IncludeQuery,
-        response: { 200: dataSchema(PostOut), ...errorResponses(404) },
+        querystring: includeQuerySchema(postList),
+        response: {
+          200: dataSchema(Post.ref, { description: 'The post', example: { data: POST_EXAMPLE } }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'posts:read', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as Static<typeof PostParams>
-      const include = parseListQuery(req.query as Record<string, unknown>, postList).include
-      return { data: await service.get(req.workspace!, id, include) }
+      const include = parseIncludes(req.query, postList)
+      return { data: await service.get(req.workspace!, req.params.id, include) }
     },
   )
 
@@ -62,13 +69,23 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         operationId: 'createPost',
         description: "Counts against the plan's `posts` limit (403 `feature_limit_reached` beyond it).",
         body: PostCreate,
-        response: { 201: messageDataSchema(PostOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(Post.ref, {
+            description: 'The post was created; `Location` is its URL',
+            example: { message: 'Post created successfully.', data: POST_EXAMPLE },
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.workspace!, req.body as Static<typeof PostCreate>)
-      return reply.code(201).send({ message: 'Post created successfully.', data })
+      const data = await service.create(req.principal!, req.workspace!, req.body)
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Post created successfully.', data })
     },
   )
 
@@ -82,13 +99,19 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         description: '`tags`, when given, replaces the tags.',
         params: PostParams,
         body: PostUpdate,
-        response: { 200: messageDataSchema(PostOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(Post.ref, {
+            description: 'The post as updated',
+            example: { message: 'Post updated successfully.', data: { ...POST_EXAMPLE, status: 'archived' } },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'posts:write', workspace: true } },
     },
     async (req) => {
-      const { id } = req.params as Static<typeof PostParams>
-      const data = await service.update(req.workspace!, id, req.body as Static<typeof PostUpdate>)
+      const data = await service.update(req.workspace!, req.params.id, req.body)
       return { message: 'Post updated successfully.', data }
     },
   )
@@ -101,14 +124,14 @@ export function postRoutes(app: FastifyInstance, service: PostService, publicUrl
         summary: 'Delete a post',
         operationId: 'deletePost',
         params: PostParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: { 204: noContent('The post was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'posts:delete', workspace: true } },
     },
     async (req, reply) => {
-      const { id } = req.params as Static<typeof PostParams>
-      await service.remove(req.workspace!, id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

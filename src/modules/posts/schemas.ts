@@ -1,8 +1,9 @@
 import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 import { UserRef } from '../users/index.ts'
 
-export const POST_STATUSES = ['draft', 'published', 'archived'] as const
+const POST_STATUSES = ['draft', 'published', 'archived'] as const
 const Status = Type.Enum([...POST_STATUSES], { description: 'draft, published or archived' })
 const Timestamp = Type.String({ format: 'date-time' })
 const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }), {
@@ -10,7 +11,7 @@ const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: 
   description: 'Tag names; unknown names are created in the workspace',
 })
 
-export const PostOut = Type.Object({
+const PostOut = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
   body: Type.String(),
@@ -31,12 +32,31 @@ export const PostOut = Type.Object({
   ),
 })
 
+export const POST_EXAMPLE = {
+  id: 42,
+  title: 'Hello, world',
+  body: 'Our first post.',
+  status: 'published',
+  author_id: 7,
+  published_at: '2026-01-15T10:30:00Z',
+  created_at: '2026-01-15T10:30:00Z',
+  updated_at: '2026-01-15T10:30:00Z',
+}
+
+export const Post = component('Post', PostOut, {
+  description: 'A post: the reference resource. `owner` and `tags` appear with `include`.',
+  example: POST_EXAMPLE,
+})
+
 const Title = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })
 const Body = Type.String({ maxLength: 100_000 })
 
 export const PostCreate = Type.Object(
   { title: Title, body: Type.Optional(Body), status: Type.Optional(Status), tags: Type.Optional(TagNames) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ title: 'Hello, world', body: 'Our first post.', status: 'published', tags: ['news'] }],
+  },
 )
 
 export const PostUpdate = Type.Object(
@@ -46,7 +66,7 @@ export const PostUpdate = Type.Object(
     status: Type.Optional(Status),
     tags: Type.Optional(TagNames),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ status: 'archived' }] },
 )
 
 export const PostParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })

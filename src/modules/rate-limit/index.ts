@@ -160,5 +160,5 @@ export function createRequestLimiter(deps: RateLimitDeps, limiter: Limiter): Req
   }
 }
 
-export { type RouteLimit, TIER_LIMITS } from './policies.ts'
+export type { RouteLimit } from './policies.ts'
 export type { Limiter }

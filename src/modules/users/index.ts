@@ -18,7 +18,15 @@ export async function usersModule(app: FastifyInstance, service: UserService): P
   userRoutes(app, service)
 }
 
-export { ROLES, type Role, UserCreate, UserRef } from './schemas.ts'
+export { checkPassword, hashPassword, setPassword } from './passwords.ts'
+export { UserCreate, UserRef } from './schemas.ts'
 export type { AddMember, UserService } from './service.ts'
-export { findOrCreateUser, findUser, usersById } from './store.ts'
+export {
+  findOrCreateUser,
+  findUser,
+  findUserForSignIn,
+  insertUser,
+  updatePasswordHash,
+  usersById,
+} from './store.ts'
 export { users } from './tables.ts'

@@ -1,5 +1,7 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
+import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { UserCreate, UserOut } from './schemas.ts'
 import type { UserService } from './service.ts'
@@ -7,7 +9,7 @@ import type { UserService } from './service.ts'
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()])
 
-export const MeOut = Type.Object({
+const MeOut = Type.Object({
   type: Type.Enum(['api_key', 'oauth_token', 'session', 'master_key']),
   user: Nullable(Type.Object({ id: Type.Integer(), email: Type.String(), name: Nullable(Type.String()) })),
   workspace: Nullable(
@@ -17,7 +19,26 @@ export const MeOut = Type.Object({
   scopes: Type.Array(Type.String()),
 })
 
-export function userRoutes(app: FastifyInstance, service: UserService): void {
+const ME_EXAMPLE = {
+  data: {
+    type: 'api_key',
+    user: { id: 7, email: 'ada@example.com', name: 'Ada Lovelace' },
+    workspace: { id: 1, name: 'Acme Corporation', slug: 'acme-corp', tier: 'pro' },
+    key: { id: 1, name: 'Production API Key', prefix: 'sk_live_abc' },
+    scopes: ['posts:read', 'posts:write'],
+  },
+}
+
+const USER_EXAMPLE = {
+  id: 7,
+  email: 'ada@example.com',
+  name: 'Ada Lovelace',
+  created_at: '2026-01-15T10:30:00Z',
+  membership: { workspace_id: 1, role: 'member' },
+}
+
+export function userRoutes(fastify: FastifyInstance, service: UserService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
     '/api/v1/me',
     {
@@ -28,7 +49,11 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
         description:
           'Who is calling: the credential type, its user, its workspace (for the master key and user ' +
           'credentials, the one named by X-Workspace-ID, if any) and its scopes. Needs no scope.',
-        response: { 200: dataSchema(MeOut), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(MeOut, { description: 'The calling credential', example: ME_EXAMPLE }),
+          ...errorResponses(),
+        },
       },
       config: { auth: { scope: null, workspace: 'optional' } },
     },
@@ -40,7 +65,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
           user: principal.user,
           workspace: req.workspace,
           key: principal.key,
-          scopes: principal.scopes,
+          scopes: [...principal.scopes],
         },
       }
     },
@@ -59,14 +84,20 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
           'with `role` (default `member`; only the master key makes an owner). A taken email is 409. ' +
           'The answer never contains the password or its hash.',
         body: UserCreate,
-        response: { 201: messageDataSchema(UserOut), ...errorResponses(400, 409) },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(UserOut, {
+            description: 'The user was created',
+            example: { message: 'User created successfully', data: USER_EXAMPLE },
+          }),
+          ...errorResponses('conflict', 'workspace_required'),
+        },
       },
       config: { auth: { scope: 'users:write', workspace: 'optional' } },
     },
     async function createUser(req, reply) {
-      const data = await service.create(req.principal!, req.workspace, req.body as Static<typeof UserCreate>)
-      reply.code(201)
-      return { message: 'User created successfully', data }
+      const data = await service.create(req.principal!, req.workspace, req.body)
+      return reply.code(201).send({ message: 'User created successfully', data })
     },
   )
 }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { ROLES } from '../../platform/auth/index.ts'
 
 /** A user as other resources embed them (`include=owner`, `include=user`). */
 export const UserRef = Type.Object({
@@ -6,9 +7,6 @@ export const UserRef = Type.Object({
   email: Type.String(),
   name: Type.Union([Type.String(), Type.Null()]),
 })
-
-export const ROLES = ['owner', 'admin', 'member'] as const
-export type Role = (typeof ROLES)[number]
 
 export const UserCreate = Type.Object(
   {
@@ -26,7 +24,17 @@ export const UserCreate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        email: 'ada@example.com',
+        password: 'correct horse battery staple',
+        name: 'Ada Lovelace',
+        role: 'member',
+      },
+    ],
+  },
 )
 
 export const UserOut = Type.Object({

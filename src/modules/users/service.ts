@@ -4,12 +4,12 @@
 // admin or a member — an owner is made only by the master key, so no credential can make an
 // owner above the people who own the workspace today.
 import type { Static } from 'typebox'
-import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
+import type { Principal, PrincipalWorkspace, Role } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { hashPassword } from './passwords.ts'
-import type { Role, UserCreate } from './schemas.ts'
+import type { UserCreate } from './schemas.ts'
 import { insertUser } from './store.ts'
 
 /** Adds a membership in the same transaction (the workspaces module owns memberships). */

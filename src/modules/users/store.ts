@@ -3,7 +3,7 @@ import type { PrincipalUser } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { users } from './tables.ts'
 
-export const userColumns = { id: users.id, email: users.email, name: users.name }
+const userColumns = { id: users.id, email: users.email, name: users.name }
 
 export async function findUser(db: Database, id: number): Promise<PrincipalUser | null> {
   const [row] = await db.select(userColumns).from(users).where(eq(users.id, id))
@@ -45,4 +45,20 @@ export async function insertUser(
     .onConflictDoNothing()
     .returning({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
   return row ?? null
+}
+
+/** The user signing in with this email (any case), with their password hash; null when none. */
+export async function findUserForSignIn(
+  db: Database,
+  email: string,
+): Promise<(PrincipalUser & { passwordHash: string | null }) | null> {
+  const [row] = await db
+    .select({ ...userColumns, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email.trim().toLowerCase()))
+  return row ?? null
+}
+
+export async function updatePasswordHash(db: Executor, userId: number, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId))
 }

@@ -21,7 +21,7 @@ export type DeliveryPolicy = {
 }
 
 /** What happens after an attempt, decided from its result alone. */
-export function nextState(
+function nextState(
   policy: DeliveryPolicy,
   attemptNumber: number,
   result: Attempt,
@@ -142,6 +142,8 @@ const PURGE_BATCH = 1000
 const PURGE_BATCHES_PER_RUN = 20
 /** How long after a slot frees the worker looks for more work (freed slots are claimed together). */
 const REFILL_MS = 2
+/** Outcomes waiting to be written, per slot, beyond which the worker claims no more. */
+const UNWRITTEN_PER_SLOT = 4
 
 /**
  * Claims due deliveries and attempts them, at most `concurrency` at once. It claims only what
@@ -152,11 +154,14 @@ const REFILL_MS = 2
  */
 export class DeliveryWorker {
   private readonly database: DatabaseHandle
+  private readonly db: Database
   private readonly deliverer: Deliverer
   private readonly clock: Clock
   private readonly options: WorkerOptions
   private readonly log: (message: string, error: unknown) => void
   private running = 0
+  /** Attempts over whose outcome is not written yet. */
+  private unwritten = 0
   private stopped = true
   private pumping = false
   private again = false
@@ -168,12 +173,15 @@ export class DeliveryWorker {
 
   constructor(input: {
     database: DatabaseHandle
+    /** Where claims and purges run (the worker's own connections). */
+    db: Database
     deliverer: Deliverer
     clock: Clock
     options: WorkerOptions
     log: (message: string, error: unknown) => void
   }) {
     this.database = input.database
+    this.db = input.db
     this.deliverer = input.deliverer
     this.clock = input.clock
     this.options = input.options
@@ -198,7 +206,8 @@ export class DeliveryWorker {
     for (const timer of this.timers) clearInterval(timer)
     if (this.soon) clearTimeout(this.soon)
     await this.unlisten?.().catch(() => {})
-    if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
+    if (this.running > 0 || this.unwritten > 0 || this.pumping)
+      await new Promise<void>((resolve) => this.idle.add(resolve))
     await this.purging
     await this.deliverer.outcomes.flush()
   }
@@ -230,7 +239,7 @@ export class DeliveryWorker {
     const before = new Date(this.clock.now() - this.options.retentionMs)
     this.purging = (async () => {
       for (let run = 0; run < PURGE_BATCHES_PER_RUN && !this.stopped; run++) {
-        const gone = await purgeFinished(this.database.db, before, PURGE_BATCH)
+        const gone = await purgeFinished(this.db, before, PURGE_BATCH)
         if (gone.deliveries < PURGE_BATCH && gone.events < PURGE_BATCH) break
       }
     })()
@@ -246,10 +255,15 @@ export class DeliveryWorker {
     try {
       do {
         this.again = false
-        const room = Math.min(this.options.batch, this.options.concurrency - this.running)
+        const room = Math.min(
+          this.options.batch,
+          this.options.concurrency - this.running,
+          // Outcomes waiting for the writer are bounded too: a writer that falls behind slows the claims.
+          this.options.concurrency * UNWRITTEN_PER_SLOT - this.unwritten,
+        )
         if (room <= 0) break
         const now = this.clock.now()
-        const claimed = await claimDue(this.database.db, {
+        const claimed = await claimDue(this.db, {
           now: new Date(now),
           lockedUntil: new Date(now + this.options.lockMs),
           limit: room,
@@ -269,13 +283,24 @@ export class DeliveryWorker {
 
   private run(item: Claimed): void {
     this.running++
-    // The delivery stays claimed, and so counts against its endpoint, until its outcome is
-    // written: that is when its slot is free and when to look for more work.
     const task = item.endpoint.isActive
       ? this.deliverer.attempt(item)
       : this.deliverer.skip(item).then(() => ({ written: Promise.resolve() }))
     void task
-      .then(({ written }) => written)
+      .then(({ written }) => {
+        // The attempt is over, so its slot is free. Its delivery stays claimed, and so counts
+        // against its endpoint's share (`perEndpoint`, counted in the database), until the
+        // outcome is written; the writer batches outcomes, so waiting for it here would hold
+        // each slot a batch longer than the send.
+        this.unwritten++
+        void written
+          .catch((error) => this.log('webhook delivery outcome failed', error))
+          .finally(() => {
+            this.unwritten--
+            this.settle()
+            this.wakeSoon()
+          })
+      })
       .catch((error) => this.log('webhook delivery attempt failed', error))
       .finally(() => {
         this.running--
@@ -285,7 +310,7 @@ export class DeliveryWorker {
   }
 
   private settle(): void {
-    if (this.running === 0 && !this.pumping) {
+    if (this.running === 0 && this.unwritten === 0 && !this.pumping) {
       for (const resolve of this.idle) resolve()
       this.idle.clear()
     }

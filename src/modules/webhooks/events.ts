@@ -30,7 +30,8 @@ export function patternProblem(pattern: string): string | null {
   return `Unknown event "${pattern}". Events: ${types.map((t) => t.type).join(', ')}, a resource wildcard such as post.*, or *.`
 }
 
-export function matches(patterns: readonly string[], type: string): boolean {
+/** Whether a subscription takes an event type; the outbox write (`insertEvent`) says the same in SQL. */
+function matches(patterns: readonly string[], type: string): boolean {
   for (const pattern of patterns) {
     if (pattern === '*' || pattern === type) return true
     if (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))) return true

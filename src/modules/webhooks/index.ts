@@ -16,9 +16,15 @@ import { WebhookService } from './service.ts'
 import { countEndpoints } from './store.ts'
 
 /** How long a claim lasts: long enough that a live attempt (at most the timeout) never loses it. */
-export function claimMs(config: Deps['config']): number {
+function claimMs(config: Deps['config']): number {
   return Math.max(config.webhookClaimSeconds, config.webhookTimeoutSeconds * 2) * 1000
 }
+
+/**
+ * The worker's own connections: one claiming, one writing outcomes, one for a purge or a
+ * skipped delivery (each of those runs one statement or transaction at a time).
+ */
+const WORKER_CONNECTIONS = 3
 
 export type Webhooks = { service: WebhookService; worker: DeliveryWorker; sender: Sender }
 
@@ -27,7 +33,7 @@ export function createEventSink(clock: Deps['clock']): WebhookEvents {
   return new WebhookEvents(clock)
 }
 
-/** Builds the module, registering its scope, events and plan-limit counter. */
+/** Builds the module, registering its scope, events and plan-limit counter (kept in its create and delete). */
 export function createWebhooks(input: {
   deps: Deps
   database: DatabaseHandle
@@ -39,7 +45,8 @@ export function createWebhooks(input: {
   const { config, clock } = deps
   registerScopeResources('webhooks')
   registerWebhookEvents()
-  entitlements.registerCounter('webhooks', countEndpoints)
+  // Kept: the create reserves a slot of the counter and the delete statement gives it back.
+  entitlements.registerCounter('webhooks', countEndpoints, { kept: true })
   const policy: DeliveryPolicy = {
     scheduleMs: config.webhookRetrySchedule.map((s) => s * 1000),
     manualAttempts: 10,
@@ -49,16 +56,20 @@ export function createWebhooks(input: {
     allowInsecure: config.webhookAllowInsecureUrls,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
   })
+  // The worker's claims, outcomes and purges run on connections of their own: behind a queue
+  // of requests waiting for the shared pool, a claim would wait as long as the slowest write.
+  const background = database.separate(WORKER_CONNECTIONS)
   const outcomes = new OutcomeWriter({
-    db: deps.db,
+    db: background,
     disableAfterMs: policy.disableAfterMs,
     onDisabled: (endpoint) => announceDisabled(deps.db, deps.events, endpoint),
     log,
   })
-  const deliverer = new Deliverer({ db: deps.db, clock, box, sender, policy, outcomes })
+  const deliverer = new Deliverer({ db: background, clock, box, sender, policy, outcomes })
   const service = new WebhookService({ deps, box, entitlements, deliverer, policy, claimMs: claimMs(config) })
   const worker = new DeliveryWorker({
     database,
+    db: background,
     deliverer,
     clock,
     log,
@@ -82,6 +93,3 @@ export async function webhooksModule(
 ): Promise<void> {
   webhookRoutes(app, webhooks.service, publicUrl)
 }
-
-export { envelope, newEventId } from './outbox.ts'
-export { generateSecret, sign } from './signature.ts'

@@ -157,3 +157,50 @@ it('drops an outcome whose claim is no longer held, and counts it nowhere', asyn
     .where(eq(webhookEndpoints.id, endpointId))
   expect(endpoint).toMatchObject({ successCount: 1, failureCount: 0 })
 })
+
+it('counts a batch in the order its attempts finished: the run of failures after the last success, then added on', async () => {
+  const disabled: number[] = []
+  const writer = new OutcomeWriter({
+    db: t.database.db,
+    disableAfterMs: 3_600_000,
+    onDisabled: async (endpoint) => {
+      disabled.push(endpoint.endpointId)
+    },
+    log: () => {},
+  })
+  const { endpointId, ids } = await claimed(['c', 'c', 'c', 'c', 'c', 'c'])
+  const failure = { ok: false, status: 500, body: 'no' }
+  const at = (o: Outcome, ms: number) => ({ ...o, at: t.clock.now() + ms })
+  // fail, success, fail, fail: two failures since the success, the run starting at the first
+  await Promise.all([
+    writer.add(at(outcome(ids[0]!, endpointId, 'c', failure), 0)),
+    writer.add(at(outcome(ids[1]!, endpointId, 'c', {}), 10)),
+    writer.add(at(outcome(ids[2]!, endpointId, 'c', failure), 20)),
+    writer.add(at(outcome(ids[3]!, endpointId, 'c', failure), 30)),
+  ])
+  const read = async () =>
+    (await t.database.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)))[0]!
+  expect(await read()).toMatchObject({
+    successCount: 1,
+    failureCount: 3,
+    consecutiveFailures: 2,
+    failingSince: new Date(t.clock.now() + 20),
+    lastDeliveryAt: new Date(t.clock.now() + 30),
+    isActive: true,
+  })
+  // A batch of failures only adds to the run, which keeps its start; past the limit, disabled.
+  await Promise.all([
+    writer.add(at(outcome(ids[4]!, endpointId, 'c', failure), 3_600_000)),
+    writer.add(at(outcome(ids[5]!, endpointId, 'c', failure), 3_600_030)),
+  ])
+  expect(await read()).toMatchObject({
+    successCount: 1,
+    failureCount: 5,
+    consecutiveFailures: 4,
+    failingSince: new Date(t.clock.now() + 20),
+    lastDeliveryAt: new Date(t.clock.now() + 3_600_030),
+    isActive: false,
+    disabledReason: 'The endpoint kept failing without a success.',
+  })
+  expect(disabled).toEqual([endpointId])
+})

@@ -1,6 +1,7 @@
 // Writes the outcomes of delivery attempts in batches: one statement for all the deliveries
-// of a batch and one per endpoint for its counters, in one transaction, every few
-// milliseconds. Per-attempt transactions would serialise on the endpoint's row under load.
+// of a batch and their endpoints' counters (and one more per endpoint it disables), in one
+// transaction, every few milliseconds. Per-attempt transactions would serialise on the
+// endpoint's row under load, and a statement per endpoint costs a round trip each.
 // Until its outcome is written a delivery stays claimed, so no other worker sends it again;
 // if the process dies first, the claim lapses and it is sent again (at least once).
 //
@@ -11,7 +12,7 @@
 // by one, and one that still fails is written without the receiver's answer.
 import type { Database, Transaction } from '../../platform/db/index.ts'
 import { type Attempt, MAX_RETRY_AFTER_MS } from './sender.ts'
-import { disableEndpoint, recordOutcomes, tallyEndpoint } from './store.ts'
+import { disableEndpoint, recordOutcomes } from './store.ts'
 
 export type Outcome = {
   deliveryId: number
@@ -112,13 +113,9 @@ export class OutcomeWriter {
   }
 
   private writeTogether(outcomes: Outcome[]): Promise<DisabledEndpoint[]> {
-    return this.db.transaction(async (tx) => {
-      const written = await recordOutcomes(tx, outcomes)
-      return this.writeEndpoints(
-        tx,
-        outcomes.filter((o) => written.has(o.deliveryId)),
-      )
-    })
+    return this.db.transaction(async (tx) =>
+      this.disableFailing(tx, outcomes, await recordOutcomes(tx, outcomes)),
+    )
   }
 
   /** One outcome in its own transaction; without the receiver's answer if it must. */
@@ -140,35 +137,34 @@ export class OutcomeWriter {
     }
   }
 
-  /** Updates each endpoint's counters in the order its attempts finished; returns the endpoints it disabled. */
-  private async writeEndpoints(tx: Transaction, outcomes: Outcome[]): Promise<DisabledEndpoint[]> {
-    const byEndpoint = new Map<number, Outcome[]>()
-    for (const o of outcomes) byEndpoint.set(o.endpointId, [...(byEndpoint.get(o.endpointId) ?? []), o])
+  /**
+   * Disables the endpoints of the batch that answered 410 Gone or have failed without a
+   * success for longer than the limit; returns them.
+   */
+  private async disableFailing(
+    tx: Transaction,
+    outcomes: Outcome[],
+    tallied: Awaited<ReturnType<typeof recordOutcomes>>,
+  ): Promise<DisabledEndpoint[]> {
     const disabled: DisabledEndpoint[] = []
-    for (const [endpointId, list] of byEndpoint) {
-      const lastSuccess = list.findLastIndex((o) => o.result.ok)
-      const successes = list.filter((o) => o.result.ok).length
-      const failures = list.length - successes
-      const after = list.slice(lastSuccess + 1) // failures since the last success of the batch
-      const firstFailure = after[0] ? new Date(after[0].at).toISOString() : null
+    for (const endpoint of tallied) {
+      if (!endpoint.isActive) continue
+      const list = outcomes.filter((o) => endpoint.deliveryIds.has(o.deliveryId))
+      if (list.length === 0) continue
       const last = new Date(list.at(-1)!.at)
-      const endpoint = await tallyEndpoint(tx, endpointId, {
-        successes,
-        failures,
-        // With a success in the batch, the failures after the last one; otherwise added on.
-        failuresSinceSuccess: lastSuccess >= 0 ? after.length : null,
-        firstFailure,
-        last,
-      })
-      if (!endpoint?.isActive) continue
       const gone = list.some((o) => o.gone)
       const tooLong =
         endpoint.failingSince !== null &&
         endpoint.failingSince.getTime() <= last.getTime() - this.disableAfterMs
       if (!gone && !tooLong) continue
       const reason = gone ? 'The endpoint answered 410 Gone.' : 'The endpoint kept failing without a success.'
-      await disableEndpoint(tx, endpointId, reason, last)
-      disabled.push({ workspaceId: endpoint.workspaceId, endpointId, url: list[0]!.url, reason })
+      await disableEndpoint(tx, endpoint.endpointId, reason, last)
+      disabled.push({
+        workspaceId: endpoint.workspaceId,
+        endpointId: endpoint.endpointId,
+        url: list[0]!.url,
+        reason,
+      })
     }
     return disabled
   }

@@ -1,28 +1,45 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
+import { Type } from 'typebox'
+import { listRoute, NoQuery } from '../../platform/http/list.ts'
 import {
-  DeliveryOut,
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
   DeliveryParams,
   deliveryList,
+  ENDPOINT_EXAMPLE,
   EndpointCreate,
-  EndpointCreated,
-  EndpointOut,
   EndpointParams,
   EndpointUpdate,
   endpointList,
   RetryOut,
   SecretRotate,
-  SecretRotated,
   TestResult,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointCreated,
+  WebhookSecret,
 } from './schemas.ts'
 import type { WebhookService } from './service.ts'
 
 const tags = ['Webhooks']
-type Id = Static<typeof EndpointParams>
 
-export function webhookRoutes(app: FastifyInstance, service: WebhookService, publicUrl: string): void {
+export function webhookRoutes(fastify: FastifyInstance, service: WebhookService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, WebhookEndpoint, WebhookEndpointCreated, WebhookSecret, WebhookDelivery)
+  const endpoints = listRoute(endpointList, WebhookEndpoint, publicUrl, 'A page of webhook endpoints')
+  const deliveries = listRoute(
+    deliveryList,
+    WebhookDelivery,
+    publicUrl,
+    "A page of the endpoint's deliveries",
+  )
+  const location = (id: number) => `${publicUrl}/api/v1/webhooks/${id}`
   const read = { auth: { scope: 'webhooks:read' as const, workspace: true } }
   const write = { auth: { scope: 'webhooks:write' as const, workspace: true } }
 
@@ -33,17 +50,15 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         tags,
         summary: 'List webhook endpoints',
         operationId: 'listWebhooks',
-        querystring: listQuerySchema(endpointList),
-        response: { 200: pageSchema(Type.Partial(EndpointOut)), ...errorResponses() },
+        querystring: endpoints.querystring,
+        response: { 200: endpoints.response, ...errorResponses() },
       },
       config: read,
     },
-    (req) =>
-      service.list(
-        req.workspace!,
-        parseListQuery(req.query as Record<string, unknown>, endpointList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = endpoints.parse(req)
+      return service.list(req.workspace!, query, url)
+    },
   )
 
   app.get(
@@ -54,11 +69,18 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         summary: 'Get a webhook endpoint',
         operationId: 'getWebhook',
         params: EndpointParams,
-        response: { 200: dataSchema(EndpointOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(WebhookEndpoint.ref, {
+            description: 'The webhook endpoint',
+            example: { data: ENDPOINT_EXAMPLE },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: read,
     },
-    async (req) => ({ data: await service.get(req.workspace!, (req.params as Id).id) }),
+    async (req) => ({ data: await service.get(req.workspace!, req.params.id) }),
   )
 
   app.post(
@@ -73,17 +95,22 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
           "Counts against the plan's `webhooks` limit. Subscribing is reading: the credential needs the read scope " +
           'of every resource `events` matches (`posts:read` for `post.*`; all of them for `*`), else 403 `access_denied`.',
         body: EndpointCreate,
-        response: { 201: messageDataSchema(EndpointCreated), ...errorResponses() },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(WebhookEndpointCreated.ref, {
+            description: 'The endpoint was created; `data.secret` is its signing secret, shown only here',
+          }),
+          ...errorResponses('feature_limit_reached'),
+        },
       },
       config: write,
     },
     async (req, reply) => {
-      const data = await service.create(
-        req.principal!,
-        req.workspace!,
-        req.body as Static<typeof EndpointCreate>,
-      )
-      return reply.code(201).send({ message: 'Webhook endpoint created successfully.', data })
+      const data = await service.create(req.principal!, req.workspace!, req.body)
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Webhook endpoint created successfully.', data })
     },
   )
 
@@ -99,18 +126,17 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
           'as creation does; `is_active: true` re-enables an endpoint that was disabled.',
         params: EndpointParams,
         body: EndpointUpdate,
-        response: { 200: messageDataSchema(EndpointOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(WebhookEndpoint.ref, { description: 'The endpoint as updated' }),
+          ...errorResponses('not_found'),
+        },
       },
       config: write,
     },
     async (req) => ({
       message: 'Webhook endpoint updated successfully.',
-      data: await service.update(
-        req.principal!,
-        req.workspace!,
-        (req.params as Id).id,
-        req.body as Static<typeof EndpointUpdate>,
-      ),
+      data: await service.update(req.principal!, req.workspace!, req.params.id, req.body),
     }),
   )
 
@@ -122,13 +148,14 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         summary: 'Delete a webhook endpoint',
         operationId: 'deleteWebhook',
         params: EndpointParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: { 204: noContent('The endpoint was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'webhooks:delete', workspace: true } },
     },
     async (req, reply) => {
-      await service.remove(req.workspace!, (req.params as Id).id)
-      return reply.code(204).send()
+      await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 
@@ -143,18 +170,18 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
           'Signs with the new secret from now on and, for `grace_period_hours` (default 24), with the old one too: ' +
           'each request then carries two `v1,` signatures.',
         params: EndpointParams,
-        body: Type.Union([SecretRotate, Type.Null()]),
-        response: { 200: messageDataSchema(SecretRotated), ...errorResponses(404) },
+        body: Type.Union([SecretRotate, Type.Null()], { examples: [{ grace_period_hours: 24 }] }),
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(WebhookSecret.ref, { description: 'The new secret signs from now on' }),
+          ...errorResponses('not_found'),
+        },
       },
       config: write,
     },
     async (req) => ({
       message: 'Webhook secret rotated successfully.',
-      data: await service.rotateSecret(
-        req.workspace!,
-        (req.params as Id).id,
-        (req.body ?? {}) as Static<typeof SecretRotate>,
-      ),
+      data: await service.rotateSecret(req.workspace!, req.params.id, req.body ?? {}),
     }),
   )
 
@@ -168,11 +195,12 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         description:
           'Sends a `webhook.test` event now and answers with the outcome (200 either way). It appears in the deliveries log.',
         params: EndpointParams,
-        response: { 200: TestResult, ...errorResponses(404) },
+        querystring: NoQuery,
+        response: { 200: TestResult, ...errorResponses('not_found') },
       },
       config: write,
     },
-    (req) => service.test(req.workspace!, (req.params as Id).id),
+    (req) => service.test(req.workspace!, req.params.id),
   )
 
   app.get(
@@ -183,18 +211,15 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         summary: 'List deliveries',
         operationId: 'listWebhookDeliveries',
         params: EndpointParams,
-        querystring: listQuerySchema(deliveryList),
-        response: { 200: pageSchema(Type.Partial(DeliveryOut)), ...errorResponses(404) },
+        querystring: deliveries.querystring,
+        response: { 200: deliveries.response, ...errorResponses('not_found') },
       },
       config: read,
     },
-    (req) =>
-      service.deliveries(
-        req.workspace!,
-        (req.params as Id).id,
-        parseListQuery(req.query as Record<string, unknown>, deliveryList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = deliveries.parse(req)
+      return service.deliveries(req.workspace!, req.params.id, query, url)
+    },
   )
 
   app.get(
@@ -206,12 +231,18 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
         operationId: 'getWebhookDelivery',
         description: 'With the signed request and the start of the response.',
         params: DeliveryParams,
-        response: { 200: dataSchema(DeliveryOut), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(WebhookDelivery.ref, {
+            description: 'The delivery, with its request and response',
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: read,
     },
     async (req) => {
-      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      const { webhook_id, delivery_id } = req.params
       return { data: await service.delivery(req.workspace!, webhook_id, delivery_id) }
     },
   )
@@ -227,12 +258,13 @@ export function webhookRoutes(app: FastifyInstance, service: WebhookService, pub
           '`failed` and `retrying` deliveries only; 400 `cannot_retry` otherwise, while the delivery is being sent, ' +
           'or when its attempts are used up.',
         params: DeliveryParams,
-        response: { 200: RetryOut, ...errorResponses(400, 404) },
+        querystring: NoQuery,
+        response: { 200: RetryOut, ...errorResponses('cannot_retry', 'not_found') },
       },
       config: write,
     },
     async (req) => {
-      const { webhook_id, delivery_id } = req.params as Static<typeof DeliveryParams>
+      const { webhook_id, delivery_id } = req.params
       return {
         message: 'Delivery queued for retry.',
         data: await service.retry(req.workspace!, webhook_id, delivery_id),

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
+import { component } from '../../platform/http/responses.ts'
 
 const Timestamp = Type.String({ format: 'date-time' })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
@@ -15,7 +16,7 @@ const Secret = Type.String({
   description: '`whsec_` + base64 of 24 to 64 bytes; generated when omitted',
 })
 
-export const EndpointOut = Type.Object({
+const EndpointOut = Type.Object({
   id: Type.Integer(),
   url: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
@@ -30,9 +31,44 @@ export const EndpointOut = Type.Object({
   updated_at: Timestamp,
 })
 
-export const EndpointCreated = Type.Object({
+const EndpointCreated = Type.Object({
   ...EndpointOut.properties,
   secret: Type.String({ description: 'The signing secret. Returned only once: store it securely.' }),
+})
+
+export const ENDPOINT_EXAMPLE = {
+  id: 1,
+  url: 'https://your-app.com/webhooks',
+  description: null,
+  events: ['post.created', 'post.updated'],
+  is_active: true,
+  disabled_reason: null,
+  success_count: 150,
+  failure_count: 2,
+  consecutive_failures: 0,
+  last_delivery_at: '2026-01-15T10:30:00Z',
+  created_at: '2026-01-01T00:00:00Z',
+  updated_at: '2026-01-15T10:30:00Z',
+}
+
+export const WebhookEndpoint = component('WebhookEndpoint', EndpointOut, {
+  description: 'An endpoint that receives signed events (Standard Webhooks)',
+  example: ENDPOINT_EXAMPLE,
+})
+
+export const WebhookEndpointCreated = component('WebhookEndpointCreated', EndpointCreated, {
+  description: 'A new endpoint: `secret` signs its deliveries and is shown only in this response',
+  example: {
+    ...ENDPOINT_EXAMPLE,
+    id: 2,
+    events: ['post.created', 'post.updated', 'post.deleted'],
+    success_count: 0,
+    failure_count: 0,
+    last_delivery_at: null,
+    created_at: '2026-01-15T10:30:00Z',
+    updated_at: '2026-01-15T10:30:00Z',
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  },
 })
 
 export const EndpointCreate = Type.Object(
@@ -42,7 +78,12 @@ export const EndpointCreate = Type.Object(
     secret: Type.Optional(Secret),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { url: 'https://your-app.com/webhooks', events: ['post.created', 'post.updated', 'post.deleted'] },
+    ],
+  },
 )
 
 export const EndpointUpdate = Type.Object(
@@ -54,7 +95,11 @@ export const EndpointUpdate = Type.Object(
     ),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    examples: [{ url: 'https://new-url.com/webhooks', events: ['post.*'], is_active: true }],
+  },
 )
 
 export const SecretRotate = Type.Object(
@@ -68,25 +113,55 @@ export const SecretRotate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ grace_period_hours: 24 }] },
 )
 
-export const SecretRotated = Type.Object({
+const SecretRotated = Type.Object({
   id: Type.Integer(),
   secret: Type.String({ description: 'The new signing secret. Returned only once.' }),
   previous_secret_expires_at: NullableTimestamp,
 })
 
-export const TestResult = Type.Object({
-  success: Type.Boolean(),
-  status_code: Type.Union([Type.Integer(), Type.Null()]),
-  response_time_ms: Type.Integer(),
-  response_body: Type.Optional(Type.String()),
-  error: Type.Optional(Type.String()),
-  delivery_id: Type.Integer(),
+export const WebhookSecret = component('WebhookSecret', SecretRotated, {
+  description: 'The new signing secret, shown only in this response',
+  example: {
+    id: 1,
+    secret: 'whsec_Hq7cN1vR0wVxk2yT5uIoPaSdFgHjKlZx',
+    previous_secret_expires_at: '2026-01-16T10:30:00Z',
+  },
 })
 
-export const DeliveryOut = Type.Object({
+export const TestResult = Type.Object(
+  {
+    success: Type.Boolean(),
+    status_code: Type.Union([Type.Integer(), Type.Null()]),
+    response_time_ms: Type.Integer(),
+    response_body: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+    delivery_id: Type.Integer(),
+  },
+  {
+    description: 'The outcome of the test send (200 whether the receiver accepted it or not)',
+    examples: [
+      {
+        success: true,
+        status_code: 200,
+        response_time_ms: 145,
+        response_body: '{"received": true}',
+        delivery_id: 17,
+      },
+      {
+        success: false,
+        status_code: 500,
+        error: 'Connection timeout',
+        response_time_ms: 30000,
+        delivery_id: 18,
+      },
+    ],
+  },
+)
+
+const DeliveryOut = Type.Object({
   id: Type.Integer(),
   event_id: Type.String(),
   event_type: Type.String(),
@@ -107,10 +182,33 @@ export const DeliveryOut = Type.Object({
   response_body: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 })
 
-export const RetryOut = Type.Object({
-  message: Type.String(),
-  data: Type.Object({ id: Type.Integer(), status: Type.String(), attempt: Type.Integer() }),
+export const WebhookDelivery = component('WebhookDelivery', DeliveryOut, {
+  description: 'One event sent to one endpoint; a single delivery also shows `request` and `response_body`',
+  example: {
+    id: 2,
+    event_id: 'evt_xyz789',
+    event_type: 'post.updated',
+    status: 'retrying',
+    attempt: 2,
+    response_code: 500,
+    response_time_ms: 212,
+    error: 'HTTP 500',
+    next_retry_at: '2026-01-15T10:35:00Z',
+    delivered_at: null,
+    created_at: '2026-01-15T10:30:00Z',
+  },
 })
+
+export const RetryOut = Type.Object(
+  {
+    message: Type.String(),
+    data: Type.Object({ id: Type.Integer(), status: Type.String(), attempt: Type.Integer() }),
+  },
+  {
+    description: 'The delivery is queued for another attempt',
+    examples: [{ message: 'Delivery queued for retry.', data: { id: 2, status: 'pending', attempt: 3 } }],
+  },
+)
 
 export const EndpointParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
 export const DeliveryParams = Type.Object({

@@ -25,7 +25,7 @@ export const MAX_RETRY_AFTER_MS = 86_400_000
  * Receiver bytes as text any column accepts: invalid UTF-8 becomes U+FFFD, and so does NUL,
  * which PostgreSQL refuses in text. A receiver must never be able to make a write fail.
  */
-export function storableText(bytes: Buffer | string, maxChars = Number.POSITIVE_INFINITY): string {
+function storableText(bytes: Buffer | string, maxChars = Number.POSITIVE_INFINITY): string {
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8')
   return text.replaceAll('\u0000', '\uFFFD').slice(0, maxChars).toWellFormed()
 }

@@ -1,13 +1,15 @@
 // Queries on webhook endpoints, events and deliveries. The outbox write (`insertEvent`) runs in
 // the caller's transaction; claiming uses FOR UPDATE SKIP LOCKED so any number of workers on
 // one database share the work without taking the same delivery twice.
-import { and, count, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
+import { preparedStatement, type RawRow } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import { matches } from './events.ts'
+import { releaseStep } from '../entitlements/index.ts'
 import type { Outcome } from './outcomes.ts'
-import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
+import { webhookDeliveries, webhookEndpoints } from './tables.ts'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
 export type NewEndpoint = typeof webhookEndpoints.$inferInsert
@@ -72,12 +74,17 @@ export async function updateEndpoint(
   return row ?? null
 }
 
-/** False when the workspace has no such endpoint. */
+/**
+ * Deletes an endpoint and gives its slot back to the workspace's `webhooks` counter, in one
+ * statement. False when the workspace has no such endpoint.
+ */
 export async function deleteEndpoint(db: Executor, workspaceId: number, id: number): Promise<boolean> {
-  const rows = await db
-    .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.workspaceId, workspaceId)))
-    .returning({ id: webhookEndpoints.id })
+  const removed = db.$with('removed', { id: webhookEndpoints.id }).as(
+    sql`delete from ${webhookEndpoints} where id = ${id}::integer and workspace_id = ${workspaceId}::integer
+      returning id`,
+  )
+  const released = releaseStep(db, { workspaceId, feature: 'webhooks', removed })
+  const rows = await db.with(removed, released).select({ id: removed.id }).from(removed)
   return rows.length > 0
 }
 
@@ -114,51 +121,81 @@ export async function countEndpoints(db: Executor, workspaceId: number): Promise
   return row?.n ?? 0
 }
 
-/** Writes an event and one pending delivery per matching active endpoint, then wakes workers. */
+const ph = sql.placeholder
+const dialect = new PgDialect()
+/** A raw statement in the shape `preparedStatement` builds from. */
+const asQuery = (statement: SQL) => ({ toSQL: () => dialect.sqlToQuery(statement) })
+
+/** A delivery row as the driver returns it (column names, timestamps as text) to a DeliveryRow. */
+function toDeliveryRow(raw: RawRow): DeliveryRow {
+  const row: Record<string, unknown> = {}
+  for (const [key, column] of Object.entries(getTableColumns(webhookDeliveries))) {
+    const value = raw[column.name]
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value as never)
+  }
+  return row as DeliveryRow
+}
+
+/**
+ * The outbox write, one statement: the event, one pending delivery per endpoint that takes it
+ * (the workspace's active endpoints whose patterns match its type — an exact type, `resource.*`
+ * or `*`, as `matches` says — or the one endpoint `only` names), and the NOTIFY that wakes the
+ * workers once the transaction commits (sent only when a delivery was queued; the repeated
+ * calls of one statement are one notification, as PostgreSQL folds identical ones).
+ */
+function buildInsertEvent() {
+  const type = sql`${ph('type')}::text`
+  const workspaceId = sql`${ph('workspaceId')}::integer`
+  const now = sql`${ph('now')}::timestamptz`
+  const only = sql`${ph('only')}::integer`
+  return sql`with event as (
+      insert into webhook_events (id, workspace_id, type, payload, created_at)
+        values (${ph('id')}::text, ${workspaceId}, ${type}, ${ph('payload')}::text, ${now})
+        returning id),
+    targets as (
+      select e.id from webhook_endpoints e
+        where e.workspace_id = ${workspaceId}
+          and case when ${only} is null
+            then e.is_active and exists (select 1 from unnest(e.events) as p(pattern)
+              where pattern = '*' or pattern = ${type}
+                or (right(pattern, 2) = '.*' and starts_with(${type}, left(pattern, -1))))
+            else e.id = ${only} end
+        -- Held until commit, so an endpoint deleted meanwhile is either skipped here or waits:
+        -- never a delivery whose endpoint is gone (a foreign-key violation, a 500 for the writer).
+        for key share),
+    queued as (
+      insert into webhook_deliveries
+          (workspace_id, endpoint_id, event_id, event_type, next_attempt_at, created_at, updated_at)
+        select ${workspaceId}, t.id, (select id from event), ${type}, ${now}, ${now}, ${now}
+          from targets t order by t.id
+        returning id)
+    select id, pg_notify(${sql.raw(`'${NOTIFY_CHANNEL}'`)}, '')::text as notified from queued order by id`
+}
+
+/** The statements the worker and the outbox run most, built once and prepared per connection. */
+const statements = {
+  insertEvent: preparedStatement('webhook_insert_event', () => asQuery(buildInsertEvent())),
+}
+
+/**
+ * Writes an event and one pending delivery per matching active endpoint (or for the endpoint
+ * `onlyEndpointId` names, active or not), and wakes the workers once it commits: one
+ * statement. Returns the deliveries' ids.
+ */
 export async function insertEvent(
   tx: Executor,
   event: { id: string; workspaceId: number; type: string; payload: string; now: Date },
   onlyEndpointId: number | null = null,
 ): Promise<number[]> {
-  await tx.insert(webhookEvents).values({
+  const { rows } = await statements.insertEvent(tx).execute({
     id: event.id,
     workspaceId: event.workspaceId,
     type: event.type,
     payload: event.payload,
-    createdAt: event.now,
+    now: event.now.toISOString(),
+    only: onlyEndpointId,
   })
-  const endpoints = await tx
-    .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
-    .from(webhookEndpoints)
-    .where(
-      and(
-        eq(webhookEndpoints.workspaceId, event.workspaceId),
-        onlyEndpointId === null
-          ? eq(webhookEndpoints.isActive, true)
-          : eq(webhookEndpoints.id, onlyEndpointId),
-      ),
-    )
-    // Held until commit, so an endpoint deleted meanwhile is either skipped here or waits:
-    // never a delivery whose endpoint is gone (a foreign-key violation, a 500 for the writer).
-    .for('key share')
-  const targets = onlyEndpointId === null ? endpoints.filter((e) => matches(e.events, event.type)) : endpoints
-  if (targets.length === 0) return []
-  const rows = await tx
-    .insert(webhookDeliveries)
-    .values(
-      targets.map((e) => ({
-        workspaceId: event.workspaceId,
-        endpointId: e.id,
-        eventId: event.id,
-        eventType: event.type,
-        nextAttemptAt: event.now,
-        createdAt: event.now,
-        updatedAt: event.now,
-      })),
-    )
-    .returning({ id: webhookDeliveries.id })
-  await notifyWorkers(tx)
-  return rows.map((r) => r.id)
+  return rows.map((r) => Number(r.id))
 }
 
 /** Claims these deliveries for the caller until `lockedUntil`, so that no worker sends them too. */
@@ -206,21 +243,19 @@ export type Claimed = {
 }
 
 /**
- * Takes up to `limit` due deliveries for this worker until `lockedUntil`, fairly: no endpoint
- * gets more than `perEndpoint` deliveries held at once (counting what every worker holds), and
- * the deliveries are taken round-robin — each workspace's endpoints' oldest first, then their
- * second oldest — so a backlog or a slow receiver in one workspace never delays another's.
- * The endpoints with work left are found with a loose index scan, so a claim costs one probe
- * per such endpoint, not a sort of the whole queue.
+ * Takes up to `limit` due deliveries until `lockedUntil`, fairly: no endpoint gets more than
+ * `perEndpoint` deliveries held at once (counting what every worker holds), and the deliveries
+ * are taken round-robin — each workspace's endpoints' oldest first, then their second oldest —
+ * so a backlog or a slow receiver in one workspace never delays another's. The endpoints with
+ * work left are found with a loose index scan, so a claim costs one probe per such endpoint,
+ * not a sort of the whole queue. One statement returns each claimed delivery with its payload
+ * and endpoint: a claim is one round trip.
  */
-export async function claimDue(
-  db: Database,
-  input: { now: Date; lockedUntil: Date; limit: number; perEndpoint: number; token: string },
-): Promise<Claimed[]> {
-  const now = sql`${input.now.toISOString()}::timestamptz`
+function buildClaim() {
+  const now = sql`${ph('now')}::timestamptz`
   const due = sql`status in ('pending', 'retrying') and next_attempt_at <= ${now}
     and (locked_until is null or locked_until < ${now})`
-  const picked = sql`
+  return sql`
     with recursive endpoints(id) as (
       (select endpoint_id from webhook_deliveries
         where status in ('pending', 'retrying') order by endpoint_id limit 1)
@@ -244,46 +279,65 @@ export async function claimDue(
             from webhook_deliveries q
             where q.endpoint_id = e.id and ${due}
             order by q.next_attempt_at, q.id
-            limit greatest(${input.perEndpoint}::integer - coalesce(b.n, 0), 0)
+            limit greatest(${ph('perEndpoint')}::integer - coalesce(b.n, 0), 0)
         ) oldest
         where e.id is not null
+    ),
+    chosen as (
+      select id from picked
+        order by row_number() over (partition by workspace_id order by turn, next_attempt_at, id),
+          next_attempt_at, id
+        limit ${ph('limit')}::integer
+    ),
+    -- Locked and checked again row by row: a concurrent worker may have taken some meanwhile.
+    lockable as (
+      select c.id from webhook_deliveries c
+        where c.id in (select id from chosen) and ${due}
+        for update skip locked
+    ),
+    claimed as (
+      update webhook_deliveries set locked_until = ${ph('lockedUntil')}::timestamptz,
+          claim_token = ${ph('token')}::text
+        where id in (select id from lockable)
+        returning *
     )
-    select id from picked
-      order by row_number() over (partition by workspace_id order by turn, next_attempt_at, id),
-        next_attempt_at, id
-      limit ${input.limit}::integer`
-  // Locked and checked again row by row: a concurrent worker may have taken some meanwhile.
-  const lockable = sql`select c.id from webhook_deliveries c
-    where c.id in (${picked}) and ${due} for update skip locked`
-  const claimed = await db
-    .update(webhookDeliveries)
-    .set({ lockedUntil: input.lockedUntil, claimToken: input.token })
-    .where(sql`${webhookDeliveries.id} in (${lockable})`)
-    .returning()
-  if (claimed.length === 0) return []
-  const [events, endpoints] = await Promise.all([
-    db
-      .select({ id: webhookEvents.id, payload: webhookEvents.payload })
-      .from(webhookEvents)
-      .where(inArray(webhookEvents.id, [...new Set(claimed.map((d) => d.eventId))])),
-    db
-      .select({
-        id: webhookEndpoints.id,
-        url: webhookEndpoints.url,
-        isActive: webhookEndpoints.isActive,
-        secret: webhookEndpoints.secret,
-        previousSecret: webhookEndpoints.previousSecret,
-        previousSecretExpiresAt: webhookEndpoints.previousSecretExpiresAt,
-      })
-      .from(webhookEndpoints)
-      .where(inArray(webhookEndpoints.id, [...new Set(claimed.map((d) => d.endpointId))])),
-  ])
-  const payloads = new Map(events.map((e) => [e.id, e.payload]))
-  const byId = new Map(endpoints.map((e) => [e.id, e]))
-  return claimed.flatMap((delivery) => {
-    const endpoint = byId.get(delivery.endpointId)
-    const payload = payloads.get(delivery.eventId)
-    return endpoint && payload !== undefined ? [{ delivery, payload, endpoint }] : []
+    select claimed.*, ev.payload as claim_payload, ep.url as claim_url, ep.is_active as claim_is_active,
+        ep.secret as claim_secret, ep.previous_secret as claim_previous_secret,
+        ep.previous_secret_expires_at as claim_previous_secret_expires_at
+      from claimed
+        join webhook_events ev on ev.id = claimed.event_id
+        join webhook_endpoints ep on ep.id = claimed.endpoint_id`
+}
+
+const claimStatement = preparedStatement('webhook_claim', () => asQuery(buildClaim()))
+
+export async function claimDue(
+  db: Executor,
+  input: { now: Date; lockedUntil: Date; limit: number; perEndpoint: number; token: string },
+): Promise<Claimed[]> {
+  const { rows } = await claimStatement(db).execute({
+    now: input.now.toISOString(),
+    lockedUntil: input.lockedUntil.toISOString(),
+    limit: input.limit,
+    perEndpoint: input.perEndpoint,
+    token: input.token,
+  })
+  return rows.map((raw) => {
+    const delivery = toDeliveryRow(raw)
+    const expires = raw.claim_previous_secret_expires_at
+    return {
+      delivery,
+      payload: String(raw.claim_payload),
+      endpoint: {
+        id: delivery.endpointId,
+        url: String(raw.claim_url),
+        isActive: raw.claim_is_active === true || raw.claim_is_active === 't',
+        secret: String(raw.claim_secret),
+        previousSecret: (raw.claim_previous_secret as string | null) ?? null,
+        previousSecretExpiresAt:
+          expires === null || expires === undefined ? null : new Date(expires as string),
+      },
+    }
   })
 }
 
@@ -320,73 +374,90 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
   return row ?? null
 }
 
-/**
- * Writes the outcomes of delivery attempts in one statement, each only if its delivery is still
- * held under the claim it was attempted with, and releases those claims. Returns the ids of the
- * deliveries written.
- */
-export async function recordOutcomes(tx: Executor, outcomes: Outcome[]): Promise<Set<number>> {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-  const rows = outcomes.map(
-    (o) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
-      ${iso(o.nextAttemptAt)}::timestamptz,
-      ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
-      ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
-      ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz)`,
-  )
-  const result = await tx.execute(sql`
-    update webhook_deliveries as d set
-      status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
-      locked_until = null, claim_token = null,
-      response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
-      request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
-    from (values ${sql.join(rows, sql`, `)})
-      as v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at)
-    where d.id = v.id and d.claim_token = v.claim
-    returning d.id`)
-  return new Set((result as unknown as { rows: Array<{ id: number }> }).rows.map((r) => r.id))
+/** An endpoint after the outcomes of a batch were added to its counters. */
+export type Tallied = {
+  endpointId: number
+  workspaceId: number
+  isActive: boolean
+  failingSince: Date | null
+  /** The deliveries of the batch written for this endpoint. */
+  deliveryIds: Set<number>
 }
 
 /**
- * Adds attempts to an endpoint's counters. `failuresSinceSuccess` is null when none of them
- * succeeded: the failures then add to the current run, which started at `firstFailure` unless
- * it had started already. Returns what decides whether to disable the endpoint.
+ * Writes the outcomes of delivery attempts and adds them to their endpoints' counters, in one
+ * statement. Each outcome is written only if its delivery is still held under the claim it was
+ * attempted with (its claim is released), and only the outcomes written are counted. Per
+ * endpoint, in the order the attempts finished (`outcomes`' order): successes and failures
+ * are added; with a success among them, the run of failures is the failures after the last
+ * one (starting at the first of them), otherwise the failures add to the current run, which
+ * starts at the first of them unless it had started already. Returns the endpoints counted,
+ * with what decides whether to disable them.
  */
-export async function tallyEndpoint(
-  tx: Executor,
-  endpointId: number,
-  tally: {
-    successes: number
-    failures: number
-    failuresSinceSuccess: number | null
-    firstFailure: string | null
-    last: Date
-  },
-): Promise<{ workspaceId: number; isActive: boolean; failingSince: Date | null } | null> {
-  const { successes, failures, failuresSinceSuccess, firstFailure } = tally
-  const [row] = await tx
-    .update(webhookEndpoints)
-    .set({
-      successCount: sql`${webhookEndpoints.successCount} + ${successes}`,
-      failureCount: sql`${webhookEndpoints.failureCount} + ${failures}`,
-      ...(failuresSinceSuccess !== null
-        ? {
-            consecutiveFailures: failuresSinceSuccess,
-            failingSince: firstFailure === null ? null : new Date(firstFailure),
-          }
-        : {
-            consecutiveFailures: sql`${webhookEndpoints.consecutiveFailures} + ${failures}`,
-            failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${firstFailure}::timestamptz)`,
-          }),
-      lastDeliveryAt: tally.last,
-    })
-    .where(eq(webhookEndpoints.id, endpointId))
-    .returning({
-      workspaceId: webhookEndpoints.workspaceId,
-      isActive: webhookEndpoints.isActive,
-      failingSince: webhookEndpoints.failingSince,
-    })
-  return row ?? null
+export async function recordOutcomes(tx: Executor, outcomes: Outcome[]): Promise<Tallied[]> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  const rows = outcomes.map(
+    (
+      o,
+      ord,
+    ) => sql`(${o.deliveryId}::integer, ${o.claimToken}::text, ${o.status}::text, ${o.attempt}::integer,
+      ${iso(o.nextAttemptAt)}::timestamptz,
+      ${o.result.status}::integer, ${o.result.body}::text, ${o.result.durationMs}::integer, ${o.result.error}::text,
+      ${JSON.stringify({ url: o.url, headers: o.headers })}::jsonb,
+      ${o.result.ok ? iso(o.at) : null}::timestamptz, ${iso(o.at)}::timestamptz,
+      ${o.endpointId}::integer, ${o.result.ok}::boolean, ${ord}::integer)`,
+  )
+  const result = await tx.execute(sql`
+    with v(id, claim, status, attempt, next_attempt_at, code, body, ms, error, request, delivered_at, at,
+        endpoint_id, ok, ord) as (values ${sql.join(rows, sql`, `)}),
+    written as (
+      update webhook_deliveries as d set
+        status = v.status, attempt = v.attempt, next_attempt_at = v.next_attempt_at,
+        locked_until = null, claim_token = null,
+        response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
+        request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
+      from v where d.id = v.id and d.claim_token = v.claim
+      returning d.id),
+    w as (select v.* from v where v.id in (select id from written)),
+    per as (
+      select endpoint_id,
+          count(*) filter (where ok)::integer as successes,
+          count(*) filter (where not ok)::integer as failures,
+          coalesce(max(ord) filter (where ok), -1) as last_ok,
+          array_agg(id order by ord) as ids
+        from w group by endpoint_id),
+    tally as (
+      select per.*,
+          (select count(*)::integer from w
+            where w.endpoint_id = per.endpoint_id and not w.ok and w.ord > per.last_ok) as run,
+          (select w.at from w
+            where w.endpoint_id = per.endpoint_id and not w.ok and w.ord > per.last_ok
+            order by w.ord limit 1) as first_failure,
+          (select w.at from w where w.endpoint_id = per.endpoint_id order by w.ord desc limit 1) as last
+        from per)
+    update webhook_endpoints as e set
+      success_count = e.success_count + t.successes,
+      failure_count = e.failure_count + t.failures,
+      consecutive_failures = case when t.last_ok < 0 then e.consecutive_failures + t.failures else t.run end,
+      failing_since = case when t.last_ok < 0 then coalesce(e.failing_since, t.first_failure)
+        else t.first_failure end,
+      last_delivery_at = t.last
+    from tally t where e.id = t.endpoint_id
+    returning e.id, e.workspace_id, e.is_active, e.failing_since, t.ids`)
+  type Raw = {
+    id: number
+    workspace_id: number
+    is_active: boolean
+    failing_since: string | Date | null
+    ids: number[]
+  }
+  return (result as unknown as { rows: Raw[] }).rows.map((r) => ({
+    endpointId: Number(r.id),
+    workspaceId: Number(r.workspace_id),
+    isActive: r.is_active,
+    failingSince: r.failing_since === null ? null : new Date(r.failing_since),
+    deliveryIds: new Set(r.ids.map(Number)),
+  }))
 }
 
 /** Disables an active endpoint, saying why. */

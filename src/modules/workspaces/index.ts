@@ -4,6 +4,9 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
+import { memberRoutes } from './member-routes.ts'
+import { MemberService } from './members.ts'
+import { roleGrants } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
 import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
@@ -28,20 +31,35 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
   return (principal, id) => {
     if (principal.type === 'master_key')
       return id === null ? Promise.resolve(null) : findWorkspaceForAuth(deps.db, id)
-    if (principal.user && !principal.workspace) return findMemberWorkspace(deps.db, principal.user.id, id)
+    if (principal.user && !principal.workspace)
+      return findMemberWorkspace(deps.db, principal.user.id, id).then(
+        (found) => found && { ...found, granted: roleGrants(found.role) },
+      )
     return Promise.resolve(null)
   }
 }
 
+/** Members of workspaces and their roles. */
+export function createMembers(deps: Deps): MemberService {
+  return new MemberService(deps)
+}
+
 export async function workspacesModule(
   app: FastifyInstance,
-  service: WorkspaceService,
+  services: { workspaces: WorkspaceService; members: MemberService },
   publicUrl: string,
 ): Promise<void> {
-  workspaceRoutes(app, service, publicUrl)
+  workspaceRoutes(app, services.workspaces, publicUrl)
+  memberRoutes(app, services.members, publicUrl)
 }
 
 export { WorkspaceCreate } from './schemas.ts'
-export { findWorkspaceForAuth, insertMembership as addMember } from './store.ts'
+export {
+  claimInvitation,
+  findPendingInvitation,
+  findWorkspaceForAuth,
+  insertMembership as addMember,
+  joinWorkspace,
+} from './store.ts'
 export { memberships, workspaces } from './tables.ts'
-export type { WorkspaceService }
+export type { MemberService, WorkspaceService }

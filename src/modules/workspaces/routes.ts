@@ -1,17 +1,35 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
-import { listQuerySchema, pageSchema, parseListQuery } from '../../platform/http/list.ts'
-import { absoluteUrl, dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
-import { WorkspaceCreate, WorkspaceOut, WorkspaceParams, WorkspaceUpdate, workspaceList } from './schemas.ts'
+import { includeQuerySchema, listRoute, NoQuery, parseIncludes } from '../../platform/http/list.ts'
+import {
+  addComponents,
+  dataSchema,
+  errorResponses,
+  messageDataSchema,
+  noContent,
+} from '../../platform/http/responses.ts'
+import {
+  WORKSPACE_EXAMPLE,
+  Workspace,
+  WorkspaceCreate,
+  WorkspaceParams,
+  WorkspaceUpdate,
+  workspaceList,
+} from './schemas.ts'
 import type { WorkspaceService } from './service.ts'
 
 const tags = ['Workspaces']
-const IncludeQuery = Type.Object(
-  { include: Type.Optional(Type.String({ maxLength: 200, description: 'Relations to embed: owner' })) },
-  { additionalProperties: false },
-)
 
-export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService, publicUrl: string): void {
+export function workspaceRoutes(
+  fastify: FastifyInstance,
+  service: WorkspaceService,
+  publicUrl: string,
+): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, Workspace)
+  const list = listRoute(workspaceList, Workspace, publicUrl, 'A page of workspaces')
+  const location = (id: number) => `${publicUrl}/api/v1/workspaces/${id}`
+
   app.get(
     '/api/v1/workspaces',
     {
@@ -20,17 +38,15 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         summary: 'List workspaces',
         operationId: 'listWorkspaces',
         description: 'The workspaces the caller can see: a key sees its own, the master key sees all.',
-        querystring: listQuerySchema(workspaceList),
-        response: { 200: pageSchema(Type.Partial(WorkspaceOut)), ...errorResponses() },
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
       },
       config: { auth: { scope: 'workspaces:read', workspace: false } },
     },
-    (req) =>
-      service.list(
-        req.principal!,
-        parseListQuery(req.query as Record<string, unknown>, workspaceList),
-        absoluteUrl(publicUrl, req.url),
-      ),
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.principal!, query, url)
+    },
   )
 
   app.get(
@@ -41,15 +57,20 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         summary: 'Get a workspace',
         operationId: 'getWorkspace',
         params: WorkspaceParams,
-        querystring: IncludeQuery,
-        response: { 200: dataSchema(WorkspaceOut), ...errorResponses(404) },
+        querystring: includeQuerySchema(workspaceList),
+        response: {
+          200: dataSchema(Workspace.ref, {
+            description: 'The workspace',
+            example: { data: WORKSPACE_EXAMPLE },
+          }),
+          ...errorResponses('not_found'),
+        },
       },
       config: { auth: { scope: 'workspaces:read', workspace: false } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const include = parseListQuery(req.query as Record<string, unknown>, workspaceList).include
-      return { data: await service.get(req.principal!, id, include) }
+      const include = parseIncludes(req.query, workspaceList)
+      return { data: await service.get(req.principal!, req.params.id, include) }
     },
   )
 
@@ -62,13 +83,32 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         operationId: 'createWorkspace',
         description: 'The slug is derived from the name when omitted; a taken slug is 409 `conflict`.',
         body: WorkspaceCreate,
-        response: { 201: messageDataSchema(WorkspaceOut), ...errorResponses(409) },
+        querystring: NoQuery,
+        response: {
+          201: messageDataSchema(Workspace.ref, {
+            description: 'The workspace was created; `Location` is its URL',
+            example: {
+              message: 'Workspace created successfully.',
+              data: {
+                ...WORKSPACE_EXAMPLE,
+                id: 2,
+                name: 'New Workspace',
+                slug: 'new-workspace',
+                settings: {},
+              },
+            },
+          }),
+          ...errorResponses('conflict'),
+        },
       },
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
     async (req, reply) => {
-      const data = await service.create(req.principal!, req.body as never)
-      return reply.code(201).send({ message: 'Workspace created successfully.', data })
+      const data = await service.create(req.principal!, req.body)
+      return reply
+        .code(201)
+        .header('location', location(data.id))
+        .send({ message: 'Workspace created successfully.', data })
     },
   )
 
@@ -82,13 +122,16 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         description: '`settings` is merged into the current settings; a key set to `null` is removed.',
         params: WorkspaceParams,
         body: WorkspaceUpdate,
-        response: { 200: messageDataSchema(WorkspaceOut), ...errorResponses(404, 409) },
+        querystring: NoQuery,
+        response: {
+          200: messageDataSchema(Workspace.ref, { description: 'The workspace as updated' }),
+          ...errorResponses('not_found', 'conflict'),
+        },
       },
       config: { auth: { scope: 'workspaces:write', workspace: false } },
     },
     async (req) => {
-      const { id } = req.params as { id: number }
-      const data = await service.update(req.principal!, id, req.body as never)
+      const data = await service.update(req.principal!, req.params.id, req.body)
       return { message: 'Workspace updated successfully.', data }
     },
   )
@@ -102,14 +145,14 @@ export function workspaceRoutes(app: FastifyInstance, service: WorkspaceService,
         operationId: 'deleteWorkspace',
         description: 'Deletes the workspace with its keys and memberships. Its keys stop working at once.',
         params: WorkspaceParams,
-        response: { 204: Type.Null(), ...errorResponses(404) },
+        querystring: NoQuery,
+        response: { 204: noContent('The workspace was deleted'), ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'workspaces:delete', workspace: false } },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: number }
-      await service.remove(req.principal!, id)
-      return reply.code(204).send()
+      await service.remove(req.principal!, req.params.id)
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,7 +1,7 @@
 // Workspaces: the tenants. Creating one makes the calling user (or `owner_email`, for the
 // master key) its owner; the slug is derived from the name when not given and is unique.
 import type { Static } from 'typebox'
-import type { Principal } from '../../platform/auth/index.ts'
+import type { Principal, Scope } from '../../platform/auth/index.ts'
 import { isUniqueViolation } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
@@ -9,6 +9,7 @@ import { type ListQuery, type Page, selectFields, toPage } from '../../platform/
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
 import { findOrCreateUser } from '../users/index.ts'
+import { roleGrants } from './roles.ts'
 import type { WorkspaceCreate, WorkspaceUpdate } from './schemas.ts'
 import {
   deleteWorkspace,
@@ -18,6 +19,7 @@ import {
   lockWorkspace,
   type Owner,
   ownersOf,
+  roleOf,
   updateWorkspace,
   type WorkspaceRow,
 } from './store.ts'
@@ -50,7 +52,7 @@ function toOut(row: WorkspaceRow, owner?: Owner | null): WorkspaceOut {
 }
 
 /** `Acme Corp.` → `acme-corp` (letters beyond ASCII lose their accents). */
-export function slugify(name: string): string {
+function slugify(name: string): string {
   const slug = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -155,6 +157,7 @@ export class WorkspaceService {
   ): Promise<WorkspaceOut> {
     const { db, credentials, clock } = this.deps
     if (!(await findVisibleWorkspace(db, principal, id))) throw ApiError.notFound('Workspace')
+    await this.requireRole(principal, id, 'workspaces:write')
     let row: WorkspaceRow
     try {
       row = await db.transaction(async (tx) => {
@@ -201,8 +204,23 @@ export class WorkspaceService {
     const { db, credentials } = this.deps
     const current = await findVisibleWorkspace(db, principal, id)
     if (!current) throw ApiError.notFound('Workspace')
+    await this.requireRole(principal, id, 'workspaces:delete')
     // Keys and memberships go with it; every instance forgets its keys.
     await deleteWorkspace(db, id)
     await credentials.invalidateWorkspace(id)
+  }
+
+  /**
+   * A user-level credential changes a workspace only as far as its user's role there allows
+   * (these routes take the workspace from the path, so the auth platform has not resolved it).
+   */
+  private async requireRole(principal: Principal, id: number, scope: Scope): Promise<void> {
+    if (principal.type === 'master_key' || principal.workspace || !principal.user) return
+    const role = await roleOf(this.deps.db, principal.user.id, id)
+    if (role === null || !roleGrants(role).has(scope))
+      throw new ApiError(
+        'access_denied',
+        `Insufficient permissions. Required scope: ${scope} (not granted to the ${role ?? 'non-member'} role in this workspace)`,
+      )
   }
 }

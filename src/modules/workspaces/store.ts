@@ -1,12 +1,12 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
-import { and, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
-import type { Principal, PrincipalWorkspace, Tier } from '../../platform/auth/index.ts'
+import { and, desc, eq, gt, ilike, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
+import type { Principal, PrincipalWorkspace, Role, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { users } from '../users/tables.ts'
-import { memberships, workspaces } from './tables.ts'
+import { invitations, memberships, workspaces } from './tables.ts'
 
 export type WorkspaceRow = typeof workspaces.$inferSelect
 /** What a create or an update may set. */
@@ -23,7 +23,7 @@ const sortColumns = {
 }
 
 /** The workspaces `principal` can see: all for the master key, its own for a key, memberships for users. */
-export function visibleTo(principal: Principal): SQL | undefined {
+function visibleTo(principal: Principal): SQL | undefined {
   if (principal.type === 'master_key') return undefined
   if (principal.workspace) return eq(workspaces.id, principal.workspace.id)
   if (principal.user) {
@@ -141,9 +141,15 @@ export async function findMemberWorkspace(
   db: Database,
   userId: number,
   id: number | null,
-): Promise<PrincipalWorkspace | null> {
+): Promise<(PrincipalWorkspace & { role: Role }) | null> {
   const [row] = await db
-    .select({ id: workspaces.id, name: workspaces.name, slug: workspaces.slug, tier: workspaces.tier })
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      slug: workspaces.slug,
+      tier: workspaces.tier,
+      role: memberships.role,
+    })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(and(eq(memberships.userId, userId), id === null ? undefined : eq(memberships.workspaceId, id)))
@@ -160,4 +166,184 @@ export async function insertMembership(
   role: 'owner' | 'admin' | 'member',
 ): Promise<void> {
   await tx.insert(memberships).values({ workspaceId, userId, role })
+}
+
+/** The role of user `userId` in workspace `workspaceId`, or null when not a member. */
+export async function roleOf(db: Database, userId: number, workspaceId: number): Promise<string | null> {
+  const [row] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId)))
+  return row?.role ?? null
+}
+
+const memberColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: memberships.role,
+  createdAt: memberships.createdAt,
+}
+
+/** A page of a workspace's members; search matches the email, `role` filters. */
+export async function listMembers(db: Database, workspaceId: number, query: ListQuery) {
+  const conditions = [eq(memberships.workspaceId, workspaceId), ...dateFilters(query, memberships)]
+  if (typeof query.filters.role === 'string')
+    conditions.push(eq(memberships.role, query.filters.role as Role))
+  if (query.search)
+    conditions.push(
+      sql`${memberships.userId} in (select ${users.id} from ${users} where ${ilike(users.email, containsPattern(query.search))})`,
+    )
+  return paginate(
+    db,
+    db.select(memberColumns).from(memberships).innerJoin(users, eq(users.id, memberships.userId)).$dynamic(),
+    {
+      from: memberships,
+      where: and(...conditions),
+      query,
+      sort: {
+        id: memberships.userId,
+        created_at: memberships.createdAt,
+        email: users.email,
+        role: memberships.role,
+      },
+    },
+  )
+}
+
+export async function findMember(db: Executor, workspaceId: number, userId: number) {
+  const [row] = await db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+  return row ?? null
+}
+
+/** The workspace's owners, locked until the transaction ends (role changes take turns). */
+export async function lockOwners(tx: Executor, workspaceId: number): Promise<number[]> {
+  const rows = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, 'owner')))
+    .for('update')
+  return rows.map((r) => r.userId)
+}
+
+export async function updateMemberRole(tx: Executor, workspaceId: number, userId: number, role: Role) {
+  await tx
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+export async function deleteMember(tx: Executor, workspaceId: number, userId: number): Promise<void> {
+  await tx
+    .delete(memberships)
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+export type InvitationRow = typeof invitations.$inferSelect
+
+export async function insertInvitation(
+  db: Database,
+  invitation: {
+    workspaceId: number
+    email: string
+    role: Role
+    tokenHash: string
+    invitedBy: number | null
+    expiresAt: Date
+    now: Date
+  },
+): Promise<InvitationRow> {
+  const { now, ...values } = invitation
+  const [row] = await db
+    .insert(invitations)
+    .values({ ...values, createdAt: now })
+    .returning()
+  return row!
+}
+
+/** The workspace's invitations not yet accepted nor expired, newest first. */
+export async function pendingInvitations(
+  db: Database,
+  workspaceId: number,
+  now: Date,
+): Promise<InvitationRow[]> {
+  return db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.workspaceId, workspaceId),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .limit(1000)
+}
+
+/** Deletes a pending invitation of the workspace; false when there is none. */
+export async function deleteInvitation(db: Database, workspaceId: number, id: number): Promise<boolean> {
+  const deleted = await db
+    .delete(invitations)
+    .where(
+      and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id), isNull(invitations.acceptedAt)),
+    )
+    .returning({ id: invitations.id })
+  return deleted.length > 0
+}
+
+/** The pending invitation with this token hash, or null (unknown, used or expired). */
+export async function findPendingInvitation(
+  db: Database,
+  tokenHash: string,
+  now: Date,
+): Promise<InvitationRow | null> {
+  const [row] = await db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+  return row ?? null
+}
+
+/**
+ * Marks the invitation with this token hash accepted, if it is still pending: one statement, so
+ * of two concurrent acceptances only one wins. Null when it is unknown, used or expired.
+ */
+export async function claimInvitation(
+  tx: Executor,
+  tokenHash: string,
+  now: Date,
+): Promise<InvitationRow | null> {
+  const [row] = await tx
+    .update(invitations)
+    .set({ acceptedAt: now })
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        isNull(invitations.acceptedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+    .returning()
+  return row ?? null
+}
+
+/** Makes the user a member with `role`, unless they already are one (their role is kept). */
+export async function joinWorkspace(
+  tx: Executor,
+  workspaceId: number,
+  userId: number,
+  role: Role,
+): Promise<void> {
+  await tx.insert(memberships).values({ workspaceId, userId, role }).onConflictDoNothing()
 }

@@ -81,6 +81,16 @@ export class CredentialCache {
     return this.announce(`key:${keyId}`)
   }
 
+  /** Tells every instance that one credential (by the hash of its secret) ended: a sign-out. */
+  invalidateCredential(hash: string): Promise<void> {
+    return this.announce(`credential:${hash}`)
+  }
+
+  /** Tells every instance that a user's credentials changed (password, memberships). */
+  invalidateUser(userId: number): Promise<void> {
+    return this.announce(`user:${userId}`)
+  }
+
   /** Tells every instance that a workspace changed (tier, name, deletion). */
   invalidateWorkspace(workspaceId: number): Promise<void> {
     return this.announce(`workspace:${workspaceId}`)
@@ -118,7 +128,12 @@ export class CredentialCache {
     this.inflight.clear() // later callers must not join a load that may predate the change
     const [kind, raw] = message.split(':')
     const id = Number(raw)
-    if (kind === 'key') {
+    if (kind === 'credential') {
+      this.principals.delete(raw ?? '')
+    } else if (kind === 'user') {
+      for (const [hash, entry] of this.principals)
+        if (entry.value.user?.id === id) this.principals.delete(hash)
+    } else if (kind === 'key') {
       for (const [hash, entry] of this.principals)
         if (entry.value.key?.id === id) this.principals.delete(hash)
     } else if (kind === 'workspace') {

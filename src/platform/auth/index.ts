@@ -24,6 +24,7 @@ import { ApiError } from '../http/errors.ts'
 import type { Clock } from '../lib/clock.ts'
 import { sha256Hex } from '../lib/hash.ts'
 import type { CredentialCache } from './cache.ts'
+import { readCookie } from './cookies.ts'
 import type { Principal, PrincipalWorkspace } from './principal.ts'
 import { expandScopes, isValidScope, type Scope } from './scopes.ts'
 
@@ -53,8 +54,6 @@ declare module 'fastify' {
     authenticatedRoutes: ReadonlyArray<{ method: string; url: string; auth: RouteAuth }>
     /** Every route under /api/ declared public (`config.public`), for the shared security tests. */
     publicApiRoutes: ReadonlyArray<{ method: string; url: string }>
-    /** Adds a kind of credential (before the app is ready): how a module plugs one in. */
-    addCredentialSource(source: CredentialSource): void
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -74,6 +73,13 @@ export interface CredentialSource {
   find(hash: string): Promise<Principal | null>
   /** Notes that the credential was used (persisted in batches, never on the request path). */
   recordUse?(principal: Principal, at: number): void
+  /**
+   * A cookie this source reads when a request has no Authorization header (a browser session).
+   * Writes authenticated by it must come from core-api's own origin and carry `X-CSRF-Token`.
+   */
+  readonly cookie?: string
+  /** The anti-CSRF token bound to a cookie credential's secret. */
+  csrfToken?(secret: string): string
 }
 
 /**
@@ -101,7 +107,11 @@ export type AuthOptions = {
   clock: Clock
   /** SHA-256 of the platform master key. */
   masterKeyHash: string
+  /** core-api's own origin (from PUBLIC_URL): the only one cookie-authenticated writes may come from. */
+  ownOrigin: string
 }
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 const BEARER_SCHEME = /^Bearer(?: |$)/
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]{16,256}=*)$/
@@ -121,6 +131,13 @@ export function masterPrincipal(): Principal {
   }
 }
 
+const SECRET = /^[A-Za-z0-9_\-.~+/]{16,256}=*$/
+
+function missing(scope: string, role?: string): ApiError {
+  const by = role ? ` (not granted to the ${role} role in this workspace)` : ''
+  return new ApiError('access_denied', `Insufficient permissions. Required scope: ${scope}${by}`)
+}
+
 /** A concrete scope (`posts:read`) of a registered resource. */
 function isKnownScope(scope: string): boolean {
   return scope.includes(':') && !scope.endsWith(':*') && isValidScope(scope)
@@ -131,8 +148,8 @@ function unauthorized(message = 'Invalid or missing API key.'): ApiError {
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<void> {
-  const { findWorkspace, cache, clock, masterKeyHash } = options
-  const sources = [...options.sources]
+  const { findWorkspace, cache, clock, masterKeyHash, ownOrigin } = options
+  const { sources } = options
   const master = masterPrincipal()
   const sourceOf = (secret: string) => sources.find((s) => s.prefixes.some((p) => secret.startsWith(p)))
 
@@ -143,14 +160,6 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   const publicRoutes: Array<{ method: string; url: string }> = []
   app.decorate('authenticatedRoutes', routes)
   app.decorate('publicApiRoutes', publicRoutes)
-  app.decorate('addCredentialSource', (source: CredentialSource) => {
-    const taken = source.prefixes.find((p) =>
-      sources.some((s) => s.prefixes.some((q) => p.startsWith(q) || q.startsWith(p))),
-    )
-    if (taken !== undefined)
-      throw new Error(`Another credential source already issues secrets prefixed "${taken}"`)
-    sources.push(source)
-  })
   app.addHook('onRoute', function requireDeclaredAccess(route) {
     const auth = route.config?.auth
     const methods = [route.method].flat().filter((m) => m !== 'HEAD')
@@ -198,9 +207,49 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     if (refusal) throw refusal
   }
 
+  /** A credential from a cookie, for a request without an Authorization header. */
+  async function cookieCredential(req: FastifyRequest): Promise<Principal> {
+    for (const source of sources) {
+      if (!source.cookie) continue
+      const secret = readCookie(req.headers.cookie, source.cookie)
+      if (secret === null) continue
+      const principal = SECRET.test(secret)
+        ? await cache.principal(sha256Hex(secret), () => source.find(sha256Hex(secret)))
+        : null
+      if (!principal) throw unauthorized('Your session has ended: sign in again.')
+      if (UNSAFE_METHODS.has(req.method)) checkCsrf(req, source, secret)
+      source.recordUse?.(principal, clock.now())
+      return principal
+    }
+    throw unauthorized()
+  }
+
+  /** A write authenticated by a cookie must come from our own pages: origin and token. */
+  function checkCsrf(req: FastifyRequest, source: CredentialSource, secret: string): void {
+    const site = req.headers['sec-fetch-site']
+    const origin = req.headers.origin
+    const token = req.headers['x-csrf-token']
+    const expected = source.csrfToken?.(secret)
+    const sameOrigin =
+      (site === undefined || site === 'same-origin') && (origin === undefined || origin === ownOrigin)
+    const tokenOk =
+      typeof token === 'string' &&
+      expected !== undefined &&
+      token.length === expected.length &&
+      timingSafeEqual(Buffer.from(token), Buffer.from(expected))
+    if (!sameOrigin || !tokenOk)
+      throw new ApiError(
+        'access_denied',
+        "A write signed in by cookie must come from core-api's own pages and carry X-CSRF-Token.",
+      )
+  }
+
   async function authenticate(req: FastifyRequest, auth: RouteAuth): Promise<void> {
     const header = req.headers.authorization
-    if (!header) throw unauthorized()
+    if (!header) {
+      req.principal = await cookieCredential(req)
+      return authorize(req, auth, req.principal)
+    }
     // Only another scheme is told about the scheme; a malformed, short or placeholder key under
     // Bearer is as wrong as an unknown one.
     if (!BEARER_SCHEME.test(header))
@@ -214,11 +263,18 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       throw unauthorized('This API key has expired.')
     if (principal !== master) sourceOf(match[1]!)?.recordUse?.(principal, now)
     req.principal = principal
+    return authorize(req, auth, principal)
+  }
 
-    if (auth.scope !== null && !principal.granted.has(auth.scope)) {
-      throw new ApiError('access_denied', `Insufficient permissions. Required scope: ${auth.scope}`)
-    }
-    if (auth.workspace) req.workspace = await resolveWorkspace(req, principal, auth.workspace === 'optional')
+  /** The route's scope, then the workspace; a member's role may narrow what it grants there. */
+  async function authorize(req: FastifyRequest, auth: RouteAuth, principal: Principal): Promise<void> {
+    if (principal.expiresAt !== null && principal.expiresAt <= clock.now())
+      throw unauthorized('This credential has expired.')
+    if (auth.scope !== null && !principal.granted.has(auth.scope)) throw missing(auth.scope)
+    if (!auth.workspace) return
+    req.workspace = await resolveWorkspace(req, principal, auth.workspace === 'optional')
+    if (auth.scope !== null && req.workspace?.granted && !req.workspace.granted.has(auth.scope))
+      throw missing(auth.scope, req.workspace.role)
   }
 
   async function resolveWorkspace(
@@ -259,8 +315,9 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
 
 export const auth = fp(authPlugin, { name: 'core-api-auth' })
 export { CredentialCache } from './cache.ts'
+export { readCookie, secureCookies, serializeCookie } from './cookies.ts'
 export type { Principal, PrincipalUser, PrincipalWorkspace, Tier } from './principal.ts'
-export { isTier, TIERS, tierRank } from './principal.ts'
+export { isTier, ROLES, type Role, TIERS, tierRank } from './principal.ts'
 export {
   expandScopes,
   isValidScope,

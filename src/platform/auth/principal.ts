@@ -2,13 +2,26 @@
 // what it may do. It is built once per credential and cached, so a request only reads it.
 import type { Scope } from './scopes.ts'
 
-export type CredentialType = 'api_key' | 'oauth_token' | 'session' | 'master_key'
+type CredentialType = 'api_key' | 'oauth_token' | 'session' | 'master_key'
+
+/** Roles of a user in a workspace (a membership); what each allows is the workspaces module's rule. */
+export const ROLES = ['owner', 'admin', 'member'] as const
+export type Role = (typeof ROLES)[number]
 
 export const TIERS = ['free', 'starter', 'pro', 'agency', 'enterprise'] as const
 export type Tier = (typeof TIERS)[number]
 
 export type PrincipalUser = { id: number; email: string; name: string | null }
-export type PrincipalWorkspace = { id: number; name: string; slug: string; tier: Tier }
+export type PrincipalWorkspace = {
+  id: number
+  name: string
+  slug: string
+  tier: Tier
+  /** A user-level credential's role in this workspace (its membership). */
+  role?: Role
+  /** What that role allows here; the credential's own scopes still apply on top. */
+  granted?: ReadonlySet<Scope>
+}
 
 export interface Principal {
   readonly type: CredentialType

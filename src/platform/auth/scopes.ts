@@ -7,9 +7,9 @@
 // application is composed (`registerScopeResources('posts')`), before any credential is loaded.
 // A scope naming a resource no module registered is unknown (422 where a client names it).
 
-export const ACTIONS = ['read', 'write', 'delete'] as const
+const ACTIONS = ['read', 'write', 'delete'] as const
 
-export type Action = (typeof ACTIONS)[number]
+type Action = (typeof ACTIONS)[number]
 export type Scope = `${string}:${Action}`
 
 const RESOURCE_NAME = /^[a-z][a-z0-9-]{0,39}$/

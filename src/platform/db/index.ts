@@ -25,6 +25,12 @@ export interface DatabaseHandle {
   migrate(): Promise<void>
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>
+  /**
+   * A Database on connections of its own, for background work that must not queue behind
+   * requests for the shared pool (the webhook worker): on PostgreSQL a second pool of at most
+   * `size` connections, opened on first use and closed with the handle; on PGlite, `db`.
+   */
+  separate(size: number): Database
   /** Calls `handler` on every NOTIFY on `channel` (committed transactions only); returns the unsubscribe. */
   listen(channel: string, handler: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
@@ -75,6 +81,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     ping: async () => {
       await client.query('select 1')
     },
+    separate: () => db,
     listen: (channel, handler) => client.listen(channel, handler),
     close: async () => {
       try {
@@ -91,20 +98,25 @@ async function openPostgres(
   poolSize: number,
   connectTimeoutMs: number,
 ): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({
-    connectionString,
-    max: poolSize,
-    // Without it, a database that accepts TCP but never answers makes requests wait forever.
-    connectionTimeoutMillis: connectTimeoutMs,
-    // A connection whose peer vanished without a FIN is found out by the kernel.
-    keepAlive: true,
-  })
-  // A connection that dies (database restart, network cut) must never crash the process: the
-  // pool reports idle ones here, and a checked-out one (a transaction in progress) emits
-  // 'error' on itself, which nothing else listens to. The query in progress fails either way.
-  pool.on('error', () => {})
-  pool.on('connect', (client) => client.on('error', () => {}))
+  const openPool = (max: number) => {
+    const pool = new pg.Pool({
+      connectionString,
+      max,
+      // Without it, a database that accepts TCP but never answers makes requests wait forever.
+      connectionTimeoutMillis: connectTimeoutMs,
+      // A connection whose peer vanished without a FIN is found out by the kernel.
+      keepAlive: true,
+    })
+    // A connection that dies (database restart, network cut) must never crash the process: the
+    // pool reports idle ones here, and a checked-out one (a transaction in progress) emits
+    // 'error' on itself, which nothing else listens to. The query in progress fails either way.
+    pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
+    return pool
+  }
+  const pool = openPool(poolSize)
   const db = drizzlePg(pool) as unknown as Database
+  let side: { pool: pg.Pool; db: Database } | null = null
   return {
     db,
     engine: 'postgres',
@@ -124,8 +136,17 @@ async function openPostgres(
     ping: async () => {
       await db.execute(sql`select 1`)
     },
+    separate: (size) => {
+      if (!side) {
+        const separate = openPool(size)
+        side = { pool: separate, db: drizzlePg(separate) as unknown as Database }
+      }
+      return side.db
+    },
     listen: (channel, handler) => listenPostgres(connectionString, connectTimeoutMs, channel, handler),
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), side?.pool.end()])
+    },
   }
 }
 
@@ -178,4 +199,4 @@ export function isUniqueViolation(error: unknown): boolean {
   return false
 }
 
-export { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './errors.ts'
+export { isDatabaseUnavailable } from './errors.ts'

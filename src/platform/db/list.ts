@@ -21,7 +21,7 @@ export function dateFilters(query: ListQuery, columns: ListColumns): SQL[] {
 }
 
 /** ORDER BY of the query's sort (API field names → columns), with `id` breaking ties. */
-export function orderBy(query: ListQuery, columns: Record<string, Column>): SQL[] {
+function orderBy(query: ListQuery, columns: Record<string, Column>): SQL[] {
   const out = query.sort.map((key) => {
     const column = columns[key.field]
     if (!column) throw new Error(`sort field ${key.field} has no column`)

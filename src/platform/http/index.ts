@@ -27,7 +27,7 @@ declare module 'fastify' {
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Keeps a sane inbound X-Request-ID, otherwise makes `req_…`. */
-export function requestIdFor(req: { headers: Record<string, string | string[] | undefined> }): string {
+function requestIdFor(req: { headers: Record<string, string | string[] | undefined> }): string {
   const inbound = req.headers['x-request-id']
   return typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound) ? inbound : newRequestId()
 }
@@ -93,7 +93,7 @@ const DATABASE_UNAVAILABLE = new ApiError(
 )
 
 /** Translates anything thrown into an ApiError: our own, Fastify's, or an unexpected one. */
-export function toApiError(error: FastifyError | ApiError | Error): ApiError {
+function toApiError(error: FastifyError | ApiError | Error): ApiError {
   if (error instanceof ApiError) return error
   const fe = error as FastifyError & { validationContext?: string }
   if (fe.validation) {
@@ -133,7 +133,7 @@ export function toApiError(error: FastifyError | ApiError | Error): ApiError {
   return new ApiError('server_error')
 }
 
-export function sendError(
+function sendError(
   req: FastifyRequest,
   reply: FastifyReply,
   error: FastifyError | ApiError | Error,
@@ -200,4 +200,4 @@ async function httpConventions(app: FastifyInstance): Promise<void> {
 }
 
 export const httpPlatform = fp(httpConventions, { name: 'core-api-http' })
-export { ApiError, ERROR_CODES, type ErrorCode, type FieldErrors } from './errors.ts'
+export { ApiError } from './errors.ts'

@@ -5,6 +5,7 @@
 // sort keys, fields and includes are 422, never ignored.
 import { type TObject, type TSchema, Type } from 'typebox'
 import { ApiError, type FieldErrors } from './errors.ts'
+import { type Component, component } from './responses.ts'
 
 export type ListSpec = {
   /** Fields that `sort` accepts. */
@@ -59,8 +60,11 @@ export type Page<T> = {
 const DATE_PARAMS = ['created_after', 'created_before', 'updated_after', 'updated_before'] as const
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
 
+/** Any query object: what a list's querystring schema validates to. */
+type QuerySchema = TObject<Record<string, TSchema>>
+
 /** The querystring schema of a list endpoint with this spec. */
-export function listQuerySchema(spec: ListSpec): TObject {
+export function listQuerySchema(spec: ListSpec): QuerySchema {
   const dateParam = Type.String({
     maxLength: 40,
     description: 'ISO 8601 date or date-time (UTC unless an offset is given)',
@@ -119,8 +123,8 @@ function csv(value: unknown): string[] {
   return value.split(',').map((s) => s.trim())
 }
 
-/** Parses a query already validated by `listQuerySchema(spec)`. */
-export function parseListQuery(query: Record<string, unknown>, spec: ListSpec): ListQuery {
+/** Parses a query already validated by `listQuerySchema(spec)` (or `includeQuerySchema(spec)`). */
+export function parseListQuery(query: Readonly<Record<string, unknown>>, spec: ListSpec): ListQuery {
   const errors: FieldErrors = {}
   const fail = (field: string, message: string) => {
     errors[field] = [...(errors[field] ?? []), message]
@@ -231,20 +235,103 @@ export function toPage<T>(items: T[], total: number, query: ListQuery, url: URL)
   }
 }
 
-/** Response schema of a list of `item`. */
-export function pageSchema(item: TSchema): TObject {
-  const nullableInt = Type.Union([Type.Integer(), Type.Null()])
-  const nullableUrl = Type.Union([Type.String(), Type.Null()])
-  return Type.Object({
-    data: Type.Array(item),
-    meta: Type.Object({
-      current_page: Type.Integer(),
-      from: nullableInt,
-      last_page: Type.Integer(),
-      per_page: Type.Integer(),
-      to: nullableInt,
-      total: Type.Integer(),
-    }),
-    links: Type.Object({ first: Type.String(), last: Type.String(), prev: nullableUrl, next: nullableUrl }),
-  })
+const nullableInt = Type.Union([Type.Integer(), Type.Null()])
+const nullableUrl = Type.Union([Type.String(), Type.Null()])
+
+/** The `meta` of every list (seed 004's pagination). */
+export const PageMeta = component(
+  'PageMeta',
+  Type.Object({
+    current_page: Type.Integer(),
+    from: Type.Union([Type.Integer(), Type.Null()], { description: 'null beyond the last page' }),
+    last_page: Type.Integer(),
+    per_page: Type.Integer(),
+    to: nullableInt,
+    total: Type.Integer(),
+  }),
+  { example: { current_page: 1, from: 1, last_page: 10, per_page: 25, to: 25, total: 250 } },
+)
+
+/** The `links` of every list: absolute URLs keeping the other parameters. */
+export const PageLinks = component(
+  'PageLinks',
+  Type.Object({ first: Type.String(), last: Type.String(), prev: nullableUrl, next: nullableUrl }),
+  {
+    example: {
+      first: 'https://api.example.com/api/v1/posts?page=1',
+      last: 'https://api.example.com/api/v1/posts?page=10',
+      prev: null,
+      next: 'https://api.example.com/api/v1/posts?page=2',
+    },
+  },
+)
+
+/** The component each list response's items are documented as (read by the document's transform). */
+const itemOfList = new WeakMap<object, string>()
+
+export function listItemOf(response: object): string | undefined {
+  return itemOfList.get(response)
+}
+
+/**
+ * Response schema of a list of `item`. The serializer gets the items as partial objects, since
+ * `fields` narrows them; the document shows them as the named resource.
+ */
+export function pageSchema<T extends TObject>(item: Component<T>, description: string) {
+  const schema = Type.Object(
+    { data: Type.Array(Type.Partial(item.plain)), meta: PageMeta.ref, links: PageLinks.ref },
+    { description },
+  )
+  itemOfList.set(schema, item.name)
+  return schema
+}
+
+/** The querystring of a route that takes no parameters: any parameter is a 422, never ignored. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/** The querystring of a single-item route of a resource: `include` only. */
+export function includeQuerySchema(spec: ListSpec) {
+  return Type.Object(
+    {
+      include: Type.Optional(
+        Type.String({
+          maxLength: 200,
+          description: spec.includes.length
+            ? `Relations to embed: ${spec.includes.join(', ')}`
+            : 'No relations',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  )
+}
+
+/** The relations a single-item route's `include` names (422 for unknown ones). */
+export function parseIncludes(query: { include?: string | undefined }, spec: ListSpec): ReadonlySet<string> {
+  return parseListQuery(query, spec).include
+}
+
+/** The absolute URL a request was made to, under PUBLIC_URL (for pagination links). */
+export function absoluteUrl(publicUrl: string, requestUrl: string): URL {
+  return new URL(publicUrl + requestUrl)
+}
+
+/**
+ * Everything a list route repeats: its querystring and 200 schemas, and its request turned into
+ * the parsed query and the absolute URL the links are built from. `fields` may narrow the items,
+ * so they are partial in the response schema.
+ */
+export function listRoute<T extends TObject>(
+  spec: ListSpec,
+  item: Component<T>,
+  publicUrl: string,
+  description: string,
+) {
+  return {
+    querystring: listQuerySchema(spec),
+    response: pageSchema(item, description),
+    parse(req: { query: Readonly<Record<string, unknown>>; url: string }): { query: ListQuery; url: URL } {
+      return { query: parseListQuery(req.query, spec), url: absoluteUrl(publicUrl, req.url) }
+    },
+  }
 }
