@@ -3,10 +3,33 @@
 // same guards as an HTTP call.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addComponents, component } from '../../platform/http/responses.ts'
 import { useTestApp } from '../../testing/harness.ts'
 
-const t = useTestApp()
+/**
+ * A request body documented by a named schema (`$ref`). The platform's validator resolves no
+ * references, so this test route validates its body itself; the document is what is under test.
+ */
+const Note = component('AgentTestNote', Type.Object({ text: Type.String({ minLength: 1 }) }), {
+  example: { text: 'Hello' },
+})
+
+const t = useTestApp({
+  setup: (server) => {
+    addComponents(server, Note)
+    server.post(
+      '/api/v1/agent-test-notes',
+      {
+        schema: { operationId: 'createAgentTestNote', body: Note.ref },
+        config: { auth: { scope: 'posts:write', workspace: true } },
+        validatorCompiler: () => (value) => ({ value }),
+      },
+      async (req) => ({ echoed: req.body }),
+    )
+  },
+})
 let base: string
 let workspace: number
 const clients: Client[] = []
@@ -43,8 +66,16 @@ describe('POST /mcp', () => {
     for (const refused of ['deletePost', 'createWebhook', 'createApiKey', 'listMcpServers', 'callMcpTool'])
       expect(names).not.toContain(refused)
 
-    const create = (await client.listTools()).tools.find((tool) => tool.name === 'createPost')!
+    const tools = (await client.listTools()).tools
+    const create = tools.find((tool) => tool.name === 'createPost')!
     expect(create.inputSchema).toMatchObject({ type: 'object', required: ['body'] })
+    // Each input schema stands alone: the document's named schemas are inlined, never referenced.
+    for (const tool of tools) expect(JSON.stringify(tool.inputSchema), tool.name).not.toContain('$ref')
+    const note = tools.find((tool) => tool.name === 'createAgentTestNote')!
+    expect(note.inputSchema.properties?.body).toMatchObject({
+      type: 'object',
+      properties: { text: { type: 'string', minLength: 1 } },
+    })
 
     const created = await client.callTool({
       name: 'createPost',

@@ -45,11 +45,41 @@ type OperationTool = {
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+const COMPONENT_REF = '#/components/schemas/'
+
+/**
+ * A schema of the document with its `#/components/schemas/…` references replaced by the named
+ * schemas: a tool's input schema stands alone, since an MCP client never sees the document. A
+ * reference already being expanded (a recursive schema) becomes `{}`.
+ */
+function inlineRefs(schema: unknown, components: Record<string, unknown>, open: string[] = []): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => inlineRefs(item, components, open))
+  if (typeof schema !== 'object' || schema === null) return schema
+  const { $ref, ...rest } = schema as Record<string, unknown>
+  if (typeof $ref === 'string' && $ref.startsWith(COMPONENT_REF)) {
+    const name = $ref.slice(COMPONENT_REF.length)
+    const target = components[name]
+    if (target === undefined || open.includes(name)) return inlineRefs(rest, components, open)
+    return {
+      ...(inlineRefs(target, components, [...open, name]) as object),
+      ...(inlineRefs(rest, components, open) as object),
+    }
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) out[key] = inlineRefs(value, components, open)
+  return out
+}
 
 /** Every authenticated operation of the OpenAPI document that can be called as a tool. */
 function operationTools(app: FastifyInstance): OperationTool[] {
   const guarded = new Map(app.authenticatedRoutes.map((r) => [`${r.method} ${r.url}`, r.auth]))
-  const document = app.swagger() as { paths?: Record<string, Record<string, Operation>> }
+  const document = app.swagger() as {
+    paths?: Record<string, Record<string, Operation>>
+    components?: { schemas?: Record<string, unknown> }
+  }
+  const components = document.components?.schemas ?? {}
+  const inline = (schema: Record<string, unknown> | undefined) =>
+    inlineRefs(schema ?? {}, components) as Record<string, unknown>
   const tools: OperationTool[] = []
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const method of METHODS) {
@@ -65,7 +95,7 @@ function operationTools(app: FastifyInstance): OperationTool[] {
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in !== 'path' && parameter.in !== 'query') continue
         properties[parameter.name] = {
-          ...parameter.schema,
+          ...inline(parameter.schema),
           ...(parameter.description !== undefined && { description: parameter.description }),
         }
         if (parameter.required || parameter.in === 'path') required.push(parameter.name)
@@ -73,7 +103,7 @@ function operationTools(app: FastifyInstance): OperationTool[] {
       }
       const body = operation.requestBody?.content?.['application/json']?.schema
       if (body) {
-        properties.body = body
+        properties.body = inline(body)
         if (operation.requestBody?.required) required.push('body')
       }
       const description = [operation.summary, operation.description].filter(Boolean).join('. ')
