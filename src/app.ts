@@ -9,6 +9,7 @@ import { composeServices } from './compose.ts'
 import { apiKeysModule } from './modules/api-keys/index.ts'
 import { entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
+import { mcpModule } from './modules/mcp/index.ts'
 import { oauthModule } from './modules/oauth/index.ts'
 import { pixelModule } from './modules/pixel/index.ts'
 import { postsModule } from './modules/posts/index.ts'
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => webhooksModule(scope, webhooks, publicUrl))
   await app.register(async (scope) => pixelModule(scope, services.pixel, shared, metrics))
   await app.register(async (scope) => oauthModule(scope, services.oauth, publicUrl))
+  await app.register(async (scope) => mcpModule(scope, services.mcp, publicUrl))
 
   registerOperations(app, database, metrics)
   await registerReference(app)

@@ -4,6 +4,7 @@
 // operator's command acts through the same services and rules as a request.
 import { createApiKeyService, credentialSource } from './modules/api-keys/index.ts'
 import { createEntitlementService } from './modules/entitlements/index.ts'
+import { createMcp } from './modules/mcp/index.ts'
 import { createOAuth } from './modules/oauth/index.ts'
 import { createPixel } from './modules/pixel/index.ts'
 import { createPosts } from './modules/posts/index.ts'
@@ -49,6 +50,7 @@ export function composeServices(infra: Infrastructure) {
   const posts = createPosts(shared, entitlements)
   const pixel = createPixel(shared, box, database.engine)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
+  const mcp = createMcp(shared, box, warn)
   entitlements.assertCounters()
 
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
@@ -82,5 +84,6 @@ export function composeServices(infra: Infrastructure) {
     pixel,
     webhooks,
     oauth,
+    mcp,
   }
 }

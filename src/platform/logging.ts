@@ -20,7 +20,7 @@ import { ConfigError } from './config/index.ts'
  * Fields whose value is replaced, whatever it is, at any depth of a logged object: the
  * credential headers, and the names secrets go by in bodies and settings.
  */
-const SECRET_FIELDS: ReadonlySet<string> = new Set([
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
   'authorization',
   'cookie',
   'set-cookie',
@@ -72,7 +72,7 @@ const SECRET_WORDS = new Set([
 ])
 
 /** Replaces everything shaped like a credential in a text. */
-function redactText(text: string): string {
+export function redactText(text: string): string {
   // The common case, cheaply: neither of the prefixes nor of the schemes is there.
   if (!text.includes('sk_') && !text.includes('whsec_') && !SCHEME.test(text)) return text
   return text.replace(CREDENTIAL, `$1${CENSOR}`).replace(SCHEME_VALUE, `$1 ${CENSOR}`)

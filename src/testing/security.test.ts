@@ -14,7 +14,7 @@ type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
   body?: Record<string, unknown>
   /** Creates the route's resource in `workspaceId` and returns the id (or ids by name) for the path. */
-  resource?: (t: TestApp, workspaceId: number) => Promise<number | Record<string, number>>
+  resource?: (t: TestApp, workspaceId: number) => Promise<number | string | Record<string, number>>
 }
 
 const createKey = async (t: TestApp, workspaceId: number) => (await t.key(workspaceId)).id
@@ -57,6 +57,18 @@ const createDelivery = async (t: TestApp, workspaceId: number) => {
     workspace: workspaceId,
   })
   return { webhook_id, delivery_id: list.json().data[0].id as number }
+}
+/** A Streamable HTTP MCP server registered in the workspace (never contacted: .invalid). */
+let mcpServers = 0
+const createMcpServer = async (t: TestApp, workspaceId: number) => {
+  const id = `security-${++mcpServers}`
+  await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/mcp/servers',
+    workspace: workspaceId,
+    payload: { id, url: 'https://mcp.invalid/mcp' },
+  })
+  return id
 }
 
 /** A member of the workspace (a new user made by the master key). */
@@ -147,6 +159,18 @@ const FIXTURES: Record<string, Fixture> = {
   'PATCH /api/v1/oauth/clients/:id': { body: { name: 'Renamed' }, resource: createClient },
   'POST /api/v1/oauth/clients/:id/rotate-secret': { resource: createClient },
   'DELETE /api/v1/oauth/clients/:id': { resource: createClient },
+  'GET /api/v1/mcp/servers': {},
+  'POST /api/v1/mcp/servers': { body: { id: 'security', url: 'https://mcp.invalid/mcp' } },
+  'GET /api/v1/mcp/servers/:id': { resource: createMcpServer },
+  'PATCH /api/v1/mcp/servers/:id': { body: { name: 'Renamed' }, resource: createMcpServer },
+  'DELETE /api/v1/mcp/servers/:id': { resource: createMcpServer },
+  'GET /api/v1/mcp/servers/:id/tools': { resource: createMcpServer },
+  'POST /api/v1/mcp/tools/call': { body: { server: 'security', tool: 'echo' } },
+  'GET /api/v1/mcp/resources/*': {},
+  'GET /api/v1/mcp/calls': {},
+  'GET /api/v1/mcp/policy': {},
+  'PUT /api/v1/mcp/policy': { body: { allowed: null } },
+  'POST /mcp': { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } },
 }
 
 /** The /api/ routes that are public on purpose; any other /api/ route needs a credential. */
@@ -211,7 +235,7 @@ function call(
 async function pathFor(url: string, fixture: Fixture, workspaceId: number): Promise<string> {
   if (!url.includes(':')) return url
   const ids = await fixture.resource!(t, workspaceId)
-  return url.replace(/:([a-z_]+)/g, (_, name: string) => String(typeof ids === 'number' ? ids : ids[name]))
+  return url.replace(/:([a-z_]+)/g, (_, name: string) => String(typeof ids === 'object' ? ids[name] : ids))
 }
 
 function expectUnauthorized(res: Awaited<ReturnType<typeof call>>, label: string) {

@@ -366,7 +366,10 @@ describe('hostile input', () => {
     const post = (await t.call(key, { method: 'POST', url: '/api/v1/posts', payload: { title: 'q' } })).json()
       .data
     for (const route of t.app.authenticatedRoutes) {
-      const required = route.url === '/api/v1/entitlements/check' ? 'feature=posts&' : ''
+      const required =
+        { '/api/v1/entitlements/check': 'feature=posts&', '/api/v1/mcp/resources/*': 'server=docs&' }[
+          route.url
+        ] ?? ''
       const url = `${route.url.replace(/:[a-z_]+/g, String(post.id))}?${required}colour=red`
       const where = `${route.method} ${route.url}`
       const res = await t.call(key, { method: route.method as 'GET', url })
@@ -491,7 +494,7 @@ describe('reference and operations', () => {
 })
 
 describe('fuzz', () => {
-  it('answers 300 malformed requests without a single 5xx, always in the error format', async () => {
+  it('answers 400 malformed requests without a single 5xx, always in the error format', async () => {
     // mulberry32: a small seeded PRNG, so a failure replays exactly
     let seed = 0x5eed
     const random = () => {
@@ -599,7 +602,7 @@ describe('fuzz', () => {
 
     const failures: string[] = []
     const statuses = new Map<number, number>()
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 400; i++) {
       const route = pick(routes)
       const method = random() < 0.85 ? route.method : pick(['GET', 'POST', 'PATCH', 'PUT', 'DELETE'])
       let url = route.url.replace(/:[a-z_]+/g, () => pick(ids))

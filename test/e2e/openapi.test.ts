@@ -24,13 +24,15 @@ type Doc = {
 
 /**
  * Routes that are not part of the API: the reference itself, its page, the metrics, the pixel's
- * script, and the OAuth server's own endpoints (described by its RFC 8414 metadata; the router
- * prints the `/oauth2/*` mount as `/*`).
+ * script, the OAuth server's own endpoints (described by its RFC 8414 metadata), and the MCP
+ * endpoint (JSON-RPC, whose tools are the API's own operations). The router prints wildcard
+ * routes (the `/oauth2/*` mount, the MCP resources route) as a bare `/*`: see below.
  */
-const HIDDEN = /^\/(?:$|docs|metrics$|api\/openapi\.json$|pixel(?:\.js$|\/)|\*$|oauth2\/|\.well-known\/)/
+const HIDDEN = /^\/(?:$|docs|metrics$|mcp$|api\/openapi\.json$|pixel(?:\.js$|\/)|oauth2\/|\.well-known\/)/
 
-/** `/a/:id|:other/b` and `/a/{id}/b` alike become `/a/{}/b`. */
-const shape = (path: string) => path.replace(/:[A-Za-z_]+(?:\|:[A-Za-z_]+)*|\{[A-Za-z_]+\}/g, '{}')
+/** `/a/:id|:other/b` and `/a/{id}/b` alike become `/a/{}/b`; a wildcard `/a/*` and `/a/{*}` become `/a/*`. */
+const shape = (path: string) =>
+  path.replace(/:[A-Za-z_]+(?:\|:[A-Za-z_]+)*|\{[A-Za-z_]+\}/g, '{}').replace(/\{\*\}$/, '*')
 
 /** Every (method, path) the app serves, read from its route tree (`printRoutes`). */
 function servedRoutes(tree: string): string[] {
@@ -88,13 +90,23 @@ describe('the document', () => {
   })
 
   it('has every route the app serves, and only those', () => {
-    const served = servedRoutes(t.app.printRoutes({ commonPrefix: false }))
+    const documented = operations()
+      .map(([name]) => name)
+      .sort()
+    // find-my-way prints a wildcard route as a bare `*`, without its prefix: each one stands for
+    // a documented wildcard path, which the app must then serve.
+    const wildcards = documented.filter((name) => name.endsWith('/*'))
+    for (const name of wildcards) {
+      const [method, url] = name.split(' ') as [string, string]
+      expect(t.app.hasRoute({ method: method as 'GET', url }), name).toBe(true)
+    }
+    const bare = servedRoutes(t.app.printRoutes({ commonPrefix: false }))
+    const served = [
+      ...bare.filter((name) => !name.endsWith(' /*')),
+      ...wildcards.filter((name) => bare.includes(`${name.split(' ')[0]} /*`)),
+    ].sort()
     expect(served.length).toBeGreaterThan(30)
-    expect(
-      operations()
-        .map(([name]) => name)
-        .sort(),
-    ).toEqual(served)
+    expect(documented).toEqual(served)
   })
 
   it('names the shared schemas and refers to them', () => {

@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   rate_limit_exceeded: { status: 429, message: 'Too many requests.' },
   headers_too_large: { status: 431, message: 'The request line or headers are too large.' },
   server_error: { status: 500, message: 'An unexpected error occurred.' },
+  upstream_error: {
+    status: 502,
+    message: 'An upstream server could not be reached or did not answer in time.',
+  },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable.' },
 } as const satisfies Record<string, { status: number; message: string }>
 

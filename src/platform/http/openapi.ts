@@ -278,6 +278,7 @@ export function openApiDocument(publicUrl: string): OpenApi {
       { name: 'Entitlements', description: 'Plan limits and usage' },
       { name: 'Posts', description: 'The reference resource' },
       { name: 'Webhooks', description: 'Signed, at-least-once event delivery (Standard Webhooks)' },
+      { name: 'MCP', description: 'A gateway to Model Context Protocol servers: their tools and resources' },
       { name: 'Operations', description: 'Health and readiness' },
     ],
   }

@@ -1,0 +1,262 @@
+// One MCP server as the gateway holds it: a client over stdio or Streamable HTTP, opened on
+// first use and reused by every call after it. A server that dies (the process exits, the
+// connection drops, the start fails) is opened again on a later call, after a backoff that
+// doubles with each failure in a row (none after the first, so one crash costs one call);
+// a call that succeeds resets it. Every call has a deadline, which also bounds the wait for
+// one of the server's concurrency slots; a missed deadline, a failed start and a dropped
+// connection are all 502 `upstream_error`. Errors the server itself answers (JSON-RPC errors)
+// pass through as McpError for the caller to translate.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
+import {
+  ErrorCode,
+  McpError,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+import { ApiError } from '../../platform/http/errors.ts'
+import type { Clock } from '../../platform/lib/clock.ts'
+
+/** How to reach a server: a command spoken to over stdio, or a Streamable HTTP endpoint. */
+export type Target =
+  | { transport: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd: string | null }
+  | { transport: 'http'; url: string; headers: Record<string, string>; fetch?: FetchLike }
+
+export type ConnectionOptions = {
+  clock: Clock
+  timeoutMs: number
+  maxConcurrent: number
+  toolsTtlMs: number
+}
+
+/** Pages of a tool list followed at most, so a server answering cursors forever cannot hold a call. */
+const MAX_TOOL_PAGES = 100
+const FIRST_BACKOFF_MS = 250
+const MAX_BACKOFF_MS = 30_000
+const CLIENT_INFO = { name: 'core-api-mcp-gateway', version: '1.0.0' }
+
+/** Slots for calls in flight; a waiter gives up when its deadline's signal fires. */
+class Slots {
+  private free: number
+  private readonly waiting: Array<() => void> = []
+
+  constructor(size: number) {
+    this.free = size
+  }
+
+  async take(signal: AbortSignal): Promise<() => void> {
+    if (this.free > 0) {
+      this.free--
+      return () => this.give()
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal.removeEventListener('abort', giveUp)
+        resolve()
+      }
+      const giveUp = () => {
+        const at = this.waiting.indexOf(grant)
+        if (at >= 0) this.waiting.splice(at, 1)
+        reject(signal.reason)
+      }
+      this.waiting.push(grant)
+      signal.addEventListener('abort', giveUp, { once: true })
+    })
+    return () => this.give()
+  }
+
+  private give(): void {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.free++
+  }
+}
+
+class Deadline extends Error {}
+
+function upstream(server: string, message: string, retryAfterMs?: number): ApiError {
+  const headers = retryAfterMs
+    ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
+    : undefined
+  return new ApiError('upstream_error', message, { server }, headers)
+}
+
+export class McpConnection {
+  readonly server: string
+  private readonly target: Target
+  private readonly options: ConnectionOptions
+  private readonly slots: Slots
+  private client: Client | null = null
+  private opening: Promise<Client> | null = null
+  private failures = 0
+  private retryAt = 0
+  private closed = false
+  private tools: { list: Tool[]; expiresAt: number } | null = null
+  private toolsLoading: Promise<Tool[]> | null = null
+  /** Bumped when the tool list changes, so a listing started before it is not cached. */
+  private toolsGeneration = 0
+
+  constructor(server: string, target: Target, options: ConnectionOptions) {
+    this.server = server
+    this.target = target
+    this.options = options
+    this.slots = new Slots(options.maxConcurrent)
+  }
+
+  /** Runs one request under the deadline and a concurrency slot, opening the connection if needed. */
+  async run<T>(what: string, request: (client: Client, options: RequestOptions) => Promise<T>): Promise<T> {
+    const { timeoutMs } = this.options
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Deadline()), timeoutMs)
+    const started = Date.now()
+    let release: (() => void) | undefined
+    try {
+      release = await this.slots.take(controller.signal)
+      const client = await this.connect(controller.signal)
+      const remaining = Math.max(1, timeoutMs - (Date.now() - started))
+      const result = await request(client, { timeout: remaining, signal: controller.signal })
+      this.failures = 0
+      this.retryAt = 0
+      return result
+    } catch (error) {
+      throw this.translate(error, what, controller.signal.aborted)
+    } finally {
+      clearTimeout(timer)
+      release?.()
+    }
+  }
+
+  /** The server's tools, every page of them, from the cache while it is fresh. */
+  async listTools(): Promise<Tool[]> {
+    const now = this.options.clock.now()
+    if (this.tools && this.tools.expiresAt > now) return this.tools.list
+    if (this.toolsLoading) return this.toolsLoading
+    const generation = this.toolsGeneration
+    this.toolsLoading = this.run('tools/list', async (client, options) => {
+      if (!client.getServerCapabilities()?.tools) return []
+      const list: Tool[] = []
+      let cursor: string | undefined
+      for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+        const answer = await client.listTools(cursor === undefined ? undefined : { cursor }, options)
+        list.push(...answer.tools)
+        cursor = answer.nextCursor
+        if (!cursor) break
+      }
+      return list
+    })
+      .then((list) => {
+        if (generation === this.toolsGeneration)
+          this.tools = { list, expiresAt: this.options.clock.now() + this.options.toolsTtlMs }
+        return list
+      })
+      .finally(() => {
+        this.toolsLoading = null
+      })
+    return this.toolsLoading
+  }
+
+  /** Closes the connection (ending a stdio server's process); later calls are refused. */
+  async close(): Promise<void> {
+    this.closed = true
+    const client = this.client ?? (await this.opening?.catch(() => null)) ?? null
+    this.client = null
+    await client?.close().catch(() => {})
+  }
+
+  private async connect(signal: AbortSignal): Promise<Client> {
+    if (this.closed) throw upstream(this.server, `MCP server ${this.server} is shut down.`)
+    if (this.client) return this.client
+    if (!this.opening) {
+      const wait = this.retryAt - this.options.clock.now()
+      if (wait > 0)
+        throw upstream(
+          this.server,
+          `MCP server ${this.server} failed and is restarting; retry shortly.`,
+          wait,
+        )
+      this.opening = this.open().finally(() => {
+        this.opening = null
+      })
+    }
+    const opening = this.opening
+    return new Promise<Client>((resolve, reject) => {
+      const giveUp = () => reject(signal.reason)
+      if (signal.aborted) return giveUp()
+      signal.addEventListener('abort', giveUp, { once: true })
+      opening.then(resolve, reject).finally(() => signal.removeEventListener('abort', giveUp))
+    })
+  }
+
+  private async open(): Promise<Client> {
+    const client = new Client(CLIENT_INFO, { capabilities: {} })
+    client.onclose = () => {
+      if (this.client !== client) return
+      this.client = null
+      this.tools = null
+      this.toolsGeneration++
+      if (!this.closed) this.noteFailure()
+    }
+    // Transport errors reach the pending calls; nothing else listens for them.
+    client.onerror = () => {}
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      this.tools = null
+      this.toolsGeneration++
+    })
+    try {
+      await client.connect(this.transport(), { timeout: this.options.timeoutMs })
+    } catch (error) {
+      await client.close().catch(() => {})
+      this.noteFailure()
+      throw error
+    }
+    if (this.closed) {
+      await client.close().catch(() => {})
+      throw upstream(this.server, `MCP server ${this.server} is shut down.`)
+    }
+    this.client = client
+    return client
+  }
+
+  private transport() {
+    const target = this.target
+    if (target.transport === 'stdio') {
+      return new StdioClientTransport({
+        command: target.command,
+        args: target.args,
+        env: target.env,
+        ...(target.cwd !== null && { cwd: target.cwd }),
+        // A server's stderr may hold anything, secrets included: it is not relayed anywhere.
+        stderr: 'ignore',
+      })
+    }
+    return new StreamableHTTPClientTransport(new URL(target.url), {
+      requestInit: { headers: target.headers, redirect: 'error' },
+      ...(target.fetch && { fetch: target.fetch }),
+    })
+  }
+
+  private noteFailure(): void {
+    this.failures++
+    const delay =
+      this.failures <= 1 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (this.failures - 2), MAX_BACKOFF_MS)
+    this.retryAt = this.options.clock.now() + delay
+  }
+
+  private translate(error: unknown, what: string, timedOut: boolean): unknown {
+    if (error instanceof ApiError) return error
+    const name = this.server
+    if (
+      timedOut ||
+      error instanceof Deadline ||
+      (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
+    )
+      return upstream(name, `MCP server ${name} did not answer ${what} within ${this.options.timeoutMs} ms.`)
+    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
+      return upstream(name, `MCP server ${name} closed the connection during ${what}.`)
+    if (error instanceof McpError) return error
+    return upstream(name, `MCP server ${name} could not be reached.`)
+  }
+}
