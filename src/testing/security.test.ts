@@ -1,8 +1,9 @@
 // The shared security suite: every route that declares `config.auth` is found on the built app
 // and checked for the same guarantees — no credential, a wrong scheme, a revoked or expired key
 // → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
-// a workspace the key cannot act in → 403 — with API keys, the master key and a user's
-// session (a member of one workspace and not of another, writing with its CSRF token). A new route fails this suite
+// a workspace the key cannot act in → 403 — with API keys, the master key, a partner app's
+// OAuth token and a user's session (a member of one workspace and not of another, writing
+// with its CSRF token). A new route fails this suite
 // until it has a fixture below, so no route can ship without these checks; a route under /api/
 // that declares neither `config.auth` nor `config.public` stops the server from starting.
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -368,6 +369,48 @@ describe('shared security suite', () => {
     // The other tenant's data is intact.
     const res = await t.call(t.masterKey, { method: 'GET', url: `/api/v1/workspaces/${other}` })
     expect(res.statusCode).toBe(200)
+  })
+
+  it("holds a partner app's OAuth token (client credentials) to the rules of a key", async () => {
+    const made = await t.call(t.masterKey, {
+      method: 'POST',
+      url: '/api/v1/oauth/clients',
+      workspace: home,
+      payload: {
+        name: 'Security suite app',
+        grant_types: ['client_credentials'],
+        scopes: ['read', 'write', 'delete'],
+      },
+    })
+    expect(made.statusCode, made.body).toBe(201)
+    const { client_id, client_secret } = made.json().data
+    const issued = await t.app.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client_id}:${client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: 'grant_type=client_credentials&scope=read%20write%20delete',
+    })
+    expect(issued.statusCode, issued.body).toBe(200)
+    const token = issued.json().access_token as string
+    expect(token).toMatch(/^oat_/)
+    for (const route of routes) {
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
+      const label = `${route.method} ${route.url} (OAuth token)`
+      if (route.url.includes(':')) {
+        const res = await call(token, route.method, await pathFor(route.url, fixture, other), fixture)
+        expect(res.statusCode, label).toBe(404)
+      }
+      if (route.auth.workspace === true) {
+        const res = await call(token, route.method, await pathFor(route.url, fixture, home), fixture, {
+          'x-workspace-id': String(other),
+        })
+        expect(res.statusCode, `${label} X-Workspace-ID`).toBe(403)
+      }
+    }
+    expectUnauthorized(await call(`oat_${'x'.repeat(43)}`, 'GET', '/api/v1/me', {}), 'unknown OAuth token')
   })
 
   it("lets a user's session act only in workspaces its user is a member of", async () => {
