@@ -10,6 +10,7 @@ import { authPath } from './auth-path.ts'
 import { idempotency } from './idempotency.ts'
 import { CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/load.ts'
 import { type Row, table } from './lib/report.ts'
+import { mcpGateway } from './mcp.ts'
 import { noise } from './noise.ts'
 import { pixelPglite, pixelPostgres } from './pixel.ts'
 import { rateLimit } from './rate-limit.ts'
@@ -27,6 +28,7 @@ const groups: Record<string, Array<() => Promise<Row[]>>> = {
   writes: [writesPostgres, writesPglite, writesFullWorkspace],
   logging: [writesLogging],
   pixel: [pixelPostgres, pixelPglite],
+  mcp: [mcpGateway],
 }
 
 // A signal would end the process without its 'exit' handlers, which kill the children.
