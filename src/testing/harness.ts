@@ -156,3 +156,25 @@ export function useTestApp<C extends Clock = ManualClock>(
     },
   })
 }
+
+/** `fetch` over the app's inject: a client library speaks HTTP to the app as over the network. */
+export function injectFetch(app: FastifyInstance) {
+  return async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const target = new URL(url)
+    const headers: Record<string, string> = {}
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value
+    })
+    const body = init.body === undefined || init.body === null ? undefined : String(init.body)
+    const res = await app.inject({
+      method: (init.method ?? 'GET') as 'GET',
+      url: target.pathname + target.search,
+      headers,
+      ...(body !== undefined && { payload: body }),
+    })
+    const out = new Headers()
+    for (const [name, value] of Object.entries(res.headers))
+      if (value !== undefined) for (const v of [value].flat()) out.append(name, String(v))
+    return new Response(res.statusCode === 204 ? null : res.body, { status: res.statusCode, headers: out })
+  }
+}

@@ -3,7 +3,7 @@
 // code replay, and the refusals on the way.
 import * as oauth from 'oauth4webapi'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { type TestApp, useTestApp } from '../../testing/harness.ts'
+import { injectFetch, useTestApp } from '../../testing/harness.ts'
 
 const t = useTestApp()
 beforeEach(() => t.clock.advance(5 * 60_000 + 1000))
@@ -12,26 +12,6 @@ const ISSUER = new URL('http://api.test')
 const REDIRECT = 'https://partner.test/callback'
 const PASSWORD = 'correct horse battery staple'
 
-function injectFetch(app: TestApp['app']) {
-  return async (url: string, init: RequestInit = {}): Promise<Response> => {
-    const target = new URL(url)
-    const headers: Record<string, string> = {}
-    new Headers(init.headers).forEach((value, name) => {
-      headers[name] = value
-    })
-    const body = init.body === undefined || init.body === null ? undefined : String(init.body)
-    const res = await app.inject({
-      method: (init.method ?? 'GET') as 'GET',
-      url: target.pathname + target.search,
-      headers,
-      ...(body !== undefined && { payload: body }),
-    })
-    const out = new Headers()
-    for (const [name, value] of Object.entries(res.headers))
-      if (value !== undefined) for (const v of [value].flat()) out.append(name, String(v))
-    return new Response(res.statusCode === 204 ? null : res.body, { status: res.statusCode, headers: out })
-  }
-}
 const options = () => ({ [oauth.customFetch]: injectFetch(t.app), [oauth.allowInsecureRequests]: true })
 
 /** A browser's cookies, by name (paths ignored: every request of the flow may carry them). */

@@ -5,35 +5,13 @@ import { eq } from 'drizzle-orm'
 import * as oauth from 'oauth4webapi'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../platform/lib/hash.ts'
-import { type TestApp, useTestApp } from '../../testing/harness.ts'
+import { injectFetch, useTestApp } from '../../testing/harness.ts'
 import { oauthKeys, oauthModels } from './tables.ts'
 
 const t = useTestApp()
 beforeEach(() => t.clock.advance(5 * 60_000 + 1000))
 
 const ISSUER = new URL('http://api.test')
-
-/** fetch over the app's inject: the library speaks HTTP to the app as it would over the network. */
-function injectFetch(app: TestApp['app']) {
-  return async (url: string, init: RequestInit = {}): Promise<Response> => {
-    const target = new URL(url)
-    const headers: Record<string, string> = {}
-    new Headers(init.headers).forEach((value, name) => {
-      headers[name] = value
-    })
-    const body = init.body === undefined || init.body === null ? undefined : String(init.body)
-    const res = await app.inject({
-      method: (init.method ?? 'GET') as 'GET',
-      url: target.pathname + target.search,
-      headers,
-      ...(body !== undefined && { payload: body }),
-    })
-    const out = new Headers()
-    for (const [name, value] of Object.entries(res.headers))
-      if (value !== undefined) for (const v of [value].flat()) out.append(name, String(v))
-    return new Response(res.statusCode === 204 ? null : res.body, { status: res.statusCode, headers: out })
-  }
-}
 
 function options() {
   return { [oauth.customFetch]: injectFetch(t.app), [oauth.allowInsecureRequests]: true }

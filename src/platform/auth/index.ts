@@ -180,12 +180,14 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   })
 
   const masterHash = Buffer.from(masterKeyHash)
-  async function principalFor(secret: string): Promise<Principal | null> {
+  async function principalFor(
+    secret: string,
+    source: CredentialSource | undefined,
+  ): Promise<Principal | null> {
     const hash = sha256Hex(secret)
     const candidate = Buffer.from(hash)
     // Both are 64 hex characters; compared in constant time.
     if (candidate.length === masterHash.length && timingSafeEqual(candidate, masterHash)) return master
-    const source = sourceOf(secret)
     return source ? cache.principal(hash, () => source.find(hash)) : null
   }
 
@@ -213,9 +215,8 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       if (!source.cookie) continue
       const secret = readCookie(req.headers.cookie, source.cookie)
       if (secret === null) continue
-      const principal = SECRET.test(secret)
-        ? await cache.principal(sha256Hex(secret), () => source.find(sha256Hex(secret)))
-        : null
+      const hash = SECRET.test(secret) ? sha256Hex(secret) : null
+      const principal = hash === null ? null : await cache.principal(hash, () => source.find(hash))
       if (!principal) throw unauthorized('Your session has ended: sign in again.')
       if (UNSAFE_METHODS.has(req.method)) checkCsrf(req, source, secret)
       source.recordUse?.(principal, clock.now())
@@ -256,12 +257,13 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       throw unauthorized('Use the Bearer scheme: "Authorization: Bearer <key>".')
     const match = BEARER.exec(header)
     if (!match) throw unauthorized()
-    const principal = await principalFor(match[1]!)
+    const source = sourceOf(match[1]!)
+    const principal = await principalFor(match[1]!, source)
     if (!principal) throw unauthorized()
     const now = clock.now()
     if (principal.expiresAt !== null && principal.expiresAt <= now)
       throw unauthorized('This API key has expired.')
-    if (principal !== master) sourceOf(match[1]!)?.recordUse?.(principal, now)
+    if (principal !== master) source?.recordUse?.(principal, now)
     req.principal = principal
     return authorize(req, auth, principal)
   }
