@@ -2,6 +2,12 @@
 // dropped when any instance announces a change (revoke, rotate, workspace update or delete)
 // and, as a safety net, after `ttlMs`. A load that overlaps an announcement is not cached, so
 // a revoke can never be undone by a slow lookup that read the row just before it.
+//
+// Unknown secrets are remembered too (apart, and fewer), so a client retrying in a loop with a
+// revoked or mistyped key costs one lookup per TTL instead of one per request. That is safe
+// without any announcement: a secret is random and first known to anyone when the row that
+// holds its hash is written, so no secret is looked up before it exists — an unknown secret
+// only ever becomes known by being created anew, which gives a new secret.
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { PubSub } from '../kv/index.ts'
@@ -10,6 +16,7 @@ import type { Principal, PrincipalWorkspace } from './principal.ts'
 
 const CHANNEL = 'credentials'
 const MAX_ENTRIES = 50_000
+const MAX_MISSES = 10_000
 /** Longest a change waits for its broadcast to come back (Redis down: it goes on without). */
 const ECHO_WAIT_MS = 200
 
@@ -17,6 +24,8 @@ type Entry<T> = { value: T; loadedAt: number }
 
 export class CredentialCache {
   private readonly principals = new Map<string, Entry<Principal>>()
+  /** Hashes that matched no credential, with when they were looked up. */
+  private readonly misses = new Map<string, number>()
   private readonly workspaces = new Map<number, Entry<PrincipalWorkspace>>()
   private readonly inflight = new Map<string, Promise<Principal | null>>()
   private generation = 0
@@ -47,13 +56,16 @@ export class CredentialCache {
     if (this.pubsub.distributed) await yieldToEventLoop()
     const hit = this.principals.get(hash)
     if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
+    const missedAt = this.misses.get(hash)
+    if (missedAt !== undefined && this.clock.now() - missedAt < this.ttlMs) return null
     const pending = this.inflight.get(hash)
     if (pending) return pending
     const generation = this.generation
     const promise = load()
       .then((principal) => {
-        if (principal && generation === this.generation && this.ttlMs > 0) {
-          this.store(this.principals, hash, principal)
+        if (generation === this.generation && this.ttlMs > 0) {
+          if (principal) this.store(this.principals, hash, principal)
+          else this.remember(hash)
         }
         return principal
       })
@@ -121,6 +133,14 @@ export class CredentialCache {
     map.set(key, { value, loadedAt: this.clock.now() })
   }
 
+  private remember(hash: string): void {
+    if (this.misses.size >= MAX_MISSES) {
+      const oldest = this.misses.keys().next().value
+      if (oldest !== undefined) this.misses.delete(oldest)
+    }
+    this.misses.set(hash, this.clock.now())
+  }
+
   private apply(message: string): void {
     const [, , nonce] = message.split(':')
     if (nonce) this.echoes.get(nonce)?.()
@@ -143,6 +163,7 @@ export class CredentialCache {
       }
     } else {
       this.principals.clear()
+      this.misses.clear()
       this.workspaces.clear()
     }
   }

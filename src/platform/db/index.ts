@@ -11,6 +11,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import pg from 'pg'
 import { lockDataDir } from './data-dir-lock.ts'
+import { markPgliteTransactions } from './prepared.ts'
 
 export type Database = PgDatabase<PgQueryResultHKT>
 /** A transaction of a Database. */
@@ -69,6 +70,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   try {
     client = inMemory ? new PGlite() : new PGlite(dataDir)
     await client.waitReady
+    markPgliteTransactions(client)
   } catch (error) {
     release()
     throw error

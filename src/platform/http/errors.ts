@@ -56,9 +56,15 @@ export class ApiError extends Error {
     extra?: Record<string, unknown>,
     headers?: Record<string, string>,
   ) {
+    const status = ERROR_CODES[code].status
+    // A refusal (4xx) is an expected outcome, answered and never logged with a stack: capturing
+    // one walks every async frame of the request and was a sixth of the CPU of a flood of 401s.
+    const stackTraceLimit = Error.stackTraceLimit
+    if (status < 500) Error.stackTraceLimit = 0
     super(message ?? ERROR_CODES[code].message)
+    Error.stackTraceLimit = stackTraceLimit
     this.code = code
-    this.status = ERROR_CODES[code].status
+    this.status = status
     this.extra = extra
     this.headers = headers
   }
