@@ -111,7 +111,7 @@ const platform = defineSettings(PLATFORM, {
     env: 'WEBHOOK_WORKER',
     default: true,
     parse: flag,
-    doc: 'deliver webhooks from this server (`0`: HTTP only; `core-api worker`: deliveries only)',
+    doc: 'run the background work on this server — webhook deliveries and SEO audits (`0`: HTTP only; `core-api worker`: background work only)',
   },
   webhookTimeoutSeconds: {
     env: 'WEBHOOK_TIMEOUT_SECONDS',
