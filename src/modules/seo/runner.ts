@@ -16,7 +16,7 @@ const STDERR_TAIL = 2000
 export type RunnerOptions = { chromiumPath: string; timeoutMs: number; allowInsecure: boolean }
 
 /** Refuses a URL whose form or whose host's addresses the SSRF guard does not allow. */
-export async function checkDestination(raw: string, allowInsecure: boolean): Promise<void> {
+async function checkDestination(raw: string, allowInsecure: boolean): Promise<void> {
   const url = checkUrl(raw, allowInsecure)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const lookup = guardedLookup(allowInsecure)

@@ -2,10 +2,10 @@ import { Type } from 'typebox'
 import type { ListSpec } from '../../platform/http/list.ts'
 import { component } from '../../platform/http/responses.ts'
 
-export const SEVERITIES = ['error', 'warning', 'notice'] as const
-export const AUDIT_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
+const SEVERITIES = ['error', 'warning', 'notice'] as const
+const AUDIT_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 /** The score categories, as Lighthouse names them (with `_` for `-`). */
-export const SCORE_KEYS = ['performance', 'accessibility', 'best_practices', 'seo'] as const
+const SCORE_KEYS = ['performance', 'accessibility', 'best_practices', 'seo'] as const
 
 const Timestamp = Type.String({ format: 'date-time' })
 const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
@@ -92,7 +92,7 @@ const IssueOut = Type.Object({
   created_at: Timestamp,
 })
 
-export const ISSUE_EXAMPLE = {
+const ISSUE_EXAMPLE = {
   id: 1,
   report_id: 3,
   url: 'https://example.com/page',

@@ -17,7 +17,7 @@ async function setup(keyBody: Record<string, unknown> = {}) {
   return { ws, key }
 }
 
-const submit = (key: string, payload: unknown) =>
+const submit = (key: string, payload: object) =>
   t.call(key, { method: 'POST', url: '/api/v1/seo/report', payload })
 const get = (key: string, url: string) => t.call(key, { method: 'GET', url })
 
@@ -306,7 +306,7 @@ describe('seo audits: the queue as the API shows it', () => {
 })
 
 describe('seo: errors, and nothing stored after a refusal', () => {
-  const refusals: Array<[string, unknown, string]> = [
+  const refusals: Array<[string, object, string]> = [
     ['an unknown score key', { url: PAGE, scores: { seo: 90, pwa: 10 } }, 'scores'],
     ['a score above 100', { url: PAGE, scores: { seo: 101 } }, 'scores.seo'],
     ['a fractional score', { url: PAGE, scores: { seo: 85.5 } }, 'scores.seo'],

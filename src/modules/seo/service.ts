@@ -55,7 +55,7 @@ function scoresOut(row: ReportRow) {
   }
 }
 
-export function reportOut(row: ReportRow) {
+function reportOut(row: ReportRow) {
   return {
     id: row.id,
     url: row.url,
@@ -66,7 +66,7 @@ export function reportOut(row: ReportRow) {
   }
 }
 
-export function issueOut(row: IssueRow) {
+function issueOut(row: IssueRow) {
   return {
     id: row.id,
     report_id: row.reportId,

@@ -9,7 +9,7 @@ import { seoAudits, seoIssues, seoReports } from './tables.ts'
 export type ReportRow = typeof seoReports.$inferSelect
 export type IssueRow = typeof seoIssues.$inferSelect
 export type AuditRow = typeof seoAudits.$inferSelect
-export type Severity = IssueRow['severity']
+type Severity = IssueRow['severity']
 
 export type NewIssue = {
   url: string
@@ -219,7 +219,7 @@ export async function notifyWorkers(tx: Executor): Promise<void> {
 }
 
 /** Runs a job may start: the first, and one more after a process died holding it. */
-export const MAX_ATTEMPTS = 2
+const MAX_ATTEMPTS = 2
 
 /** Claims are taken one at a time across every worker, so the per-workspace limit holds exactly. */
 const CLAIM_LOCK = 0x5e0a0d17

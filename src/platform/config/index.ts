@@ -98,7 +98,7 @@ const platform = defineSettings(PLATFORM, {
     env: 'WEBHOOK_ALLOW_INSECURE_URLS',
     default: false,
     parse: flag,
-    doc: '`1` accepts http:// and private-network webhook URLs (development and tests only)',
+    doc: '`1` lets user-supplied URLs (webhooks, SEO audits, MCP servers) use http:// and reach private addresses (development and tests only)',
   },
   encryptionKey: {
     env: 'ENCRYPTION_KEY',
