@@ -1,7 +1,9 @@
 import { count } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { useTestApp } from '../../testing/harness.ts'
+import { claimAudits, failAbandoned } from './store.ts'
 import { seoAudits, seoIssues, seoReports } from './tables.ts'
+import { ABANDONED } from './worker.ts'
 
 // No worker: audits stay queued, so what the API stores can be checked exactly.
 const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
@@ -429,5 +431,51 @@ describe('seo: security', () => {
     // A new report of the same URL in my workspace does not see theirs as its previous one.
     const own = (await submit(mine.key, { url: PAGE, scores: { seo: 2 } })).json().data
     expect(own.changes).toEqual({ previous_report_id: null, appeared: [], fixed: [] })
+  })
+})
+
+describe('seo audits: claiming', () => {
+  it('claims oldest first, at most perWorkspace per workspace, and takes a job back once its lease ran out', async () => {
+    const a = await setup()
+    const b = await setup()
+    const queue = async (key: string) =>
+      (await t.call(key, { method: 'POST', url: '/api/v1/seo/audits', payload: { url: PAGE } })).json().data
+        .id as number
+    const a1 = await queue(a.key)
+    const a2 = await queue(a.key)
+    const b1 = await queue(b.key)
+    const { db } = t.database
+    const claim = (now: number, token: string) =>
+      db.transaction((tx) =>
+        claimAudits(tx, {
+          now: new Date(now),
+          lockedUntil: new Date(now + 60_000),
+          limit: 10,
+          perWorkspace: 1,
+          token,
+        }),
+      )
+    const ours = (rows: Array<{ id: number }>) =>
+      rows.map((r) => r.id).filter((id) => [a1, a2, b1].includes(id))
+    const now = clock.now()
+    const first = await claim(now, 'first')
+    expect(ours(first)).toEqual([a1, b1])
+    expect(first.find((r) => r.id === a1)).toMatchObject({
+      status: 'running',
+      attempts: 1,
+      claimToken: 'first',
+    })
+    expect(ours(await claim(now + 1000, 'second'))).toEqual([]) // a2 waits for a1's slot
+    // a1's holder died: once its lease ran out, a1 (not a2) is run again, a second time.
+    const again = await claim(now + 61_000, 'third')
+    expect(ours(again)).toEqual([a1, b1])
+    expect(again.find((r) => r.id === a1)).toMatchObject({ attempts: 2, claimToken: 'third' })
+    // Out of runs: failed, and the workspace's slot goes to a2.
+    const later = new Date(now + 130_000)
+    const abandoned = await db.transaction((tx) => failAbandoned(tx, later, ABANDONED))
+    expect(ours(abandoned)).toEqual([a1, b1])
+    expect(ours(await claim(later.getTime(), 'fourth'))).toEqual([a2])
+    const shown = (await get(a.key, `/api/v1/seo/audits/${a1}`)).json().data
+    expect(shown).toMatchObject({ status: 'failed', attempts: 2, error: ABANDONED, report_id: null })
   })
 })
