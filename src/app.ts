@@ -14,6 +14,7 @@ import { oauthModule } from './modules/oauth/index.ts'
 import { pixelModule } from './modules/pixel/index.ts'
 import { postsModule } from './modules/posts/index.ts'
 import { createLimiter, createRequestLimiter } from './modules/rate-limit/index.ts'
+import { seoModule } from './modules/seo/index.ts'
 import { sessionsModule } from './modules/sessions/index.ts'
 import { usersModule } from './modules/users/index.ts'
 import { webhooksModule } from './modules/webhooks/index.ts'
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => pixelModule(scope, services.pixel, shared, metrics))
   await app.register(async (scope) => oauthModule(scope, services.oauth, publicUrl))
   await app.register(async (scope) => mcpModule(scope, services.mcp, publicUrl))
+  await app.register(async (scope) => seoModule(scope, services.seo, publicUrl))
 
   registerOperations(app, database, metrics)
   await registerReference(app)
@@ -109,9 +111,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     await credentials.start()
     apiKeys.usage.start()
-    if (config.webhookWorker) await webhooks.worker.start()
+    if (config.webhookWorker) {
+      await webhooks.worker.start()
+      await services.seo.worker.start()
+    }
   })
   app.addHook('onClose', async () => {
+    await services.seo.worker.stop()
     await webhooks.worker.stop()
     webhooks.sender.close()
     await apiKeys.usage.stop()

@@ -8,6 +8,7 @@ import { createMcp } from './modules/mcp/index.ts'
 import { createOAuth } from './modules/oauth/index.ts'
 import { createPixel } from './modules/pixel/index.ts'
 import { createPosts } from './modules/posts/index.ts'
+import { createSeo } from './modules/seo/index.ts'
 import { createSessions } from './modules/sessions/index.ts'
 import { createUsers } from './modules/users/index.ts'
 import { createEventSink, createWebhooks } from './modules/webhooks/index.ts'
@@ -54,6 +55,7 @@ export function composeServices(infra: Infrastructure) {
   entitlements.assertCounters()
 
   const findWorkspace: WorkspaceResolver = workspaceResolver(shared)
+  const seo = createSeo({ deps: shared, database, findWorkspace, log: warn })
   const sessions = createSessions(shared, { csrfKey: infra.encryptionKey, findWorkspace })
   const oauth = createOAuth(shared, {
     box,
@@ -85,5 +87,6 @@ export function composeServices(infra: Infrastructure) {
     webhooks,
     oauth,
     mcp,
+    seo,
   }
 }

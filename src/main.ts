@@ -7,7 +7,7 @@ import { createServer } from './server.ts'
 
 /**
  * Starts core-api. `http: false` (`core-api worker`) runs only the background work — webhook
- * deliveries — for deployments that scale it apart from the HTTP servers.
+ * deliveries and SEO audits — for deployments that scale it apart from the HTTP servers.
  */
 export async function serve(options: { http: boolean } = { http: true }): Promise<void> {
   const env = options.http ? process.env : { ...process.env, WEBHOOK_WORKER: '1' }
@@ -64,7 +64,7 @@ export async function serve(options: { http: boolean } = { http: true }): Promis
     )
   } else {
     await app.ready()
-    app.log.info('worker started: delivering webhooks')
+    app.log.info('worker started: delivering webhooks and running SEO audits')
   }
 }
 

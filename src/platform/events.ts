@@ -21,14 +21,16 @@ export const noEvents: EventSink = { emit: async () => {} }
 
 /** An event type a module announces: its name, the scope that reads it, and what it means. */
 export type EventType = {
-  /** `<resource>.<verb>`, such as `post.created`. */
+  /** `<resource>.<verb>` such as `post.created`, or `<resource>.<thing>.<verb>`. */
   type: string
   /** Subscribing to the event is reading its resource: the read scope it takes. */
   readScope: Scope
   description: string
 }
 
-const EVENT_TYPE = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/
+// `<resource>.<verb>`, or `<resource>.<thing>.<verb>` for a resource with several kinds of
+// record (`seo.report.created`); `<resource>.*` matches both.
+const EVENT_TYPE = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){1,2}$/
 const eventTypes = new Map<string, EventType>()
 
 /**

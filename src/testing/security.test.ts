@@ -59,6 +59,25 @@ const createDelivery = async (t: TestApp, workspaceId: number) => {
   })
   return { webhook_id, delivery_id: list.json().data[0].id as number }
 }
+const createSeoReport = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/seo/report',
+    workspace: workspaceId,
+    payload: { url: 'https://security.invalid/', scores: { seo: 50 } },
+  })
+  return res.json().data.id as number
+}
+/** A queued audit (the suite's app runs audits; .invalid never resolves, so it fails quietly). */
+const createSeoAudit = async (t: TestApp, workspaceId: number) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/seo/audits',
+    workspace: workspaceId,
+    payload: { url: 'https://security.invalid/' },
+  })
+  return res.json().data.id as number
+}
 /** A Streamable HTTP MCP server registered in the workspace (never contacted: .invalid). */
 let mcpServers = 0
 const createMcpServer = async (t: TestApp, workspaceId: number) => {
@@ -154,6 +173,14 @@ const FIXTURES: Record<string, Fixture> = {
   'PATCH /api/v1/pixel/sites/:id': { body: { enabled: false }, resource: createSite },
   'DELETE /api/v1/pixel/sites/:id': { resource: createSite },
   'GET /api/v1/pixel/sites/:id/stats': { resource: createSite },
+  'GET /api/v1/seo/audits': {},
+  'GET /api/v1/seo/audits/:id': { resource: createSeoAudit },
+  'GET /api/v1/seo/issues/:workspace_id': { resource: async (_t, workspaceId) => workspaceId },
+  'GET /api/v1/seo/reports': {},
+  'GET /api/v1/seo/reports/:id': { resource: createSeoReport },
+  'GET /api/v1/seo/trends': {},
+  'POST /api/v1/seo/audits': { body: { url: 'https://security.invalid/' } },
+  'POST /api/v1/seo/report': { body: { url: 'https://security.invalid/', scores: { seo: 50 } } },
   'GET /api/v1/oauth/clients': {},
   'POST /api/v1/oauth/clients': { body: { name: 'App', grant_types: ['client_credentials'] } },
   'GET /api/v1/oauth/clients/:id': { resource: createClient },

@@ -367,9 +367,11 @@ describe('hostile input', () => {
       .data
     for (const route of t.app.authenticatedRoutes) {
       const required =
-        { '/api/v1/entitlements/check': 'feature=posts&', '/api/v1/mcp/resources/*': 'server=docs&' }[
-          route.url
-        ] ?? ''
+        {
+          '/api/v1/entitlements/check': 'feature=posts&',
+          '/api/v1/mcp/resources/*': 'server=docs&',
+          '/api/v1/seo/trends': 'url=https%3A%2F%2Fexample.com%2F&',
+        }[route.url] ?? ''
       const url = `${route.url.replace(/:[a-z_]+/g, String(post.id))}?${required}colour=red`
       const where = `${route.method} ${route.url}`
       const res = await t.call(key, { method: route.method as 'GET', url })

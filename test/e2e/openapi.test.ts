@@ -43,7 +43,9 @@ function servedRoutes(tree: string): string[] {
     if (!match) continue
     const depth = match[1]!.length / 4
     const parent = depth === 0 ? '' : stack[depth - 1]!
-    const path = depth === 0 ? match[2]! : `${parent.replace(/\/$/, '')}/${match[2]!.replace(/^\//, '')}`
+    // A child continues its parent's text, not always at a `/`: `/seo/report` then `s`.
+    const part = match[2]!
+    const path = parent.endsWith('/') && part.startsWith('/') ? parent + part.slice(1) : parent + part
     stack[depth] = path
     stack.length = depth + 1
     for (const method of (match[3] ?? '').split(', ').filter(Boolean)) {

@@ -469,7 +469,7 @@ describe('webhooks: errors', () => {
     })
     expect(unknown.json().errors).toEqual({
       events: [
-        'Unknown event "post.exploded". Events: workspace.updated, api_key.created, api_key.rotated, api_key.revoked, post.created, post.updated, post.deleted, webhook.test, webhook.disabled, a resource wildcard such as post.*, or *.',
+        'Unknown event "post.exploded". Events: workspace.updated, api_key.created, api_key.rotated, api_key.revoked, post.created, post.updated, post.deleted, webhook.test, webhook.disabled, seo.report.created, seo.audit.completed, a resource wildcard such as post.*, or *.',
       ],
     })
     expect(await endpointCount(who.ws.id)).toBe(0)

@@ -98,7 +98,7 @@ const platform = defineSettings(PLATFORM, {
     env: 'WEBHOOK_ALLOW_INSECURE_URLS',
     default: false,
     parse: flag,
-    doc: '`1` accepts http:// and private-network webhook URLs (development and tests only)',
+    doc: '`1` lets user-supplied URLs (webhooks, SEO audits, MCP servers) use http:// and reach private addresses (development and tests only)',
   },
   encryptionKey: {
     env: 'ENCRYPTION_KEY',
@@ -111,7 +111,7 @@ const platform = defineSettings(PLATFORM, {
     env: 'WEBHOOK_WORKER',
     default: true,
     parse: flag,
-    doc: 'deliver webhooks from this server (`0`: HTTP only; `core-api worker`: deliveries only)',
+    doc: 'run the background work on this server — webhook deliveries and SEO audits (`0`: HTTP only; `core-api worker`: background work only)',
   },
   webhookTimeoutSeconds: {
     env: 'WEBHOOK_TIMEOUT_SECONDS',

@@ -1,0 +1,113 @@
+// Runs one Lighthouse audit in a child process (lighthouse-child.ts) of its own process group,
+// so that a timeout or a shutdown kills the whole tree — the Node process, Chromium and its
+// helpers — at once. Before anything starts, the URL's host is resolved and refused when any
+// address it has is private (unless WEBHOOK_ALLOW_INSECURE_URLS); the child's proxy checks
+// every connection again when it is made.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { checkUrl, guardedLookup, UnsafeUrlError } from '../../platform/net/ssrf.ts'
+import type { ChildInput, ChildMessage } from './lighthouse-result.ts'
+
+const CHILD = fileURLToPath(new URL('./lighthouse-child.ts', import.meta.url))
+const STDERR_TAIL = 2000
+
+export type RunnerOptions = { chromiumPath: string; timeoutMs: number; allowInsecure: boolean }
+
+/** Refuses a URL whose form or whose host's addresses the SSRF guard does not allow. */
+async function checkDestination(raw: string, allowInsecure: boolean): Promise<void> {
+  const url = checkUrl(raw, allowInsecure)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const lookup = guardedLookup(allowInsecure)
+  await new Promise<void>((resolve, reject) =>
+    lookup(host, { all: true }, (error) => (error ? reject(error) : resolve())),
+  )
+}
+
+function describe(error: unknown): string {
+  if (error instanceof UnsafeUrlError) return `The URL is not allowed: ${error.message}.`
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return "The URL's host could not be resolved."
+  return `The URL could not be checked: ${(error as Error)?.message ?? String(error)}`
+}
+
+export class LighthouseRunner {
+  private readonly options: RunnerOptions
+  private readonly children = new Set<ChildProcess>()
+
+  constructor(options: RunnerOptions) {
+    this.options = options
+  }
+
+  /** One audit of `url`: scores and issues, or why there are none. Never throws. */
+  async run(url: string): Promise<ChildMessage> {
+    const { chromiumPath, timeoutMs, allowInsecure } = this.options
+    try {
+      await checkDestination(url, allowInsecure)
+    } catch (error) {
+      return { ok: false, error: describe(error) }
+    }
+    try {
+      await access(chromiumPath, constants.X_OK)
+    } catch {
+      return {
+        ok: false,
+        error: `Chromium was not found at ${chromiumPath}: install it or set SEO_CHROMIUM_PATH.`,
+      }
+    }
+    const input: ChildInput = { url, chromiumPath, allowInsecure }
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(input)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    })
+    this.children.add(child)
+    let stderr = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL)
+    })
+    return new Promise<ChildMessage>((resolve) => {
+      let answer: ChildMessage | null = null
+      const timer = setTimeout(() => {
+        answer = {
+          ok: false,
+          error: `The audit did not finish within ${Math.round(timeoutMs / 1000)} seconds.`,
+        }
+        killTree(child)
+      }, timeoutMs)
+      child.on('message', (message: ChildMessage) => {
+        answer ??= message
+      })
+      child.once('error', (error) => {
+        answer ??= { ok: false, error: `The audit process could not start: ${error.message}` }
+      })
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer)
+        killTree(child) // Chromium's helpers, if any outlived the child
+        this.children.delete(child)
+        const tail = stderr.trim().split('\n').at(-1) ?? ''
+        resolve(
+          answer ?? {
+            ok: false,
+            error: `The audit process stopped (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(0, 500)}` : ''}.`,
+          },
+        )
+      })
+    })
+  }
+
+  /** Kills every audit in flight (at shutdown); their runs end as failed. */
+  killAll(): void {
+    for (const child of this.children) killTree(child)
+  }
+}
+
+/** Kills the child's process group: the child, Chromium and whatever Chromium started. */
+function killTree(child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
