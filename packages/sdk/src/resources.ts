@@ -21,7 +21,11 @@ type PathArgs<O, Names extends readonly string[]> = {
   -readonly [K in keyof Names]: Names[K] extends keyof PathParams<O> ? PathParams<O>[Names[K]] : never
 }
 
-type Optional<T, K extends PropertyKey> = K extends keyof T ? (Partial<Pick<T, K>> extends Pick<T, K> ? true : false) : true
+type Optional<T, K extends PropertyKey> = K extends keyof T
+  ? Partial<Pick<T, K>> extends Pick<T, K>
+    ? true
+    : false
+  : true
 type BodyOf<O> = O extends { requestBody?: infer B } ? Json<NonNullable<B>> : never
 type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never
 
