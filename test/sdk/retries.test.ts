@@ -185,6 +185,30 @@ describe('retries through a faulty proxy', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('an abort during the backoff wait ends the call at once, without another attempt', async () => {
+    const { api } = await setup()
+    faults.push({ kind: 'answer', status: 503, headers: { 'retry-after': '30' } })
+    const controller = new AbortController()
+    const started = performance.now()
+    const pending = api.posts.list(undefined, { signal: controller.signal }).catch((e: unknown) => e)
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    controller.abort(new Error('shutting down'))
+    expect(await pending).toMatchObject({ message: 'shutting down' })
+    expect(performance.now() - started).toBeLessThan(5000)
+    expect(seen).toHaveLength(1)
+  })
+
+  it('a refused connection is a ConnectionError once the retries are spent', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as { port: number }).port
+    await new Promise((resolve) => closed.close(resolve)) // nothing listens there any more
+    const api = createClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'sk_live_x', retryDelay: 10 })
+    const error = await api.posts.list().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect((error as ConnectionError).message).toContain('ECONNREFUSED')
+  })
+
   it('a POST whose connection dropped after the server created the post is retried and creates exactly one', async () => {
     const { api, count } = await setup()
     faults.push({ kind: 'drop' }, { kind: 'drop' })
