@@ -12,7 +12,7 @@ import {
   IdempotencyError,
   NotFoundError,
   PermissionError,
-  type ResponseInfo,
+  type ResponseContext,
   TimeoutError,
   ValidationError,
 } from '../../packages/sdk/src/index.ts'
@@ -280,7 +280,7 @@ describe('errors', () => {
 
   it('a replayed POST returns the stored response (the same Idempotency-Key)', async () => {
     const { api } = await tenant()
-    const seen: ResponseInfo[] = []
+    const seen: ResponseContext[] = []
     const hooked = createClient({
       baseUrl: server.baseUrl,
       apiKey: (await api.apiKeys.create({ name: 'k', scopes: ['posts:write', 'posts:read'] })).data.key,

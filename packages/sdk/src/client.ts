@@ -29,9 +29,9 @@ export type ClientOptions = {
   /** The fetch to use (a runtime's own by default). */
   fetch?: typeof fetch
   /** Called before every attempt; it may change `headers`. */
-  onRequest?: (request: RequestInfo) => void | Promise<void>
+  onRequest?: (request: RequestContext) => void | Promise<void>
   /** Called after every response that arrived (errors included, not connection failures). */
-  onResponse?: (response: ResponseInfo) => void | Promise<void>
+  onResponse?: (response: ResponseContext) => void | Promise<void>
 }
 
 /** Options of one call; they override the client's. */
@@ -46,7 +46,7 @@ export type RequestOptions = {
   headers?: Record<string, string>
 }
 
-export type RequestInfo = {
+export type RequestContext = {
   method: string
   url: string
   headers: Headers
@@ -55,7 +55,7 @@ export type RequestInfo = {
   attempt: number
 }
 
-export type ResponseInfo = RequestInfo & {
+export type ResponseContext = RequestContext & {
   status: number
   responseHeaders: Headers
   /** The parsed JSON body (or the text of a non-JSON one; undefined when empty). */
@@ -127,7 +127,7 @@ export class CoreApiClient {
   }
 
   /** One attempt: resolves to the parsed body of a success, rejects with a CoreApiError otherwise. */
-  async #attempt(info: RequestInfo, request: RawRequest): Promise<unknown> {
+  async #attempt(info: RequestContext, request: RawRequest): Promise<unknown> {
     const { signal } = request
     signal?.throwIfAborted()
     await this.#options.onRequest?.(info)

@@ -5,9 +5,9 @@ export {
   CoreApiClient,
   createClient,
   type RawRequest,
-  type RequestInfo,
+  type RequestContext,
   type RequestOptions,
-  type ResponseInfo,
+  type ResponseContext,
 } from './client.ts'
 export {
   AuthenticationError,
