@@ -187,6 +187,26 @@ describe('the SDK against the server: every resource', () => {
     expect((await api.pixel.listSites()).meta.total).toBe(0)
   })
 
+  it('SEO: a report, its issues, the reports list, one report, the trend; an audit queued and followed', async () => {
+    const { api, workspace } = await tenant()
+    const url = 'https://sdk.example.com/page'
+    const { data: report } = await api.seo.createReport({
+      url,
+      scores: { performance: 80, seo: 90 },
+      issues: [{ type: 'image-alt', severity: 'error', message: 'An image has no alt text', element: 'img' }],
+    })
+    expect(report).toMatchObject({ url, scores: { performance: 80, seo: 90 } })
+    const issues = await api.seo.listIssues(workspace.id, { severity: 'error' })
+    expect(issues.data.map((issue) => issue.issue_type)).toEqual(['image-alt'])
+    expect((await api.seo.listReports({ url })).data.map((r) => r.id)).toEqual([report.id])
+    expect((await api.seo.getReport(report.id)).data.id).toBe(report.id)
+    expect((await api.seo.getTrend({ url })).data.points.map((point) => point.report_id)).toEqual([report.id])
+    const { data: audit } = await api.seo.createAudit({ url })
+    expect(audit.status).toBe('queued')
+    expect((await api.seo.getAudit(audit.id)).data.id).toBe(audit.id)
+    expect((await api.seo.listAudits()).data.map((a) => a.id)).toEqual([audit.id])
+  })
+
   it('MCP: servers, policy and calls are listed', async () => {
     const { api } = await tenant()
     expect((await api.mcp.listServers()).data).toEqual([])
