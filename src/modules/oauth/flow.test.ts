@@ -332,12 +332,12 @@ describe('authorization code with PKCE through our login and consent pages', () 
   })
 
   it("narrows a user's token to what the user's role allows in the workspace", async () => {
-    const s = await setup(false, ['api-keys:write', 'posts:write'])
+    const s = await setup(false, ['webhooks:write', 'posts:write', 'api-keys:write'])
     const { location, verifier, state } = await authorize(s, new Browser(), {
-      scope: 'api-keys:write posts:write',
+      scope: 'webhooks:write posts:write api-keys:write',
     })
     const { access_token } = await exchange(s, location, verifier, state)
-    // A member may write posts, not keys, whatever the token's scopes.
+    // A member may write posts, not webhooks, whatever the token's scopes.
     const post = await t.call(access_token, {
       method: 'POST',
       url: '/api/v1/posts',
@@ -346,12 +346,30 @@ describe('authorization code with PKCE through our login and consent pages', () 
     expect(post.statusCode).toBe(201)
     const refused = await t.call(access_token, {
       method: 'POST',
-      url: '/api/v1/api-keys',
-      payload: { name: 'k' },
+      url: '/api/v1/webhooks',
+      payload: { url: 'https://hooks.invalid/receive', events: ['post.created'] },
     })
     expect(refused.statusCode).toBe(403)
     expect(refused.json().message).toBe(
-      'Insufficient permissions. Required scope: api-keys:write (not granted to the member role in this workspace)',
+      'Insufficient permissions. Required scope: webhooks:write (not granted to the member role in this workspace)',
     )
+    // A member's token makes keys for its user, within the member's role and the token's scopes.
+    const beyond = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      payload: { name: 'k', scopes: ['webhooks:write'] },
+    })
+    expect(beyond.statusCode).toBe(403)
+    expect(beyond.json().message).toBe(
+      'Insufficient permissions. A key cannot grant a scope its creator lacks: webhooks:write (not granted to the member role in this workspace)',
+    )
+    const mine = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      payload: { name: 'k', scopes: ['posts:write'] },
+    })
+    expect(mine.statusCode).toBe(201)
+    const listed = await t.call(t.masterKey, { method: 'GET', url: '/api/v1/api-keys', workspace: s.ws.id })
+    expect(listed.json().data.map((k: { name: string }) => k.name)).toEqual(['k', 'test key'])
   })
 })

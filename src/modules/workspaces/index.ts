@@ -6,7 +6,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
 import { memberRoutes } from './member-routes.ts'
 import { MemberService } from './members.ts'
-import { roleGrants } from './roles.ts'
+import { roleRule } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
 import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
@@ -33,7 +33,7 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
       return id === null ? Promise.resolve(null) : findWorkspaceForAuth(deps.db, id)
     if (principal.user && !principal.workspace)
       return findMemberWorkspace(deps.db, principal.user.id, id).then(
-        (found) => found && { ...found, granted: roleGrants(found.role) },
+        (found) => found && { ...found, ...roleRule(found.role) },
       )
     return Promise.resolve(null)
   }
