@@ -1,33 +1,61 @@
 // The authorization-code flow as a partner app and a person's browser run it, for tests: the
-// app (oauth4webapi over the app's own HTTP handling) sends the browser to /oauth2/auth, the
-// person signs in and allows access on our pages, and the app exchanges the code.
+// app (oauth4webapi, over the test app's own HTTP handling or over the network to a server
+// process) sends the browser to /oauth2/auth, the person signs in and allows access on our
+// pages, and the app exchanges the code.
 import type { FastifyInstance } from 'fastify'
 import * as oauth from 'oauth4webapi'
 import { injectFetch } from './harness.ts'
 
-const ISSUER = new URL('http://api.test')
+/** Where the flow runs: a test app (its issuer is http://api.test) or a server's base URL. */
+type Target = FastifyInstance | string
+
+const issuerOf = (target: Target) => new URL(typeof target === 'string' ? target : 'http://api.test')
+
+type Answer = {
+  statusCode: number
+  body: string
+  headers: {
+    location?: string
+    'set-cookie'?: string | string[]
+    [name: string]: string | string[] | number | undefined
+  }
+}
+
 export const PARTNER_REDIRECT = 'https://partner.test/callback'
 
 /** A browser's cookies, by name (paths ignored: every request of the flow may carry them). */
 export class Browser {
   private readonly cookies = new Map<string, string>()
-  private readonly app: FastifyInstance
+  private readonly target: Target
 
-  constructor(app: FastifyInstance) {
-    this.app = app
+  constructor(target: Target) {
+    this.target = target
   }
 
-  async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>) {
-    const target = new URL(url, ISSUER)
-    const res = await this.app.inject({
+  private async send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body?: string) {
+    if (typeof this.target !== 'string')
+      return this.target.inject({ method, url: url.pathname + url.search, headers, payload: body })
+    const res = await fetch(url, { method, headers, body, redirect: 'manual' })
+    const received: Answer['headers'] = {}
+    res.headers.forEach((value, name) => {
+      received[name] = value
+    })
+    received['set-cookie'] = res.headers.getSetCookie()
+    const answer: Answer = { statusCode: res.status, body: await res.text(), headers: received }
+    return answer
+  }
+
+  async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<Answer> {
+    const target = new URL(url, issuerOf(this.target))
+    const res = await this.send(
       method,
-      url: target.pathname + target.search,
-      headers: {
+      target,
+      {
         cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
         ...(form && { 'content-type': 'application/x-www-form-urlencoded' }),
       },
-      ...(form && { payload: new URLSearchParams(form).toString() }),
-    })
+      form && new URLSearchParams(form).toString(),
+    )
     for (const line of [res.headers['set-cookie'] ?? []].flat()) {
       const [pair] = line.split(';')
       const eq = pair!.indexOf('=')
@@ -49,13 +77,17 @@ function expectStatus(res: { statusCode: number; body: string }, status: number,
  * the app `client_id` (registered with PARTNER_REDIRECT; `client_secret` null for a public app).
  */
 export async function userTokens(
-  app: FastifyInstance,
+  target: Target,
   input: { client_id: string; client_secret: string | null; email: string; password: string; scope: string },
 ): Promise<oauth.TokenEndpointResponse> {
-  const options = { [oauth.customFetch]: injectFetch(app), [oauth.allowInsecureRequests]: true }
+  const options = {
+    ...(typeof target !== 'string' && { [oauth.customFetch]: injectFetch(target) }),
+    [oauth.allowInsecureRequests]: true,
+  }
+  const issuer = issuerOf(target)
   const as = await oauth.processDiscoveryResponse(
-    ISSUER,
-    await oauth.discoveryRequest(ISSUER, { algorithm: 'oauth2', ...options }),
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }),
   )
   const client = { client_id: input.client_id }
   const verifier = oauth.generateRandomCodeVerifier()
@@ -70,7 +102,7 @@ export async function userTokens(
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   }).toString()
-  const browser = new Browser(app)
+  const browser = new Browser(target)
   const start = await browser.request('GET', url.href)
   expectStatus(start, 303, 'authorize')
   const login = await browser.request('GET', start.headers.location!)
