@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
+import { invitationMailer } from './mail.ts'
 import { memberRoutes } from './member-routes.ts'
 import { MemberService } from './members.ts'
 import { roleRule } from './roles.ts'
@@ -39,9 +40,12 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
   }
 }
 
-/** Members of workspaces and their roles. */
-export function createMembers(deps: Deps): MemberService {
-  return new MemberService(deps)
+/**
+ * Members of workspaces and their roles; invitations are emailed when SMTP_URL is set (a mail
+ * that cannot be sent goes to `warn`).
+ */
+export function createMembers(deps: Deps, warn: (message: string, error: unknown) => void): MemberService {
+  return new MemberService(deps, invitationMailer(deps.config, warn))
 }
 
 export async function workspacesModule(
