@@ -245,7 +245,12 @@ async function keysList(args: string[]) {
         { page, per_page: 100, ...(values.status && { status: values.status }) },
         m.apiKeyList,
       )
-      const result = await services.apiKeys.list(workspace, query, new URL('http://cli/api/v1/api-keys'))
+      const result = await services.apiKeys.list(
+        m.masterPrincipal(),
+        workspace,
+        query,
+        new URL('http://cli/api/v1/api-keys'),
+      )
       all.push(...result.data)
       if (page >= result.meta.last_page) break
     }

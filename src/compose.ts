@@ -42,7 +42,7 @@ export function composeServices(infra: Infrastructure) {
   const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
 
   const workspaces = createWorkspaces(shared)
-  const members = createMembers(shared)
+  const members = createMembers(shared, warn)
   const users = createUsers(shared, addMember)
   const entitlements = createEntitlementService(shared)
   const apiKeys = createApiKeyService(shared, entitlements, (error) =>

@@ -2,20 +2,24 @@
 // and checked for the same guarantees — no credential, a wrong scheme, a revoked or expired key
 // → 401; a key without the route's scope → 403 naming it; another tenant's resource → 404, and
 // a workspace the key cannot act in → 403 — with API keys, the master key, a partner app's
-// OAuth token and a user's session (a member of one workspace and not of another, writing
-// with its CSRF token). A new route fails this suite
+// OAuth token (client credentials), and a person's session (writing with its CSRF token) and
+// OAuth token (authorization code, through the real login and consent pages), the person being
+// a member of one workspace and not of another. A new route fails this suite
 // until it has a fixture below, so no route can ship without these checks; a route under /api/
 // that declares neither `config.auth` nor `config.public` stops the server from starting.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { scopeResources } from '../platform/auth/index.ts'
 import type { ManualClock } from '../platform/lib/clock.ts'
 import { buildTestApp, type TestApp, useTestApp } from './harness.ts'
+import { PARTNER_REDIRECT, userTokens } from './oauth-flow.ts'
 
 type Fixture = {
   /** A body that passes validation, so the check reaches the guard under test. */
   body?: Record<string, unknown>
   /** Creates the route's resource in `workspaceId` and returns the id (or ids by name) for the path. */
   resource?: (t: TestApp, workspaceId: number) => Promise<number | string | Record<string, number>>
+  /** A person's own route, for their dashboard session only: any other credential is 403. */
+  sessionOnly?: true
 }
 
 const createKey = async (t: TestApp, workspaceId: number) => (await t.key(workspaceId)).id
@@ -124,11 +128,56 @@ const createClient = async (t: TestApp, workspaceId: number) => {
   return res.json().data.id as number
 }
 
+const PASSWORD = 'correct horse battery staple'
+
+/** A partner app of the workspace that people may authorise (authorization code). */
+const createPartnerApp = async (t: TestApp, workspaceId: number, scopes = ['*']) => {
+  const res = await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/oauth/clients',
+    workspace: workspaceId,
+    payload: {
+      name: 'Security suite partner',
+      redirect_uris: [PARTNER_REDIRECT],
+      grant_types: ['authorization_code'],
+      scopes,
+    },
+  })
+  expect(res.statusCode, res.body).toBe(201)
+  return res.json().data as { client_id: string; client_secret: string }
+}
+
+/** A grant: a new member of the workspace authorises a partner app of it. */
+const createGrant = async (t: TestApp, workspaceId: number) => {
+  const email = `grantor${Math.random().toString(36).slice(2)}@security.test`
+  await t.call(t.masterKey, {
+    method: 'POST',
+    url: '/api/v1/users',
+    workspace: workspaceId,
+    payload: { email, password: PASSWORD },
+  })
+  const app = await createPartnerApp(t, workspaceId, ['posts:read'])
+  await userTokens(t.app, { ...app, email, password: PASSWORD, scope: 'posts:read' })
+  const session = await t.app.inject({
+    method: 'POST',
+    url: '/api/auth/sign-in',
+    payload: { email, password: PASSWORD },
+  })
+  const grants = await t.app.inject({
+    method: 'GET',
+    url: '/api/auth/grants',
+    headers: { cookie: String(session.headers['set-cookie']).split(';')[0]! },
+  })
+  return grants.json().data[0].id as string
+}
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/me': {},
   'GET /api/auth/session': {},
   'POST /api/auth/sign-out': {},
   'POST /api/auth/password': { body: { current_password: 'x', new_password: 'a new and longer passphrase' } },
+  'GET /api/auth/grants': { sessionOnly: true },
+  'DELETE /api/auth/grants/:id': { sessionOnly: true, resource: createGrant },
   'GET /api/v1/workspaces': {},
   'POST /api/v1/workspaces': { body: { name: 'Security suite' } },
   'POST /api/v1/users': { body: { email: 'person@security.test', password: 'correct horse battery' } },
@@ -212,21 +261,24 @@ const PUBLIC_API_ROUTES = [
   'POST /api/v1/pixel/track',
 ]
 
-// No delivery worker: the fixtures' endpoints point nowhere and must never be called.
-const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
+// No delivery worker: the fixtures' endpoints point nowhere and must never be called. The
+// OAuth flows of the fixtures would spend the per-address budget of /oauth2/*: it is off.
+const t = useTestApp({ env: { WEBHOOK_WORKER: '0', OAUTH_PER_5_MINUTES: '0' } })
 let routes: TestApp['app']['authenticatedRoutes']
 let home: number
 let other: number
 /** A signed-in session of a user who owns `home` and is not a member of `other`. */
 type Session = { cookie: string; csrf: string }
 let member: Session
+/** The same user's OAuth token (authorization code) for a partner app of `home`, with every scope. */
+let memberToken: string
 
 beforeAll(async () => {
   routes = t.app.authenticatedRoutes
   // Enterprise: no plan limit gets in the way of the many keys this suite makes.
   home = (await t.workspace({ tier: 'enterprise' })).id
   other = (await t.workspace({ tier: 'enterprise' })).id
-  const credentials = { email: 'member@security.test', password: 'correct horse battery staple' }
+  const credentials = { email: 'member@security.test', password: PASSWORD }
   const user = await t.call(t.masterKey, {
     method: 'POST',
     url: '/api/v1/users',
@@ -238,6 +290,8 @@ beforeAll(async () => {
   expect(signIn.statusCode, signIn.body).toBe(200)
   const cookie = String(signIn.headers['set-cookie']).split(';')[0]!
   member = { cookie, csrf: signIn.json().data.csrf_token }
+  const partner = await createPartnerApp(t, home)
+  memberToken = (await userTokens(t.app, { ...partner, ...credentials, scope: '*' })).access_token
 })
 
 /** A request with a key (bearer) or a session (cookie, and the CSRF token from our own origin). */
@@ -382,8 +436,8 @@ describe('shared security suite', () => {
       const { key } = await t.key(home, { scopes: ['*'] })
       if (route.url.includes(':')) {
         const res = await call(key, route.method, await pathFor(route.url, fixture, other), fixture)
-        expect(res.statusCode, `${route.method} ${route.url}`).toBe(404)
-        expect(res.json().error).toBe('not_found')
+        expect(res.statusCode, `${route.method} ${route.url}`).toBe(fixture.sessionOnly ? 403 : 404)
+        expect(res.json().error).toBe(fixture.sessionOnly ? 'access_denied' : 'not_found')
       }
       if (route.auth.workspace === true) {
         const res = await call(key, route.method, await pathFor(route.url, fixture, home), fixture, {
@@ -428,7 +482,7 @@ describe('shared security suite', () => {
       const label = `${route.method} ${route.url} (OAuth token)`
       if (route.url.includes(':')) {
         const res = await call(token, route.method, await pathFor(route.url, fixture, other), fixture)
-        expect(res.statusCode, label).toBe(404)
+        expect(res.statusCode, label).toBe(fixture.sessionOnly ? 403 : 404)
       }
       if (route.auth.workspace === true) {
         const res = await call(token, route.method, await pathFor(route.url, fixture, home), fixture, {
@@ -440,14 +494,18 @@ describe('shared security suite', () => {
     expectUnauthorized(await call(`oat_${'x'.repeat(43)}`, 'GET', '/api/v1/me', {}), 'unknown OAuth token')
   })
 
-  it("lets a user's session act only in workspaces its user is a member of", async () => {
+  it.each([
+    ['session', () => member],
+    ['OAuth token (authorization code)', () => memberToken],
+  ] as const)("lets a user's %s act only in workspaces its user is a member of", async (kind, who) => {
+    const person = who()
     const missing = 2_000_000_000
     for (const route of routes) {
-      const label = `${route.method} ${route.url}`
-      const fixture = FIXTURES[label]!
+      const label = `${route.method} ${route.url} (${kind})`
+      const fixture = FIXTURES[`${route.method} ${route.url}`]!
       if (route.auth.workspace === true) {
         for (const workspace of [other, missing]) {
-          const res = await call(member, route.method, await pathFor(route.url, fixture, home), fixture, {
+          const res = await call(person, route.method, await pathFor(route.url, fixture, home), fixture, {
             'x-workspace-id': String(workspace),
           })
           expect(res.statusCode, `${label} (X-Workspace-ID ${workspace})`).toBe(403)
@@ -456,22 +514,24 @@ describe('shared security suite', () => {
         // Its own workspace, named or by default: the guards let it through.
         for (const headers of [{ 'x-workspace-id': String(home) }, {} as Record<string, string>]) {
           const res = await call(
-            member,
+            person,
             route.method,
             await pathFor(route.url, fixture, home),
             fixture,
             headers,
           )
-          expect([401, 403], `${label} (member) ${res.body}`).not.toContain(res.statusCode)
+          expect([401, 403], `${label} ${res.body}`).not.toContain(res.statusCode)
         }
       }
       if (route.url.includes(':')) {
-        // Another tenant's resource does not exist for it, wherever it acts.
-        const res = await call(member, route.method, await pathFor(route.url, fixture, other), fixture)
-        expect(res.statusCode, `${label} (other tenant)`).toBe(404)
+        // Another tenant's resource does not exist for it, wherever it acts; a person's own
+        // route refuses anything but their session.
+        const res = await call(person, route.method, await pathFor(route.url, fixture, other), fixture)
+        const refused = fixture.sessionOnly && typeof person === 'string'
+        expect(res.statusCode, `${label} (other tenant)`).toBe(refused ? 403 : 404)
       }
     }
-    const mine = await call(member, 'GET', '/api/v1/workspaces', {})
+    const mine = await call(person, 'GET', '/api/v1/workspaces', {})
     expect(mine.json().data.map((w: { id: number }) => w.id)).toEqual([home])
   })
 
@@ -480,6 +540,7 @@ describe('shared security suite', () => {
     for (const [credential, status] of [
       [t.masterKey, 404],
       [member, 403],
+      [memberToken, 403],
       [key, 403],
     ] as const) {
       const res = await call(credential, 'GET', '/api/v1/posts', {}, { 'x-workspace-id': '2000000000' })

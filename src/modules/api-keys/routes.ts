@@ -46,7 +46,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
     },
     (req) => {
       const { query, url } = list.parse(req)
-      return service.list(req.workspace!, query, url)
+      return service.list(req.principal!, req.workspace!, query, url)
     },
   )
 
@@ -69,7 +69,7 @@ export function apiKeyRoutes(fastify: FastifyInstance, service: ApiKeyService, p
     },
     async (req) => {
       const include = parseIncludes(req.query, apiKeyList)
-      return { data: await service.get(req.workspace!, req.params.id, include) }
+      return { data: await service.get(req.principal!, req.workspace!, req.params.id, include) }
     },
   )
 

@@ -4,12 +4,14 @@
 // until the end of the grace period; revocation is immediate on every instance.
 import type { Static } from 'typebox'
 import {
+  effectiveScopes,
   expandScopes,
   isTier,
   isValidScope,
   missingScope,
   type Principal,
   type PrincipalWorkspace,
+  type Scope,
   type Tier,
   tierRank,
 } from '../../platform/auth/index.ts'
@@ -30,6 +32,7 @@ import {
   findKeyForAuth,
   insertKey,
   isHeldKey,
+  type KeyOwner,
   listKeys,
   lockUnrevokedKey,
   revokeKey,
@@ -42,6 +45,7 @@ const DEFAULT_SCOPES = ['read', 'write'] as const
 const SECRET_LENGTH = 40
 const PREFIX_LENGTH = 4 // random characters kept visible after `sk_live_`
 const HOUR = 3_600_000
+const OWN_KEYS_ONLY: ReadonlySet<string> = new Set(['api-keys'])
 
 export type Environment = 'live' | 'test'
 
@@ -117,6 +121,24 @@ function expiryOfCallingKey(principal: Principal): number | null {
   return principal.type === 'api_key' ? principal.expiresAt : null
 }
 
+/**
+ * Whose keys the caller manages: every key of the workspace, or — for a member's credential,
+ * or a key a member made — only the keys its user made. Another user's key then does not
+ * exist for it (404), as another tenant's does not.
+ */
+function keyOwner(principal: Principal, workspace: PrincipalWorkspace): KeyOwner {
+  return workspace.ownOnly?.has('api-keys') ? (principal.user?.id ?? 0) : null
+}
+
+/** The 403 for a scope the caller cannot hand out, naming it (and the role that lacks it). */
+function beyondCaller(what: string, scope: Scope, principal: Principal, workspace: PrincipalWorkspace) {
+  const byRole =
+    workspace.role && principal.granted.has(scope)
+      ? ` (not granted to the ${workspace.role} role in this workspace)`
+      : ''
+  return new ApiError('access_denied', `Insufficient permissions. ${what}: ${scope}${byRole}`)
+}
+
 function earliest(expiresAt: Date | null, cap: number | null): Date | null {
   if (cap === null) return expiresAt
   return expiresAt !== null && expiresAt.getTime() <= cap ? expiresAt : new Date(cap)
@@ -170,12 +192,14 @@ export class ApiKeyService {
   }
 
   async list(
+    principal: Principal,
     workspace: PrincipalWorkspace,
     query: ListQuery,
     url: URL,
   ): Promise<Page<Record<string, unknown>>> {
     const { db, clock } = this.deps
-    const { rows, total } = await listKeys(db, workspace.id, query, new Date(clock.now()))
+    const owner = keyOwner(principal, workspace)
+    const { rows, total } = await listKeys(db, workspace.id, owner, query, new Date(clock.now()))
     const people = query.include.has('user')
       ? await usersById(
           db,
@@ -190,8 +214,8 @@ export class ApiKeyService {
     return toPage(items, total, query, url)
   }
 
-  async get(workspace: PrincipalWorkspace, id: number, include: ReadonlySet<string>) {
-    const row = await findKey(this.deps.db, workspace.id, id)
+  async get(principal: Principal, workspace: PrincipalWorkspace, id: number, include: ReadonlySet<string>) {
+    const row = await findKey(this.deps.db, workspace.id, keyOwner(principal, workspace), id)
     if (!row) throw ApiError.notFound('API key')
     const out: Record<string, unknown> = this.toOut(row, workspace)
     if (include.has('user')) {
@@ -212,13 +236,10 @@ export class ApiKeyService {
         },
       })
     }
-    const beyond = missingScope(scopes, principal.granted)
-    if (beyond) {
-      throw new ApiError(
-        'access_denied',
-        `Insufficient permissions. A key cannot grant a scope its creator lacks: ${beyond}`,
-      )
-    }
+    // Within what the caller may do here: a user's credential is narrowed by the user's role.
+    const beyond = missingScope(scopes, effectiveScopes(principal, workspace))
+    if (beyond)
+      throw beyondCaller('A key cannot grant a scope its creator lacks', beyond, principal, workspace)
     const tier = body.rate_limit_tier ?? null
     if (tier !== null && principal.type !== 'master_key' && tierRank(tier) > tierRank(workspace.tier)) {
       throw ApiError.invalid(
@@ -252,6 +273,7 @@ export class ApiKeyService {
         scopes,
         rateLimitTier: tier,
         expiresAt,
+        ownKeysOnly: keyOwner(principal, workspace) !== null,
         createdAt: now,
         updatedAt: now,
       })
@@ -274,9 +296,10 @@ export class ApiKeyService {
   ) {
     const { db, clock, credentials } = this.deps
     const graceHours = body.grace_period_hours ?? 24
+    const allowed = effectiveScopes(principal, workspace)
     // No grace revokes the old key at once: that is deleting it, and needs the scope to.
     if (graceHours === 0) {
-      const missing = missingScope(['api-keys:delete'], principal.granted)
+      const missing = missingScope(['api-keys:delete'], allowed)
       if (missing) {
         throw new ApiError(
           'access_denied',
@@ -287,17 +310,13 @@ export class ApiKeyService {
     const creatorEnds = expiryOfCallingKey(principal)
     const now = clock.now()
     const result = await db.transaction(async (tx) => {
-      const old = await lockUnrevokedKey(tx, workspace.id, id)
+      const old = await lockUnrevokedKey(tx, workspace.id, keyOwner(principal, workspace), id)
       if (!old) throw ApiError.notFound('API key')
       // Rotating hands out a new secret with the old key's scopes: the same rule as creating one,
       // or a key with only api-keys:write could mint itself an admin secret.
-      const beyond = missingScope(old.scopes, principal.granted)
-      if (beyond) {
-        throw new ApiError(
-          'access_denied',
-          `Insufficient permissions. A key cannot rotate a key with a scope it lacks: ${beyond}`,
-        )
-      }
+      const beyond = missingScope(old.scopes, allowed)
+      if (beyond)
+        throw beyondCaller('A key cannot rotate a key with a scope it lacks', beyond, principal, workspace)
       if (old.expiresAt !== null && old.expiresAt.getTime() <= now) {
         throw new ApiError('conflict', 'This API key has expired and cannot be rotated; create a new key.')
       }
@@ -320,6 +339,7 @@ export class ApiKeyService {
         rateLimitTier: old.rateLimitTier,
         expiresAt: earliest(old.expiresAt, creatorEnds),
         rotatedFromId: old.id,
+        ownKeysOnly: old.ownKeysOnly,
         createdAt: new Date(now),
         updatedAt: new Date(now),
       })
@@ -360,9 +380,10 @@ export class ApiKeyService {
     const { db, clock, credentials } = this.deps
     await db.transaction(async (tx) => {
       const now = new Date(clock.now())
-      const revoked = await revokeKey(tx, workspace.id, id, revoker(principal), now)
+      const owner = keyOwner(principal, workspace)
+      const revoked = await revokeKey(tx, workspace.id, owner, id, revoker(principal), now)
       if (!revoked) {
-        if (await findKey(tx, workspace.id, id))
+        if (await findKey(tx, workspace.id, owner, id))
           throw new ApiError('conflict', 'This API key is already revoked.')
         throw ApiError.notFound('API key')
       }
@@ -399,7 +420,11 @@ export class ApiKeyService {
     return {
       type: 'api_key',
       user,
-      workspace: { ...workspace, tier: workspace.tier as Tier },
+      workspace: {
+        ...workspace,
+        tier: workspace.tier as Tier,
+        ...(key.ownKeysOnly && { ownOnly: OWN_KEYS_ONLY }),
+      },
       key: { id: key.id, name: key.name, prefix: key.prefix },
       scopes: key.scopes,
       granted: expandScopes(key.scopes),

@@ -45,6 +45,16 @@ function liveKey(now: Date): SQL {
   return and(notRevoked(), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)))!
 }
 
+/**
+ * Whose keys a caller may see: `null` for every key of the workspace, else only the keys made
+ * by that user (a member's credential); 0 matches no key.
+ */
+export type KeyOwner = number | null
+
+function ownedBy(owner: KeyOwner): SQL | undefined {
+  return owner === null ? undefined : eq(apiKeys.userId, owner)
+}
+
 const successor = alias(apiKeys, 'successor')
 
 /** The key was replaced by a rotation: a key that is not revoked names it as its predecessor. */
@@ -59,9 +69,16 @@ function withStatus(status: ListQuery['status'], now: Date): SQL {
   return notRevoked()
 }
 
-export async function listKeys(db: Database, workspaceId: number, query: ListQuery, now: Date) {
+export async function listKeys(
+  db: Database,
+  workspaceId: number,
+  owner: KeyOwner,
+  query: ListQuery,
+  now: Date,
+) {
   const conditions: Array<SQL | undefined> = [
     eq(apiKeys.workspaceId, workspaceId),
+    ownedBy(owner),
     withStatus(query.status, now),
     ...dateFilters(query, apiKeys),
   ]
@@ -76,11 +93,16 @@ export async function listKeys(db: Database, workspaceId: number, query: ListQue
 }
 
 /** A key of the workspace, revoked or not (GET answers a revoked key with its status). */
-export async function findKey(db: Executor, workspaceId: number, id: number): Promise<ApiKeyRow | null> {
+export async function findKey(
+  db: Executor,
+  workspaceId: number,
+  owner: KeyOwner,
+  id: number,
+): Promise<ApiKeyRow | null> {
   const [row] = await db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId)))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), ownedBy(owner)))
   return row ?? null
 }
 
@@ -108,12 +130,13 @@ export async function insertKey(tx: Executor, key: NewApiKey): Promise<ApiKeyRow
 export async function lockUnrevokedKey(
   tx: Executor,
   workspaceId: number,
+  owner: KeyOwner,
   id: number,
 ): Promise<ApiKeyRow | null> {
   const [row] = await tx
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), ownedBy(owner), notRevoked()))
     .for('update')
   return row ?? null
 }
@@ -145,6 +168,7 @@ export async function endKey(
 export async function revokeKey(
   tx: Executor,
   workspaceId: number,
+  owner: KeyOwner,
   id: number,
   revokedBy: RevokedBy,
   now: Date,
@@ -152,7 +176,7 @@ export async function revokeKey(
   const [row] = await tx
     .update(apiKeys)
     .set({ revokedAt: now, revokedBy, updatedAt: now })
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), notRevoked()))
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, workspaceId), ownedBy(owner), notRevoked()))
     .returning({
       id: apiKeys.id,
       name: apiKeys.name,

@@ -1,7 +1,7 @@
 // API keys: only the SHA-256 of the secret is stored; `prefix` is the visible part shown in
 // lists. Revoked keys keep their row (revoked_at, revoked_by) for the audit trail: they are
 // listed with `status=revoked` and never authenticate again.
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 /** Who revoked a key: the credential type, and the key and user behind it when there are some. */
 export type RevokedBy = { type: string; key_id: number | null; user_id: number | null }
@@ -27,6 +27,11 @@ export const apiKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revokedBy: jsonb('revoked_by').$type<RevokedBy>(),
     rotatedFromId: integer('rotated_from_id'),
+    /**
+     * Made by a member, whose role manages only their own keys: the key's `api-keys` scopes
+     * reach only keys of the same user, as its creator's did.
+     */
+    ownKeysOnly: boolean('own_keys_only').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

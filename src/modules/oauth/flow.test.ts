@@ -4,6 +4,7 @@
 import * as oauth from 'oauth4webapi'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { injectFetch, useTestApp } from '../../testing/harness.ts'
+import { Browser as AppBrowser } from '../../testing/oauth-flow.ts'
 
 const t = useTestApp()
 beforeEach(() => t.clock.advance(5 * 60_000 + 1000))
@@ -12,34 +13,14 @@ const ISSUER = new URL('http://api.test')
 const REDIRECT = 'https://partner.test/callback'
 const PASSWORD = 'correct horse battery staple'
 
-const options = () => ({ [oauth.customFetch]: injectFetch(t.app), [oauth.allowInsecureRequests]: true })
-
-/** A browser's cookies, by name (paths ignored: every request of the flow may carry them). */
-class Browser {
-  private readonly cookies = new Map<string, string>()
-
-  async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>) {
-    const target = new URL(url, ISSUER)
-    const res = await t.app.inject({
-      method,
-      url: target.pathname + target.search,
-      headers: {
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(form && { 'content-type': 'application/x-www-form-urlencoded' }),
-      },
-      ...(form && { payload: new URLSearchParams(form).toString() }),
-    })
-    for (const line of [res.headers['set-cookie'] ?? []].flat()) {
-      const [pair] = line.split(';')
-      const eq = pair!.indexOf('=')
-      const name = pair!.slice(0, eq)
-      const value = pair!.slice(eq + 1)
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
-    return res
+/** A person's browser on this suite's app. */
+class Browser extends AppBrowser {
+  constructor() {
+    super(t.app)
   }
 }
+
+const options = () => ({ [oauth.customFetch]: injectFetch(t.app), [oauth.allowInsecureRequests]: true })
 
 async function setup(publicApp = false, scopes = ['posts:read', 'posts:write']) {
   const ws = await t.workspace()
@@ -332,12 +313,12 @@ describe('authorization code with PKCE through our login and consent pages', () 
   })
 
   it("narrows a user's token to what the user's role allows in the workspace", async () => {
-    const s = await setup(false, ['api-keys:write', 'posts:write'])
+    const s = await setup(false, ['webhooks:write', 'posts:write', 'api-keys:write'])
     const { location, verifier, state } = await authorize(s, new Browser(), {
-      scope: 'api-keys:write posts:write',
+      scope: 'webhooks:write posts:write api-keys:write',
     })
     const { access_token } = await exchange(s, location, verifier, state)
-    // A member may write posts, not keys, whatever the token's scopes.
+    // A member may write posts, not webhooks, whatever the token's scopes.
     const post = await t.call(access_token, {
       method: 'POST',
       url: '/api/v1/posts',
@@ -346,12 +327,71 @@ describe('authorization code with PKCE through our login and consent pages', () 
     expect(post.statusCode).toBe(201)
     const refused = await t.call(access_token, {
       method: 'POST',
-      url: '/api/v1/api-keys',
-      payload: { name: 'k' },
+      url: '/api/v1/webhooks',
+      payload: { url: 'https://hooks.invalid/receive', events: ['post.created'] },
     })
     expect(refused.statusCode).toBe(403)
     expect(refused.json().message).toBe(
-      'Insufficient permissions. Required scope: api-keys:write (not granted to the member role in this workspace)',
+      'Insufficient permissions. Required scope: webhooks:write (not granted to the member role in this workspace)',
     )
+    // A member's token makes keys for its user, within the member's role and the token's scopes.
+    const beyond = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      payload: { name: 'k', scopes: ['webhooks:write'] },
+    })
+    expect(beyond.statusCode).toBe(403)
+    expect(beyond.json().message).toBe(
+      'Insufficient permissions. A key cannot grant a scope its creator lacks: webhooks:write (not granted to the member role in this workspace)',
+    )
+    const mine = await t.call(access_token, {
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      payload: { name: 'k', scopes: ['posts:write'] },
+    })
+    expect(mine.statusCode).toBe(201)
+    const listed = await t.call(t.masterKey, { method: 'GET', url: '/api/v1/api-keys', workspace: s.ws.id })
+    expect(listed.json().data.map((k: { name: string }) => k.name)).toEqual(['k', 'test key'])
+  })
+
+  it("narrows issued tokens to the app's scopes at once when the app is narrowed, and ends them when it is deleted", async () => {
+    const s = await setup(false, ['posts:read', 'posts:write'])
+    const { location, verifier, state } = await authorize(s, new Browser(), { scope: 'posts:write' })
+    const tokens = await exchange(s, location, verifier, state)
+    const write = () =>
+      t.call(tokens.access_token, { method: 'POST', url: '/api/v1/posts', payload: { title: 'by app' } })
+    expect((await write()).statusCode).toBe(201) // cached now
+    const { key } = await t.key(s.ws.id, { scopes: ['*'] })
+    const apps = await t.call(key, { method: 'GET', url: '/api/v1/oauth/clients' })
+    const id = apps.json().data[0].id as number
+    const narrowed = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/oauth/clients/${id}`,
+      payload: { scopes: ['posts:read'] },
+    })
+    expect(narrowed.statusCode).toBe(200)
+
+    const refused = await write()
+    expect(refused.statusCode).toBe(403)
+    expect(refused.json().message).toBe('Insufficient permissions. Required scope: posts:write')
+    expect((await t.call(tokens.access_token, { method: 'GET', url: '/api/v1/posts' })).statusCode).toBe(200)
+    const me = await t.call(tokens.access_token, { method: 'GET', url: '/api/v1/me' })
+    expect(me.json().data.scopes).toEqual(['posts:read'])
+    // A token refreshed after the change is held to it too.
+    const refreshed = await refresh(s, tokens.refresh_token!)
+    const again = await t.call(refreshed.access_token, {
+      method: 'POST',
+      url: '/api/v1/posts',
+      payload: { title: 'by app' },
+    })
+    expect(again.statusCode).toBe(403)
+    const posts = await t.call(key, { method: 'GET', url: '/api/v1/posts' })
+    expect(posts.json().meta.total).toBe(1)
+
+    // Deleting the app ends its tokens and its refresh token.
+    expect((await t.call(key, { method: 'DELETE', url: `/api/v1/oauth/clients/${id}` })).statusCode).toBe(204)
+    expect((await t.call(refreshed.access_token, { method: 'GET', url: '/api/v1/me' })).statusCode).toBe(401)
+    const gone = await refresh(s, refreshed.refresh_token!).catch((e: unknown) => e)
+    expect(gone).toBeInstanceOf(Error)
   })
 })

@@ -5,9 +5,10 @@ import type { FastifyInstance } from 'fastify'
 import { type CredentialSource, registerScopeResources } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
+import { GrantService } from './grants.ts'
 import type { CheckCredentials } from './interaction.ts'
 import { createProvider } from './provider.ts'
-import { clientRoutes } from './routes.ts'
+import { clientRoutes, grantRoutes } from './routes.ts'
 import { mountProvider } from './server.ts'
 import { ClientService } from './service.ts'
 import { oauthSettings } from './settings.ts'
@@ -23,6 +24,8 @@ export type OAuthService = {
   /** Checks a person's email and password on the login page (with the sign-in lockout). */
   checkCredentials: CheckCredentials
   clients: ClientService
+  /** The apps each person has authorised (their grants). */
+  grants: GrantService
   /** Access tokens (`oat_…`) as credentials of the API. */
   credentialSource: CredentialSource
 }
@@ -36,6 +39,7 @@ export function createOAuth(
     deps,
     ...options,
     clients: new ClientService(deps),
+    grants: new GrantService(deps),
     credentialSource: tokenCredentialSource(deps),
   }
 }
@@ -43,6 +47,7 @@ export function createOAuth(
 export async function oauthModule(app: FastifyInstance, service: OAuthService, publicUrl: string) {
   const { deps } = service
   clientRoutes(app, service.clients, publicUrl)
+  grantRoutes(app, service.grants, publicUrl)
   const provider = await createProvider(service)
   const perFive = oauthSettings.from(deps.config).requestsPerFiveMinutes
   await mountProvider(app, provider, {

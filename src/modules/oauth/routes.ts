@@ -8,14 +8,18 @@ import {
   messageDataSchema,
   noContent,
 } from '../../platform/http/responses.ts'
+import type { GrantService } from './grants.ts'
 import {
   CLIENT_EXAMPLE,
   ClientCreate,
   ClientParams,
   ClientUpdate,
   clientList,
+  GrantParams,
+  grantList,
   OAuthClient,
   OAuthClientWithSecret,
+  OAuthGrant,
 } from './schemas.ts'
 import type { ClientService } from './service.ts'
 
@@ -162,6 +166,60 @@ export function clientRoutes(fastify: FastifyInstance, service: ClientService, p
     },
     async (req, reply) => {
       await service.remove(req.workspace!, req.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+/** The apps the signed-in person has authorised, listed and revoked from their dashboard session. */
+export function grantRoutes(fastify: FastifyInstance, service: GrantService, publicUrl: string): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  addComponents(fastify, OAuthGrant)
+  const list = listRoute(grantList, OAuthGrant, publicUrl, 'A page of the apps the person has authorised')
+  const own = { auth: { scope: null, workspace: false } }
+  const grantTags = ['Sessions']
+
+  app.get(
+    '/api/auth/grants',
+    {
+      schema: {
+        tags: grantTags,
+        summary: 'List the apps you have authorised',
+        operationId: 'listGrants',
+        description:
+          'The partner apps the signed-in person allowed to act for them (at the consent page), with the ' +
+          'scopes allowed and when the app last obtained a token. A dashboard session only: any other ' +
+          'credential is 403. `created_after`/`created_before` filter on the consent, ' +
+          '`updated_after`/`updated_before` on the last use.',
+        querystring: list.querystring,
+        response: { 200: list.response, ...errorResponses() },
+      },
+      config: own,
+    },
+    (req) => {
+      const { query, url } = list.parse(req)
+      return service.list(req.principal!, query, url)
+    },
+  )
+
+  app.delete(
+    '/api/auth/grants/:id',
+    {
+      schema: {
+        tags: grantTags,
+        summary: 'Revoke an app you have authorised',
+        operationId: 'revokeGrant',
+        description:
+          "Ends the grant and every access and refresh token the app holds under it, on every instance, at the app's " +
+          "next request; the app must ask again. Another person's grant is 404. A dashboard session only.",
+        params: GrantParams,
+        querystring: NoQuery,
+        response: { 204: noContent('The grant was revoked'), ...errorResponses('not_found') },
+      },
+      config: own,
+    },
+    async (req, reply) => {
+      await service.revoke(req.principal!, req.params.id)
       return reply.code(204).send(null)
     },
   )

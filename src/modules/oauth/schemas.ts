@@ -111,3 +111,46 @@ export const clientList: ListSpec = {
   fields: Object.keys(ClientOut.properties).filter((f) => f !== 'id'),
   includes: [],
 }
+
+// The apps a person has authorised (their grants).
+
+const GrantOut = Type.Object({
+  id: Type.String({ description: 'The grant, as `DELETE /api/auth/grants/{id}` names it' }),
+  client_id: Type.String({ description: 'The app' }),
+  client_name: Type.String(),
+  scopes: Type.Array(Type.String(), { description: 'What the person allowed the app' }),
+  created_at: Timestamp,
+  last_used_at: Type.Union([Timestamp, Type.Null()], {
+    description:
+      'When the app last obtained a token under this grant (the code exchange or a refresh); null when never',
+  }),
+  expires_at: Type.Union([Timestamp, Type.Null()], {
+    description: 'When the grant ends unless the app refreshes its tokens',
+  }),
+})
+
+const GRANT_EXAMPLE = {
+  id: 'Vb3kQ0mZ7xR2pL9sT4cH8yW1nJ6dF5gA0eU3iO2qK7s',
+  client_id: 'oc_4kXb9Qw2ZrT7mPa1LsV8nD0c',
+  client_name: 'Acme reports',
+  scopes: ['posts:read'],
+  created_at: '2026-01-15T10:30:00Z',
+  last_used_at: '2026-01-16T08:02:11Z',
+  expires_at: '2026-02-14T10:30:00Z',
+}
+
+export const OAuthGrant = component('OAuthGrant', GrantOut, {
+  description: 'A partner app the signed-in person has authorised to act for them',
+  example: GRANT_EXAMPLE,
+})
+
+export const GrantParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+})
+
+export const grantList: ListSpec = {
+  sortable: ['created_at', 'last_used_at', 'client_name'],
+  defaultSort: '-created_at',
+  fields: Object.keys(GrantOut.properties).filter((f) => f !== 'id'),
+  includes: [],
+}

@@ -138,6 +138,8 @@ export class ClientService {
       ...settings,
     })
     if (!row) throw ApiError.notFound('OAuth client')
+    // Its tokens act only within its scopes: every instance reloads them at their next request.
+    await this.deps.credentials.invalidateClient(row.clientId)
     return clientOut(row)
   }
 

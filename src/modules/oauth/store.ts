@@ -202,3 +202,71 @@ export async function findKeys(db: Database): Promise<string | null> {
   const [row] = await db.select().from(oauthKeys).where(eq(oauthKeys.id, 'signing'))
   return row?.sealed ?? null
 }
+
+// The grants a person gave partner apps.
+
+/** The most grants of one person read at once (a person authorises a handful of apps). */
+const MAX_GRANTS = 1000
+
+export type GrantRow = {
+  /** The stored id (the SHA-256 of the grant's id). */
+  hash: string
+  payload: Record<string, unknown>
+  expiresAt: Date | null
+  clientName: string | null
+  /** Epoch seconds of the newest token, code or refresh token issued under the grant. */
+  lastIssued: number | null
+}
+
+/** The live grants of a person, with their app's name and when a token was last issued under each. */
+export async function grantsOf(db: Database, accountId: string, now: Date): Promise<GrantRow[]> {
+  const issued = sql<number | null>`(select max((t.payload->>'iat')::bigint) from ${oauthModels} t
+    where t.grant_id = ${oauthModels.payload}->>'jti' and t.model <> 'Grant')`
+  return db
+    .select({
+      hash: oauthModels.id,
+      payload: oauthModels.payload,
+      expiresAt: oauthModels.expiresAt,
+      clientName: oauthClients.name,
+      lastIssued: issued.mapWith(Number),
+    })
+    .from(oauthModels)
+    .leftJoin(oauthClients, eq(oauthClients.clientId, sql`${oauthModels.payload}->>'clientId'`))
+    .where(
+      and(
+        eq(oauthModels.model, 'Grant'),
+        sql`${oauthModels.payload}->>'accountId' = ${accountId}`,
+        or(sql`${oauthModels.expiresAt} is null`, sql`${oauthModels.expiresAt} > ${now}`),
+      ),
+    )
+    .limit(MAX_GRANTS)
+}
+
+/**
+ * Deletes a person's grant (by the SHA-256 of its id) and everything issued under it; answers
+ * the (model, id) of what was deleted, or null when the person has no such grant.
+ */
+export async function deleteGrantOf(
+  db: Database,
+  accountId: string,
+  hash: string,
+  grantId: string,
+): Promise<Array<{ model: string; id: string }> | null> {
+  return db.transaction(async (tx) => {
+    const [grant] = await tx
+      .delete(oauthModels)
+      .where(
+        and(
+          eq(oauthModels.model, 'Grant'),
+          eq(oauthModels.id, hash),
+          sql`${oauthModels.payload}->>'accountId' = ${accountId}`,
+        ),
+      )
+      .returning({ id: oauthModels.id })
+    if (!grant) return null
+    return tx
+      .delete(oauthModels)
+      .where(eq(oauthModels.grantId, grantId))
+      .returning({ model: oauthModels.model, id: oauthModels.id })
+  })
+}

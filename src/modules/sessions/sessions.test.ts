@@ -173,15 +173,15 @@ describe('sessions: the cookie as a credential', () => {
       headers,
     })
     expect(post.statusCode).toBe(201)
-    const key = await withCookie(secret, {
+    const hook = await withCookie(secret, {
       method: 'POST',
-      url: '/api/v1/api-keys',
-      payload: { name: 'k' },
+      url: '/api/v1/webhooks',
+      payload: { url: 'https://hooks.invalid/receive', events: ['post.created'] },
       headers,
     })
-    expect(key.statusCode).toBe(403)
-    expect(key.json().message).toBe(
-      'Insufficient permissions. Required scope: api-keys:write (not granted to the member role in this workspace)',
+    expect(hook.statusCode).toBe(403)
+    expect(hook.json().message).toBe(
+      'Insufficient permissions. Required scope: webhooks:write (not granted to the member role in this workspace)',
     )
     const drop = await withCookie(secret, {
       method: 'DELETE',

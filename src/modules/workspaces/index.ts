@@ -4,9 +4,10 @@ import type { FastifyInstance } from 'fastify'
 import { registerScopeResources, type WorkspaceResolver } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
+import { invitationMailer } from './mail.ts'
 import { memberRoutes } from './member-routes.ts'
 import { MemberService } from './members.ts'
-import { roleGrants } from './roles.ts'
+import { roleRule } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
 import { WorkspaceService } from './service.ts'
 import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
@@ -33,15 +34,18 @@ export function workspaceResolver(deps: Deps): WorkspaceResolver {
       return id === null ? Promise.resolve(null) : findWorkspaceForAuth(deps.db, id)
     if (principal.user && !principal.workspace)
       return findMemberWorkspace(deps.db, principal.user.id, id).then(
-        (found) => found && { ...found, granted: roleGrants(found.role) },
+        (found) => found && { ...found, ...roleRule(found.role) },
       )
     return Promise.resolve(null)
   }
 }
 
-/** Members of workspaces and their roles. */
-export function createMembers(deps: Deps): MemberService {
-  return new MemberService(deps)
+/**
+ * Members of workspaces and their roles; invitations are emailed when SMTP_URL is set (a mail
+ * that cannot be sent goes to `warn`).
+ */
+export function createMembers(deps: Deps, warn: (message: string, error: unknown) => void): MemberService {
+  return new MemberService(deps, invitationMailer(deps.config, warn))
 }
 
 export async function workspacesModule(

@@ -13,6 +13,7 @@ import { type ListQuery, type Page, selectFields, toPage } from '../../platform/
 import { isoSeconds } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
+import type { InvitationMailer } from './mail.ts'
 import { workspaceSettings } from './settings.ts'
 import {
   deleteInvitation,
@@ -67,9 +68,11 @@ function toOut(row: MemberRow): MemberOut {
 
 export class MemberService {
   private readonly deps: Deps
+  private readonly mailer: InvitationMailer | null
 
-  constructor(deps: Deps) {
+  constructor(deps: Deps, mailer: InvitationMailer | null) {
     this.deps = deps
+    this.mailer = mailer
   }
 
   async list(
@@ -148,7 +151,7 @@ export class MemberService {
     workspaceId: number,
     body: { email: string; role?: Role },
   ): Promise<InvitationOut> {
-    await this.visible(principal, workspaceId)
+    const workspace = await this.visible(principal, workspaceId)
     const role = body.role ?? 'member'
     const mine = principal.type === 'master_key' ? 'owner' : await this.callerRole(principal, workspaceId)
     if (mine === 'member') throw new ApiError('access_denied', 'Only an owner or an admin invites.')
@@ -165,7 +168,17 @@ export class MemberService {
       expiresAt: new Date(now + workspaceSettings.from(this.deps.config).invitationHours * 3_600_000),
       now: new Date(now),
     })
-    return invitationOut(row, token)
+    const out = invitationOut(row, token)
+    // Emailed when SMTP_URL is set, off the request path (the mailer logs a failure).
+    void this.mailer?.send({
+      to: out.email,
+      workspace: workspace.name,
+      role: out.role,
+      token,
+      expiresAt: out.expires_at,
+      inviter: principal.key ? null : (principal.user?.name ?? principal.user?.email ?? null),
+    })
+    return out
   }
 
   /** The workspace's pending invitations (never their tokens). */
@@ -182,10 +195,11 @@ export class MemberService {
     if (!(await deleteInvitation(this.deps.db, workspaceId, id))) throw ApiError.notFound('Invitation')
   }
 
-  /** 404 unless the caller can see the workspace (as for `GET /workspaces/{id}`). */
-  private async visible(principal: Principal, workspaceId: number): Promise<void> {
-    if (!(await findVisibleWorkspace(this.deps.db, principal, workspaceId)))
-      throw ApiError.notFound('Workspace')
+  /** The workspace; 404 unless the caller can see it (as for `GET /workspaces/{id}`). */
+  private async visible(principal: Principal, workspaceId: number) {
+    const workspace = await findVisibleWorkspace(this.deps.db, principal, workspaceId)
+    if (!workspace) throw ApiError.notFound('Workspace')
+    return workspace
   }
 
   /** The caller's role: a user's membership; a key of the workspace counts as an admin. */

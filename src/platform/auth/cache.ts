@@ -1,5 +1,6 @@
 // In-process cache of resolved credentials, keyed by the SHA-256 of the secret. Entries are
-// dropped when any instance announces a change (revoke, rotate, workspace update or delete)
+// dropped when any instance announces a change (revoke, rotate, workspace update or delete,
+// an OAuth client's new scopes)
 // and, as a safety net, after `ttlMs`. A load that overlaps an announcement is not cached, so
 // a revoke can never be undone by a slow lookup that read the row just before it.
 //
@@ -108,6 +109,11 @@ export class CredentialCache {
     return this.announce(`workspace:${workspaceId}`)
   }
 
+  /** Tells every instance that an OAuth client changed (its scopes): its tokens are reloaded. */
+  invalidateClient(clientId: string): Promise<void> {
+    return this.announce(`client:${clientId}`)
+  }
+
   /**
    * Applies the change here at once, broadcasts it, and waits (briefly) until the broadcast
    * comes back to this instance: Redis has then handed it to every instance, so the request
@@ -153,6 +159,9 @@ export class CredentialCache {
     } else if (kind === 'user') {
       for (const [hash, entry] of this.principals)
         if (entry.value.user?.id === id) this.principals.delete(hash)
+    } else if (kind === 'client') {
+      for (const [hash, entry] of this.principals)
+        if (entry.value.client === raw) this.principals.delete(hash)
     } else if (kind === 'key') {
       for (const [hash, entry] of this.principals)
         if (entry.value.key?.id === id) this.principals.delete(hash)

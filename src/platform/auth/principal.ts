@@ -21,6 +21,12 @@ export type PrincipalWorkspace = {
   role?: Role
   /** What that role allows here; the credential's own scopes still apply on top. */
   granted?: ReadonlySet<Scope>
+  /**
+   * Resources whose records this credential manages only where they are its user's own (a
+   * member's keys): the owning module filters on the record's user, so another user's record
+   * does not exist for it (404).
+   */
+  ownOnly?: ReadonlySet<string>
 }
 
 export interface Principal {
@@ -37,6 +43,21 @@ export interface Principal {
   readonly rateLimitTier: Tier | null
   /** Epoch ms after which the credential stops working (expiry or end of a rotation grace). */
   readonly expiresAt: number | null
+  /** The OAuth client (`client_id`) an OAuth token was issued to, so a change to the app reaches it. */
+  readonly client?: string
+}
+
+/**
+ * What a credential may do in the workspace it acts in: its own scopes, narrowed by its user's
+ * role there when it is a user-level credential. A key made by a credential can never hold more.
+ */
+export function effectiveScopes(
+  principal: Principal,
+  workspace: PrincipalWorkspace | null,
+): ReadonlySet<Scope> {
+  const role = workspace?.granted
+  if (!role) return principal.granted
+  return new Set([...principal.granted].filter((scope) => role.has(scope)))
 }
 
 export function isTier(value: unknown): value is Tier {

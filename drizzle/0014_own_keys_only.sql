@@ -1,0 +1,1 @@
+ALTER TABLE "api_keys" ADD COLUMN "own_keys_only" boolean DEFAULT false NOT NULL;
