@@ -12,8 +12,8 @@ import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
+import { GroupCommit } from '../../platform/lib/group-commit.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
-import { GroupCommit } from './ingest.ts'
 import { pageParts, parseAgent, parsePageUrl, siteHost, storable, storableProperties } from './parse.ts'
 import type {
   ConfigOut,
