@@ -34,6 +34,7 @@ import {
   deleteSite,
   type EventRow,
   findSite,
+  freshDailyRows,
   insertEvents,
   insertSite,
   listSites,
@@ -365,7 +366,9 @@ export class PixelService {
       rolled !== null &&
       from <= rolled
     ) {
-      return this.rolledUpStats({ siteId: site.id, from, to, rolledThrough: rolled }, interval, limit)
+      const range = { siteId: site.id, from, to, rolledThrough: rolled }
+      const fresh = await freshDailyRows(this.deps.db, range)
+      return this.rolledUpStats({ ...range, fresh }, interval, limit)
     }
     try {
       return await this.computeStats(site.id, scope, interval, limit)
