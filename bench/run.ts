@@ -13,6 +13,7 @@ import { type Row, table } from './lib/report.ts'
 import { mcpGateway } from './mcp.ts'
 import { noise } from './noise.ts'
 import { pixelPglite, pixelPostgres } from './pixel.ts'
+import { pixelStats } from './pixel-stats.ts'
 import { rateLimit } from './rate-limit.ts'
 import { resourceReadPglite, resourceReadPostgres } from './resource-read.ts'
 import { webhooks, webhooksUnderLoad } from './webhooks.ts'
@@ -28,6 +29,7 @@ const groups: Record<string, Array<() => Promise<Row[]>>> = {
   writes: [writesPostgres, writesPglite, writesFullWorkspace],
   logging: [writesLogging],
   pixel: [pixelPostgres, pixelPglite],
+  'pixel-stats': [pixelStats],
   mcp: [mcpGateway],
 }
 

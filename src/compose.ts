@@ -39,7 +39,14 @@ export function composeServices(infra: Infrastructure) {
   const { config, database, pubsub, clock, warn } = infra
   const box = new SecretBox(infra.encryptionKey)
   const credentials = new CredentialCache(pubsub, clock, config.credentialCacheSeconds * 1000)
-  const shared: Deps = { config, db: database.db, clock, credentials, events: createEventSink(clock) }
+  const shared: Deps = {
+    config,
+    db: database.db,
+    clock,
+    credentials,
+    events: createEventSink(clock),
+    pubsub,
+  }
 
   const workspaces = createWorkspaces(shared)
   const members = createMembers(shared, warn)

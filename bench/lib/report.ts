@@ -42,7 +42,9 @@ export function comparedRow(
   const { subject: s, baseline: b, cpuRatio } = compared
   const cpu =
     cpuRatio === null || !s.cpuPerRequest || !b.cpuPerRequest
-      ? ''
+      ? s.cpuPerRequest
+        ? `; server CPU per request ${s.cpuPerRequest.toFixed(0)} µs (the baseline's is not measured)`
+        : ''
       : `; server CPU per request ${s.cpuPerRequest.toFixed(0)} µs vs ${b.cpuPerRequest.toFixed(0)} µs, ` +
         `CPU ratio ${cpuRatio.toFixed(2)} (median of rounds)`
   return ratioRow(name, s, b, min, `ratio per round ${rounds}${cpu}`)

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { noEvents } from '../../platform/events.ts'
+import { MemoryPubSub } from '../../platform/kv/index.ts'
 import { ManualClock } from '../../platform/lib/clock.ts'
 import { useTestApp } from '../../testing/harness.ts'
 import { createEntitlementService } from './index.ts'
@@ -23,6 +24,7 @@ function purge(days: number, batchSize?: number) {
     clock,
     credentials: undefined as never,
     events: noEvents,
+    pubsub: new MemoryPubSub(),
   })
   return service.purgeUsage(batchSize)
 }

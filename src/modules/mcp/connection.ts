@@ -5,7 +5,10 @@
 // a call that succeeds resets it. Every call has a deadline, which also bounds the wait for
 // one of the server's concurrency slots; a missed deadline, a failed start and a dropped
 // connection are all 502 `upstream_error`. Errors the server itself answers (JSON-RPC errors)
-// pass through as McpError for the caller to translate.
+// pass through as McpError for the caller to translate. Connections to the servers workspaces
+// register share a pool with a cap: past it, the least recently used idle one is closed, and
+// opened again when next used.
+import type { Writable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -13,6 +16,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   ErrorCode,
+  type JSONRPCMessage,
   McpError,
   type Tool,
   ToolListChangedNotificationSchema,
@@ -30,7 +34,12 @@ export type ConnectionOptions = {
   timeoutMs: number
   maxConcurrent: number
   toolsTtlMs: number
+  /** The pool whose cap the connection counts against (registered servers), if any. */
+  pool?: ConnectionPool
 }
+
+/** What a listing of servers shows of one without waiting on it. */
+export type Glance = { status: 'available' | 'connecting' | 'unreachable'; tools: Tool[] }
 
 /** Pages of a tool list followed at most, so a server answering cursors forever cannot hold a call. */
 const MAX_TOOL_PAGES = 100
@@ -45,6 +54,13 @@ class Slots {
 
   constructor(size: number) {
     this.free = size
+  }
+
+  /** Takes a slot if one is free, without waiting. */
+  tryTake(): boolean {
+    if (this.free === 0) return false
+    this.free--
+    return true
   }
 
   async take(signal: AbortSignal): Promise<() => void> {
@@ -68,7 +84,7 @@ class Slots {
     return () => this.give()
   }
 
-  private give(): void {
+  give(): void {
     const next = this.waiting.shift()
     if (next) next()
     else this.free++
@@ -76,6 +92,86 @@ class Slots {
 }
 
 class Deadline extends Error {}
+
+/** Orders the ends of requests across connections, whatever the clock does. */
+let useSequence = 0
+
+/**
+ * Stdio whose messages of one event-loop turn leave in one write to the pipe: under load, the
+ * requests of a turn would otherwise cost a system call each. The SDK's transport keeps its
+ * child process in `_process` (internal; the stdio tests exercise this path).
+ */
+class TurnStdioTransport extends StdioClientTransport {
+  private corked = false
+
+  override send(message: JSONRPCMessage): Promise<void> {
+    const stdin = (this as unknown as { _process?: { stdin: Writable | null } })._process?.stdin
+    if (stdin && !this.corked) {
+      this.corked = true
+      stdin.cork()
+      setImmediate(() => {
+        this.corked = false
+        stdin.uncork()
+      })
+    }
+    return super.send(message)
+  }
+}
+
+/**
+ * The open connections of a set of servers, at most `max` of them: when one more opens, the
+ * least recently used one with no request in flight is closed. When every one is busy the pool
+ * stays over its cap until a request ends.
+ */
+export class ConnectionPool {
+  private readonly open = new Set<McpConnection>()
+  private readonly max: number
+
+  constructor(max: number) {
+    this.max = max
+  }
+
+  /** Connections open now. */
+  get size(): number {
+    return this.open.size
+  }
+
+  holds(connection: McpConnection): boolean {
+    return this.open.has(connection)
+  }
+
+  opened(connection: McpConnection): void {
+    this.open.add(connection)
+    this.trim()
+  }
+
+  dropped(connection: McpConnection): void {
+    this.open.delete(connection)
+  }
+
+  /** A request ended: the pool may be trimmed now if it grew past its cap while every one was busy. */
+  released(): void {
+    if (this.open.size > this.max) this.trim()
+  }
+
+  /** Closes every connection of the pool (the app's shutdown). */
+  async close(): Promise<void> {
+    const all = [...this.open]
+    this.open.clear()
+    await Promise.all(all.map((connection) => connection.close()))
+  }
+
+  private trim(): void {
+    while (this.open.size > this.max) {
+      let oldest: McpConnection | null = null
+      for (const connection of this.open)
+        if (connection.idle && (oldest === null || connection.lastUsed < oldest.lastUsed)) oldest = connection
+      if (oldest === null) return
+      this.open.delete(oldest)
+      void oldest.disconnect()
+    }
+  }
+}
 
 function upstream(server: string, message: string, retryAfterMs?: number): ApiError {
   const headers = retryAfterMs
@@ -98,6 +194,14 @@ export class McpConnection {
   private toolsLoading: Promise<Tool[]> | null = null
   /** Bumped when the tool list changes, so a listing started before it is not cached. */
   private toolsGeneration = 0
+  /** Requests in flight or waiting for a slot. */
+  private inFlight = 0
+  /** When the last request ended (a sequence number), for the pool's least-recently-used choice. */
+  lastUsed = 0
+  /** Aborts the connection being opened (the app's shutdown does not wait for a hung server). */
+  private openAbort: AbortController | null = null
+  /** Whether the last attempt reached the server: null before the first. */
+  private reachable: boolean | null = null
 
   constructor(server: string, target: Target, options: ConnectionOptions) {
     this.server = server
@@ -106,9 +210,30 @@ export class McpConnection {
     this.slots = new Slots(options.maxConcurrent)
   }
 
+  /** No request in flight and no connection being opened: the pool may close it. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.opening === null
+  }
+
   /** Runs one request under the deadline and a concurrency slot, opening the connection if needed. */
   async run<T>(what: string, request: (client: Client, options: RequestOptions) => Promise<T>): Promise<T> {
     const { timeoutMs } = this.options
+    this.inFlight++
+    // The usual case — connected, a slot free — needs no timer of its own: the SDK's request
+    // timeout is the deadline.
+    const client = this.client
+    if (client !== null && this.slots.tryTake()) {
+      try {
+        const result = await request(client, { timeout: timeoutMs })
+        this.succeeded()
+        return result
+      } catch (error) {
+        throw this.translate(error, what, false)
+      } finally {
+        this.slots.give()
+        this.ended()
+      }
+    }
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(new Deadline()), timeoutMs)
     const started = Date.now()
@@ -118,15 +243,57 @@ export class McpConnection {
       const client = await this.connect(controller.signal)
       const remaining = Math.max(1, timeoutMs - (Date.now() - started))
       const result = await request(client, { timeout: remaining, signal: controller.signal })
-      this.failures = 0
-      this.retryAt = 0
+      this.succeeded()
       return result
     } catch (error) {
       throw this.translate(error, what, controller.signal.aborted)
     } finally {
       clearTimeout(timer)
       release?.()
+      this.ended()
     }
+  }
+
+  private succeeded(): void {
+    this.failures = 0
+    this.retryAt = 0
+    this.reachable = true
+  }
+
+  private ended(): void {
+    this.inFlight--
+    this.lastUsed = ++useSequence
+    this.options.pool?.released()
+  }
+
+  /**
+   * The server as a listing shows it, waiting at most `waitMs`: its tools when they are known
+   * (a stale list is shown while a fresh one is fetched), else `connecting` while the server is
+   * being reached, or `unreachable` when the last attempt failed. A hung server never holds a
+   * listing longer than `waitMs`.
+   */
+  async glance(waitMs: number): Promise<Glance> {
+    const cached = this.tools
+    if (cached && cached.expiresAt > this.options.clock.now())
+      return { status: 'available', tools: cached.list }
+    if (this.closed) return { status: 'unreachable', tools: [] }
+    const listing = this.listTools().then(
+      (list) => ({ list }),
+      (error: unknown) => ({ error }),
+    )
+    if (cached) return { status: 'available', tools: cached.list }
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs)
+    })
+    const settled = await Promise.race([listing, waited])
+    clearTimeout(timer)
+    if (settled === null)
+      return { status: this.reachable === false ? 'unreachable' : 'connecting', tools: [] }
+    if ('list' in settled) return { status: 'available', tools: settled.list }
+    if (settled.error instanceof ApiError || settled.error instanceof McpError)
+      return { status: 'unreachable', tools: [] }
+    throw settled.error
   }
 
   /** The server's tools, every page of them, from the cache while it is fresh. */
@@ -161,8 +328,18 @@ export class McpConnection {
   /** Closes the connection (ending a stdio server's process); later calls are refused. */
   async close(): Promise<void> {
     this.closed = true
+    this.options.pool?.dropped(this)
+    this.openAbort?.abort(upstream(this.server, `MCP server ${this.server} is shut down.`))
     const client = this.client ?? (await this.opening?.catch(() => null)) ?? null
     this.client = null
+    await client?.close().catch(() => {})
+  }
+
+  /** Closes the connection to free it (the pool's cap); the next request opens it again. */
+  async disconnect(): Promise<void> {
+    const client = this.client
+    this.client = null
+    this.options.pool?.dropped(this)
     await client?.close().catch(() => {})
   }
 
@@ -195,6 +372,7 @@ export class McpConnection {
     client.onclose = () => {
       if (this.client !== client) return
       this.client = null
+      this.options.pool?.dropped(this)
       this.tools = null
       this.toolsGeneration++
       if (!this.closed) this.noteFailure()
@@ -205,25 +383,30 @@ export class McpConnection {
       this.tools = null
       this.toolsGeneration++
     })
+    const abort = new AbortController()
+    this.openAbort = abort
     try {
-      await client.connect(this.transport(), { timeout: this.options.timeoutMs })
+      await client.connect(this.transport(), { timeout: this.options.timeoutMs, signal: abort.signal })
     } catch (error) {
       await client.close().catch(() => {})
-      this.noteFailure()
+      if (!this.closed) this.noteFailure()
       throw error
+    } finally {
+      this.openAbort = null
     }
     if (this.closed) {
       await client.close().catch(() => {})
       throw upstream(this.server, `MCP server ${this.server} is shut down.`)
     }
     this.client = client
+    this.options.pool?.opened(this)
     return client
   }
 
   private transport() {
     const target = this.target
     if (target.transport === 'stdio') {
-      return new StdioClientTransport({
+      return new TurnStdioTransport({
         command: target.command,
         args: target.args,
         env: target.env,
@@ -239,6 +422,7 @@ export class McpConnection {
   }
 
   private noteFailure(): void {
+    this.reachable = false
     this.failures++
     const delay =
       this.failures <= 1 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (this.failures - 2), MAX_BACKOFF_MS)

@@ -1,7 +1,8 @@
 // A tiny MCP server over stdio for the gateway's tests, written with the SDK's server side:
 // tools that echo, report an error, crash the process mid-call, never answer, or change the
 // tool list (announcing it with notifications/tools/list_changed), listed one
-// page per tool so the gateway must follow MCP cursors. Not part of the running application.
+// page per tool so the gateway must follow MCP cursors. Started with the argument `hang`, it
+// never answers at all (not even the handshake). Not part of the running application.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js'
@@ -65,4 +66,8 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
   throw new Error(`unknown tool ${request.params.name}`)
 })
 
-await server.connect(new StdioServerTransport())
+if (process.argv[2] === 'hang') {
+  // Reads what it is sent and never answers; stays alive until it is killed.
+  process.stdin.resume()
+  setInterval(() => {}, 60_000)
+} else await server.connect(new StdioServerTransport())

@@ -21,12 +21,13 @@ export function createMcp(
   return new McpService(deps, box, warn)
 }
 
-/** The gateway's routes, core-api's own MCP server (POST /mcp) and the hourly audit purge; the app's shutdown closes every MCP connection (and stdio server process). */
+/** The gateway's routes, core-api's own MCP server (POST /mcp) and the hourly audit purge; the app's shutdown closes every MCP connection (and stdio server process) and writes the audit records still queued. */
 export async function mcpModule(app: FastifyInstance, service: McpService, publicUrl: string) {
   mcpRoutes(app, service, publicUrl)
   agentRoutes(app)
   let purging: NodeJS.Timeout | null = null
   app.addHook('onReady', async function purgeMcpAudit() {
+    await service.start()
     const purge = () =>
       service.purgeAudit().catch((error) => app.log.warn({ err: error }, 'MCP audit purge failed'))
     await purge()

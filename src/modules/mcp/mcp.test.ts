@@ -60,7 +60,13 @@ const callTool = (payload: Record<string, unknown>, credential = key) =>
 
 describe('servers and tools', () => {
   it('lists the configured servers with their tool names, every page of the fixture followed', async () => {
-    const res = await get('/api/v1/mcp/servers')
+    // A listing waits a second at most for servers still starting (they show as `connecting`).
+    let res = await get('/api/v1/mcp/servers')
+    const starting = () => res.json().data.some((s: { status: string }) => s.status === 'connecting')
+    for (let i = 0; i < 30 && starting(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      res = await get('/api/v1/mcp/servers')
+    }
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body.data.map((s: { id: string }) => s.id)).toEqual([
@@ -88,7 +94,7 @@ describe('servers and tools', () => {
       description: '',
       source: 'config',
       transport: 'stdio',
-      status: 'unavailable',
+      status: 'unreachable',
       tools: [],
     })
     expect(body.meta).toMatchObject({ total: 4, per_page: 25, current_page: 1 })

@@ -17,11 +17,11 @@ const ServerOut = Type.Object({
     description: "`config` (the operator's MCP_CONFIG) or `workspace` (registered over the API)",
   }),
   transport: Type.String({ description: '`stdio` or `http` (Streamable HTTP)' }),
-  status: Type.String({
+  status: Type.Union([Type.Literal('available'), Type.Literal('connecting'), Type.Literal('unreachable')], {
     description:
-      '`available` when the server answered its tool list, `unavailable` when it could not be reached',
+      '`available` when its tool list is known; `connecting` while it is being started or reached (a listing waits for it at most a second); `unreachable` when the last attempt failed',
   }),
-  tools: Type.Array(Type.String(), { description: 'The names of its tools (empty while unavailable)' }),
+  tools: Type.Array(Type.String(), { description: 'The names of its tools (empty unless available)' }),
   url: Type.Optional(Type.String({ description: 'Registered servers: the Streamable HTTP endpoint' })),
   headers: Type.Optional(
     Type.Array(Type.String(), {

@@ -6,14 +6,17 @@
 import { type CallToolResult, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Static } from 'typebox'
 import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
+import { isDatabaseUnavailable } from '../../platform/db/errors.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, selectFields, toPage } from '../../platform/http/list.ts'
+import { SharedCache } from '../../platform/kv/shared-cache.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
+import { GroupCommit } from '../../platform/lib/group-commit.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import { auditedArguments } from './audit.ts'
-import { type ConnectionOptions, McpConnection } from './connection.ts'
+import { type ConnectionOptions, ConnectionPool, McpConnection } from './connection.ts'
 import { guardedFetch } from './guarded-fetch.ts'
 import type { PolicyUpdate, ServerCreate, ServerUpdate, ToolCall } from './schemas.ts'
 import { mcpSettings, type ServerSpec } from './settings.ts'
@@ -24,10 +27,11 @@ import {
   deleteServer,
   findPolicy,
   findServer,
-  insertCall,
+  insertCalls,
   insertServer,
   listCalls,
   listServers,
+  type NewCall,
   purgeCalls,
   type ServerChanges,
   type ServerRow,
@@ -37,6 +41,13 @@ import {
 
 /** Registered servers per workspace at most: each may hold a connection open. */
 const MAX_WORKSPACE_SERVERS = 50
+/** Longest a listing of servers waits for one that is still being reached. */
+const GLANCE_WAIT_MS = 1000
+/** How long an instance trusts its copy of a workspace's allowlist without hearing of a change. */
+const POLICY_CACHE_MS = 60_000
+const POLICY_CACHE_SIZE = 10_000
+/** Audit records written in one statement at most. */
+const AUDIT_BATCH = 500
 /** Headers the transport sets itself: a registered server's headers may not replace them. */
 const TRANSPORT_HEADERS = new Set([
   'host',
@@ -160,6 +171,13 @@ export class McpService {
   private readonly configured = new Map<string, { spec: ServerSpec; connection: McpConnection }>()
   /** Registered servers' connections by row id, with the row version they were opened for. */
   private readonly registered = new Map<number, { version: number; connection: McpConnection }>()
+  /** The open connections to registered servers, capped by MCP_MAX_CONNECTIONS. */
+  private readonly pool: ConnectionPool
+  private readonly maxConnections: number
+  /** Workspaces' allowlists (null: no allowlist), dropped on every instance when one changes. */
+  private readonly policies: SharedCache<string[] | null>
+  /** The audit, group-committed: a call is answered once its record is written. */
+  private readonly audits: GroupCommit<NewCall>
 
   private readonly warn: (message: string, error: unknown) => void
 
@@ -175,6 +193,16 @@ export class McpService {
       maxConcurrent: settings.maxConcurrentCalls,
       toolsTtlMs: settings.toolsCacheSeconds * 1000,
     }
+    this.maxConnections = settings.maxConnections
+    this.pool = new ConnectionPool(settings.maxConnections)
+    this.policies = new SharedCache(deps.pubsub, 'mcp-policies', deps.clock, {
+      ttlMs: POLICY_CACHE_MS,
+      maxEntries: POLICY_CACHE_SIZE,
+    })
+    this.audits = new GroupCommit((calls) => this.writeAudit(calls), {
+      maxInFlight: 1,
+      maxBatch: AUDIT_BATCH,
+    })
     for (const spec of settings.servers) {
       const options = { ...this.options, timeoutMs: spec.timeoutMs ?? this.options.timeoutMs }
       const target =
@@ -192,19 +220,19 @@ export class McpService {
   }
 
   async list(workspace: PrincipalWorkspace, query: ListQuery, url: URL) {
-    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const policy = policyOf(await this.allowlist(workspace.id))
     const servers = (await this.all(workspace)).filter((s) => serverVisible(policy, s.id))
     const page = servers.slice(query.offset, query.offset + query.perPage)
     return toPage(await Promise.all(page.map((s) => this.present(s, policy))), servers.length, query, url)
   }
 
   async get(workspace: PrincipalWorkspace, id: string) {
-    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const policy = policyOf(await this.allowlist(workspace.id))
     return this.present(await this.resolve(workspace, id, policy), policy)
   }
 
   async tools(workspace: PrincipalWorkspace, id: string, query: ListQuery, url: URL) {
-    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const policy = policyOf(await this.allowlist(workspace.id))
     const server = await this.resolve(workspace, id, policy)
     const tools = (await server.connection.listTools()).filter((t) => toolAllowed(policy, server.id, t.name))
     return toPage(
@@ -264,25 +292,49 @@ export class McpService {
       ended = outcomeOf(error)
       throw error
     } finally {
-      await insertCall(this.deps.db, {
-        workspaceId: workspace.id,
-        kind: audited.kind,
-        server: audited.server,
-        target: audited.target,
-        arguments: auditedArguments(audited.arguments),
-        outcome: ended!.outcome,
-        status: ended!.status,
-        durationMs: Math.round(performance.now() - started),
-        credentialType: principal.type,
-        keyId: principal.key?.id ?? null,
-        userId: principal.user?.id ?? null,
-        createdAt: new Date(this.deps.clock.now()),
-      }).catch((error) => this.warn('could not record an MCP call in the audit', error))
+      await this.audits
+        .add({
+          workspaceId: workspace.id,
+          kind: audited.kind,
+          server: audited.server,
+          target: audited.target,
+          arguments: auditedArguments(audited.arguments),
+          outcome: ended!.outcome,
+          status: ended!.status,
+          durationMs: Math.round(performance.now() - started),
+          credentialType: principal.type,
+          keyId: principal.key?.id ?? null,
+          userId: principal.user?.id ?? null,
+          createdAt: new Date(this.deps.clock.now()),
+        })
+        .catch((error) => this.warn('could not record an MCP call in the audit', error))
     }
   }
 
+  /** A batch of audit records in one statement; if the database refuses it, each on its own. */
+  private async writeAudit(calls: NewCall[]): Promise<unknown[] | undefined> {
+    try {
+      await insertCalls(this.deps.db, calls)
+      return undefined
+    } catch (error) {
+      if (calls.length === 1 || isDatabaseUnavailable(error)) throw error
+      return Promise.all(
+        calls.map((call) =>
+          insertCalls(this.deps.db, [call]).then(
+            () => undefined,
+            (failure: unknown) => failure ?? new Error('the audit record was not stored'),
+          ),
+        ),
+      )
+    }
+  }
+
+  private allowlist(workspaceId: number): Promise<string[] | null> {
+    return this.policies.get(String(workspaceId), () => findPolicy(this.deps.db, workspaceId))
+  }
+
   private async callTool(workspace: PrincipalWorkspace, body: Static<typeof ToolCall>) {
-    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const policy = policyOf(await this.allowlist(workspace.id))
     const server = await this.resolve(workspace, body.server, policy)
     if (!toolAllowed(policy, server.id, body.tool))
       throw new ApiError(
@@ -309,7 +361,7 @@ export class McpService {
   }
 
   private async readResource(workspace: PrincipalWorkspace, id: string, uri: string) {
-    const policy = policyOf(await findPolicy(this.deps.db, workspace.id))
+    const policy = policyOf(await this.allowlist(workspace.id))
     const server = await this.resolve(workspace, id, policy)
     if (policy !== null && !policy.servers.has(server.id))
       throw new ApiError(
@@ -380,10 +432,17 @@ export class McpService {
     return { allowed: await findPolicy(this.deps.db, workspace.id) }
   }
 
+  /** Saves the allowlist; every instance drops its copy before the change is answered. */
   async setPolicy(workspace: PrincipalWorkspace, body: Static<typeof PolicyUpdate>) {
     if (body.allowed === null) await deletePolicy(this.deps.db, workspace.id)
     else await savePolicy(this.deps.db, workspace.id, body.allowed, new Date(this.deps.clock.now()))
+    await this.policies.invalidate(String(workspace.id))
     return { allowed: body.allowed }
+  }
+
+  /** Listens for allowlist changes made on other instances (the app's onReady). */
+  start(): Promise<void> {
+    return this.policies.start()
   }
 
   /** Purges the audit past MCP_AUDIT_RETENTION_DAYS (none when it is 0); answers how many records went. */
@@ -397,7 +456,13 @@ export class McpService {
   async close(): Promise<void> {
     const connections = [...this.configured.values(), ...this.registered.values()].map((c) => c.connection)
     this.registered.clear()
-    await Promise.all(connections.map((c) => c.close()))
+    await Promise.all([...connections.map((c) => c.close()), this.pool.close()])
+    await this.audits.drain()
+  }
+
+  /** Connections open now to workspace-registered servers. */
+  get openConnections(): number {
+    return this.pool.size
   }
 
   private async all(workspace: PrincipalWorkspace): Promise<Resolved[]> {
@@ -438,9 +503,13 @@ export class McpService {
         headers: this.headersOf(row),
         fetch: guardedFetch(this.allowInsecure),
       }
-      held = { version, connection: new McpConnection(row.slug, target, this.options) }
-      this.registered.set(row.id, held)
-    }
+      held = {
+        version,
+        connection: new McpConnection(row.slug, target, { ...this.options, pool: this.pool }),
+      }
+      this.forgetUnused()
+    } else this.registered.delete(row.id) // re-inserted last: the map stays in order of use
+    this.registered.set(row.id, held)
     const { slug, name, description } = row
     return {
       id: slug,
@@ -453,17 +522,20 @@ export class McpService {
     }
   }
 
-  private async present(server: Resolved, policy: Policy = null) {
-    let tools: string[] = []
-    let status = 'available'
-    try {
-      tools = (await server.connection.listTools())
-        .filter((t) => toolAllowed(policy, server.id, t.name))
-        .map((t) => t.name)
-    } catch (error) {
-      if (!(error instanceof ApiError) && !(error instanceof McpError)) throw error
-      status = 'unavailable'
+  /** Past a few times the connection cap, the least recently used servers with nothing open are forgotten. */
+  private forgetUnused(): void {
+    if (this.registered.size < this.maxConnections * 4) return
+    for (const [id, held] of this.registered) {
+      if (this.registered.size < this.maxConnections * 2) return
+      if (held.connection.idle && !this.pool.holds(held.connection)) this.registered.delete(id)
     }
+  }
+
+  /** A server as listed: answered from what is known, never held by a server that hangs. */
+  private async present(server: Resolved, policy: Policy = null) {
+    const glance = await server.connection.glance(GLANCE_WAIT_MS)
+    const { status } = glance
+    const tools = glance.tools.filter((t) => toolAllowed(policy, server.id, t.name)).map((t) => t.name)
     const { id, name, description, source, transport, row } = server
     return {
       id,

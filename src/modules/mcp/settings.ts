@@ -158,6 +158,12 @@ export const mcpSettings = defineSettings('mcp', {
     parse: integer(1, 1000),
     doc: 'requests in flight to one MCP server at once; more wait for a free slot within their timeout',
   },
+  maxConnections: {
+    env: 'MCP_MAX_CONNECTIONS',
+    default: 200,
+    parse: integer(1, 100_000),
+    doc: 'connections held open at once to workspace-registered MCP servers; past it, the least recently used idle one is closed (and reopened when next used)',
+  },
   auditRetentionDays: {
     env: 'MCP_AUDIT_RETENTION_DAYS',
     default: 90,

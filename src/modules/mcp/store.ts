@@ -1,8 +1,10 @@
 // Queries on the MCP servers a workspace registered and on the audit of calls. Every query
 // names the workspace.
-import { and, asc, count, eq, lt, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, lt, type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
+import { preparedStatement } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { mcpCalls, mcpPolicies, mcpServers } from './tables.ts'
 
@@ -70,8 +72,37 @@ export async function deleteServer(
 export type CallRow = typeof mcpCalls.$inferSelect
 export type NewCall = Omit<typeof mcpCalls.$inferInsert, 'id' | 'createdAt'> & { createdAt: Date }
 
-export async function insertCall(db: Database, call: NewCall): Promise<void> {
-  await db.insert(mcpCalls).values(call)
+/**
+ * Audit records, any number of them, in one prepared statement: the rows travel as one JSON
+ * array parameter (so neither the statement's text nor its plan depends on their number).
+ */
+const insertCallsStatement = preparedStatement('insert_mcp_calls', () => {
+  const statement = sql`insert into ${mcpCalls} (workspace_id, kind, server, target, arguments, outcome,
+      status, duration_ms, credential_type, key_id, user_id, created_at)
+    select workspace_id, kind, server, target, arguments, outcome, status, duration_ms,
+      credential_type, key_id, user_id, created_at
+    from jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as r(workspace_id integer, kind text,
+      server text, target text, arguments jsonb, outcome text, status integer, duration_ms integer,
+      credential_type text, key_id integer, user_id integer, created_at timestamptz)`
+  return { toSQL: () => new PgDialect().sqlToQuery(statement) }
+})
+
+export async function insertCalls(db: Database, calls: NewCall[]): Promise<void> {
+  const rows = calls.map((call) => ({
+    workspace_id: call.workspaceId,
+    kind: call.kind,
+    server: call.server,
+    target: call.target,
+    arguments: call.arguments ?? null,
+    outcome: call.outcome,
+    status: call.status,
+    duration_ms: call.durationMs,
+    credential_type: call.credentialType,
+    key_id: call.keyId ?? null,
+    user_id: call.userId ?? null,
+    created_at: call.createdAt.toISOString(),
+  }))
+  await insertCallsStatement(db).execute({ rows: JSON.stringify(rows) })
 }
 
 const callSort = { id: mcpCalls.id, created_at: mcpCalls.createdAt, duration_ms: mcpCalls.durationMs }

@@ -58,6 +58,7 @@ export async function pixelModule(app: FastifyInstance, service: PixelService, d
   let timer: NodeJS.Timeout | null = null
   const purge = () => service.purge().catch((error) => app.log.warn({ err: error }, 'pixel purge failed'))
   app.addHook('onReady', async () => {
+    await service.start()
     await purge()
     timer = setInterval(purge, PURGE_EVERY_MS)
     timer.unref()

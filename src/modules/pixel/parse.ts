@@ -4,6 +4,8 @@
 // `Other`. Nothing here keeps the full user agent or the query string of the page (which may
 // carry personal data); only the UTM parameters are read from it.
 
+import { isbot } from 'isbot'
+
 export type PageParts = {
   hostname: string
   pathname: string
@@ -148,8 +150,29 @@ const SYSTEMS: Array<[RegExp, string]> = [
   [/\bLinux\b|\bX11\b/, 'Linux'],
 ]
 
+/** User agents remembered at most, and the longest one remembered (browsers send ~150 characters). */
+const AGENT_CACHE_SIZE = 10_000
+const MAX_CACHED_AGENT = 512
+const agents = new Map<string, Agent | null>()
+
+/**
+ * What a user agent says (null: a bot, or no user agent), remembered per user-agent string: a
+ * site's visitors send few distinct ones, and the bot check runs a very large regular
+ * expression. Bounded; the oldest entry goes first.
+ */
+export function agentOf(ua: string): Agent | null {
+  const known = agents.get(ua)
+  if (known !== undefined) return known
+  const agent = ua === '' || isbot(ua) ? null : parseAgent(ua)
+  if (ua.length <= MAX_CACHED_AGENT) {
+    if (agents.size >= AGENT_CACHE_SIZE) agents.delete(agents.keys().next().value!)
+    agents.set(ua, agent)
+  }
+  return agent
+}
+
 /** Device kind, browser family and OS family of a user agent. */
-export function parseAgent(ua: string): Agent {
+function parseAgent(ua: string): Agent {
   const browser = BROWSERS.find(([pattern]) => pattern.test(ua))?.[1] ?? 'Other'
   const os = SYSTEMS.find(([pattern]) => pattern.test(ua))?.[1] ?? 'Other'
   let device: Agent['device'] = 'desktop'

@@ -2,6 +2,7 @@ import { and, count, eq, lt } from 'drizzle-orm'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { noEvents } from '../../platform/events.ts'
+import { MemoryPubSub } from '../../platform/kv/index.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { createPixel } from './index.ts'
@@ -69,6 +70,7 @@ function purge(env: Record<string, string>) {
       clock,
       credentials: undefined as never,
       events: noEvents,
+      pubsub: new MemoryPubSub(),
     },
     new SecretBox('k'.repeat(32)),
     t.database.engine,

@@ -3,18 +3,18 @@
 // hostname, check it is enabled and tracks this kind of event, hash the visitor, keep or drop
 // it by the site's sample rate, then write the event through group commit and answer only
 // when it is committed. Anything refused is `{tracked: false}` and stores nothing.
-import { isbot } from 'isbot'
 import type { Static } from 'typebox'
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
 import { isDatabaseUnavailable } from '../../platform/db/errors.ts'
-import { type Database, isUniqueViolation } from '../../platform/db/index.ts'
+import { isUniqueViolation } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
+import { SharedCache } from '../../platform/kv/shared-cache.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
+import { GroupCommit } from '../../platform/lib/group-commit.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
-import { GroupCommit } from './ingest.ts'
-import { pageParts, parseAgent, parsePageUrl, siteHost, storable, storableProperties } from './parse.ts'
+import { agentOf, pageParts, parsePageUrl, siteHost, storable, storableProperties } from './parse.ts'
 import type {
   ConfigOut,
   INTERVALS,
@@ -34,6 +34,7 @@ import {
   deleteSite,
   type EventRow,
   findSite,
+  freshDailyRows,
   insertEvents,
   insertSite,
   listSites,
@@ -63,8 +64,8 @@ const DEFAULT_FEATURES: SiteFeatures = {
   respect_dnt: false,
 }
 
-/** How long an instance trusts its copy of a site (changes on another instance take this long). */
-const SITE_CACHE_MS = 10_000
+/** How long an instance trusts its copy of a site without hearing of a change (a lost announcement). */
+const SITE_CACHE_MS = 60_000
 const SITE_CACHE_SIZE = 10_000
 const DAY_MS = 86_400_000
 /** Longest range of an hourly series, in days. */
@@ -110,34 +111,10 @@ function duplicateDomain(domain: string): ApiError {
   })
 }
 
-/** The sites of recently seen hostnames (null: no site), so the track path rarely queries. */
-class SiteCache {
-  private readonly entries = new Map<string, { site: Promise<SiteRow | null>; until: number }>()
-  private readonly db: Database
-
-  constructor(db: Database) {
-    this.db = db
-  }
-
-  get(hostname: string, now: number): Promise<SiteRow | null> {
-    const hit = this.entries.get(hostname)
-    if (hit && hit.until > now) return hit.site
-    // Unknown hostnames are remembered too, within a bound: a flood of them cannot grow memory.
-    if (this.entries.size >= SITE_CACHE_SIZE) this.entries.clear()
-    const site = siteForHostname(this.db, hostname)
-    this.entries.set(hostname, { site, until: now + SITE_CACHE_MS })
-    site.catch(() => this.entries.delete(hostname))
-    return site
-  }
-
-  clear(): void {
-    this.entries.clear()
-  }
-}
-
 export class PixelService {
   private readonly deps: Deps
-  private readonly sites: SiteCache
+  /** The site of each recently seen hostname (null: none), dropped on every instance when a site changes. */
+  private readonly sites: SharedCache<SiteRow | null>
   private readonly visitors: VisitorIds
   readonly writer: GroupCommit<EventRow>
   /** Told the size of every batch written (metrics). */
@@ -145,12 +122,24 @@ export class PixelService {
 
   constructor(deps: Deps, box: SecretBox, options: { maxInFlight: number }) {
     this.deps = deps
-    this.sites = new SiteCache(deps.db)
+    this.sites = new SharedCache(deps.pubsub, 'pixel-sites', deps.clock, {
+      ttlMs: SITE_CACHE_MS,
+      maxEntries: SITE_CACHE_SIZE,
+    })
     this.visitors = new VisitorIds(deps.db, deps.clock, box)
     this.writer = new GroupCommit((events) => this.writeEvents(events), {
       maxInFlight: options.maxInFlight,
       maxBatch: 1000,
     })
+  }
+
+  /** Listens for site changes made on other instances (the app's onReady). */
+  start(): Promise<void> {
+    return this.sites.start()
+  }
+
+  private siteOf(hostname: string): Promise<SiteRow | null> {
+    return this.sites.get(hostname, () => siteForHostname(this.deps.db, hostname))
   }
 
   /** A batch in one statement; if it fails but the database is there, each event on its own. */
@@ -237,7 +226,7 @@ export class PixelService {
         allowedHostnames: hostnames(body.allowed_hostnames) ?? [],
         features: { ...DEFAULT_FEATURES, ...body.features },
       })
-      this.sites.clear()
+      await this.sites.invalidate()
       return toOut(row)
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicateDomain(domain)
@@ -271,7 +260,7 @@ export class PixelService {
         if (!updated) throw ApiError.notFound('Site')
         return updated
       })
-      this.sites.clear()
+      await this.sites.invalidate()
       return toOut(row)
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicateDomain(domain!)
@@ -282,7 +271,7 @@ export class PixelService {
   async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
     const row = await deleteSite(this.deps.db, workspace.id, id)
     if (!row) throw ApiError.notFound('Site')
-    this.sites.clear()
+    await this.sites.invalidate()
   }
 
   // ---- public endpoints -----------------------------------------------------------------------
@@ -294,7 +283,7 @@ export class PixelService {
   ): Promise<Static<typeof ConfigOut>> {
     const hostname =
       hostnameOf(headers.origin) ?? hostnameOf(headers.referer) ?? (domain ? siteHost(domain) : null)
-    const site = hostname ? await this.sites.get(hostname, this.deps.clock.now()) : null
+    const site = hostname ? await this.siteOf(hostname) : null
     if (!site) throw ApiError.notFound('Site')
     return {
       enabled: site.enabled,
@@ -307,11 +296,12 @@ export class PixelService {
   async track(input: TrackInput): Promise<TrackOutcome> {
     const { body } = input
     const userAgent = input.userAgent ?? body.user_agent ?? ''
-    if (userAgent === '' || isbot(userAgent)) return 'bot'
+    const agent = agentOf(userAgent)
+    if (agent === null) return 'bot'
     const url = parsePageUrl(body.url)
     if (!url) return 'unknown_site'
     const now = this.deps.clock.now()
-    const site = await this.sites.get(siteHost(url.hostname), now)
+    const site = await this.siteOf(siteHost(url.hostname))
     if (!site) return 'unknown_site'
     if (!site.enabled) return 'disabled'
     const features = { ...DEFAULT_FEATURES, ...site.features }
@@ -325,7 +315,7 @@ export class PixelService {
       name: storable(body.event),
       visitorId,
       ...pageParts(url, body.referrer),
-      ...parseAgent(userAgent),
+      ...agent,
       properties: storableProperties(body.properties),
     })
     return 'tracked'
@@ -376,7 +366,9 @@ export class PixelService {
       rolled !== null &&
       from <= rolled
     ) {
-      return this.rolledUpStats({ siteId: site.id, from, to, rolledThrough: rolled }, interval, limit)
+      const range = { siteId: site.id, from, to, rolledThrough: rolled }
+      const fresh = await freshDailyRows(this.deps.db, range)
+      return this.rolledUpStats({ ...range, fresh }, interval, limit)
     }
     try {
       return await this.computeStats(site.id, scope, interval, limit)

@@ -1,8 +1,10 @@
 // Queries of the pixel: sites (every query of the API names the workspace; the public
 // endpoints look a site up by hostname), the daily salts and the events.
 import { and, eq, lt, type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
+import { preparedStatement } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
 
@@ -132,9 +134,45 @@ export async function purgeEventsBefore(
   return deleted
 }
 
-/** Writes a batch of events in one statement (one commit). */
+/**
+ * A batch of events in one prepared statement (one round trip, one commit): the rows travel as
+ * one JSON array parameter, so the statement's text and plan are the same whatever the batch's
+ * size, and nothing is built per event. Visitor ids go as decimal text (a JSON number would
+ * lose the low bits of a 64-bit integer).
+ */
+const insertEventsStatement = preparedStatement('insert_pixel_events', () => {
+  const statement = sql`insert into ${pixelEvents} (site_id, occurred_at, name, visitor_id, hostname,
+      pathname, source, referrer_host, utm_medium, utm_campaign, utm_content, utm_term, device, browser,
+      os, properties)
+    select site_id, occurred_at, name, visitor_id, hostname, pathname, source, referrer_host, utm_medium,
+      utm_campaign, utm_content, utm_term, device, browser, os, properties
+    from jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as r(site_id integer,
+      occurred_at timestamptz, name text, visitor_id bigint, hostname text, pathname text, source text,
+      referrer_host text, utm_medium text, utm_campaign text, utm_content text, utm_term text,
+      device text, browser text, os text, properties jsonb)`
+  return { toSQL: () => new PgDialect().sqlToQuery(statement) }
+})
+
 export async function insertEvents(db: Database, events: EventRow[]): Promise<void> {
-  await db.insert(pixelEvents).values(events)
+  const rows = events.map((e) => ({
+    site_id: e.siteId,
+    occurred_at: e.occurredAt.toISOString(),
+    name: e.name,
+    visitor_id: e.visitorId.toString(),
+    hostname: e.hostname,
+    pathname: e.pathname,
+    source: e.source ?? null,
+    referrer_host: e.referrerHost ?? null,
+    utm_medium: e.utmMedium ?? null,
+    utm_campaign: e.utmCampaign ?? null,
+    utm_content: e.utmContent ?? null,
+    utm_term: e.utmTerm ?? null,
+    device: e.device,
+    browser: e.browser,
+    os: e.os,
+    properties: e.properties ?? null,
+  }))
+  await insertEventsStatement(db).execute({ rows: JSON.stringify(rows) })
 }
 
 // ---- stats ----------------------------------------------------------------------------------
@@ -383,16 +421,45 @@ export async function rollUpDays(db: Database, siteId: number, from: string, to:
   })
 }
 
-export type DailyScope = { siteId: number; from: string; to: string; rolledThrough: string }
+/**
+ * A range of whole UTC days: `fresh` holds the per-day rows of the days after `rolledThrough`
+ * (today, usually), computed from the events once for the three queries that read the range.
+ */
+export type DailyScope = {
+  siteId: number
+  from: string
+  to: string
+  rolledThrough: string
+  fresh: Row[]
+}
 
-/** The per-day rows of a range: rolled-up days from the table, the days after from the events. */
-function daily(s: DailyScope): SQL {
+/** The per-day rows of the range's days not rolled up yet, computed from the events (none when every day is). */
+export async function freshDailyRows(db: Database, s: Omit<DailyScope, 'fresh'>): Promise<Row[]> {
+  if (s.to <= s.rolledThrough) return []
+  const rest = s.from > s.rolledThrough ? s.from : addDay(s.rolledThrough)
+  return rows(
+    db,
+    sql`select day::text as day, dimension, value, visitors::int as visitors, pageviews::int as pageviews,
+        events::int as events, visits::int as visits, bounces::int as bounces, duration::double precision as duration
+      from (${dailyRows(s.siteId, rest, s.to)}) as fresh(day, dimension, value, visitors, pageviews, events,
+        visits, bounces, duration)`,
+  )
+}
+
+/**
+ * The per-day rows of a range: rolled-up days from the table (`dimensions` narrows them, so
+ * the totals read two rows a day through the (site, dimension, day) index), then the fresh ones.
+ */
+function daily(s: DailyScope, dimensions?: 'totals'): SQL {
+  const only = dimensions === 'totals' ? sql` and dimension in ('total', 'visits')` : sql``
   const stored = sql`select day, dimension, value, visitors, pageviews, events, visits, bounces, duration
     from ${pixelDailyStats}
-    where site_id = ${s.siteId} and day between ${s.from}::date and least(${s.to}::date, ${s.rolledThrough}::date)`
-  if (s.to <= s.rolledThrough) return sql`daily as (${stored})`
-  const rest = s.from > s.rolledThrough ? s.from : addDay(s.rolledThrough)
-  return sql`daily as (${stored} union all select * from (${dailyRows(s.siteId, rest, s.to)}) as fresh)`
+    where site_id = ${s.siteId}${only} and day between ${s.from}::date and least(${s.to}::date, ${s.rolledThrough}::date)`
+  if (s.fresh.length === 0) return sql`daily as (${stored})`
+  const fresh = sql`select * from jsonb_to_recordset(${JSON.stringify(s.fresh)}::jsonb) as f(day date,
+    dimension text, value text, visitors integer, pageviews integer, events integer, visits integer,
+    bounces integer, duration double precision)`
+  return sql`daily as (${stored} union all ${fresh})`
 }
 
 function addDay(day: string): string {
@@ -402,7 +469,7 @@ function addDay(day: string): string {
 export async function dailyTotals(db: Database, s: DailyScope) {
   const [row] = await rows(
     db,
-    sql`with ${daily(s)}
+    sql`with ${daily(s, 'totals')}
       select
         coalesce(sum(visitors) filter (where dimension = 'total'), 0)::int as visitors,
         coalesce(sum(pageviews) filter (where dimension = 'total'), 0)::int as pageviews,
@@ -423,7 +490,7 @@ export async function dailySeries(db: Database, s: DailyScope, interval: 'day' |
   const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
   const out = await rows(
     db,
-    sql`with ${daily(s)},
+    sql`with ${daily(s, 'totals')},
       buckets as (
         select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp, ${step}) as bucket
       ),

@@ -115,5 +115,9 @@ export const pixelDailyStats = pgTable(
     /** Sum of the visits' lengths, in seconds. */
     duration: doublePrecision('duration').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.siteId, t.day, t.dimension, t.value] })],
+  (t) => [
+    primaryKey({ columns: [t.siteId, t.day, t.dimension, t.value] }),
+    // The totals and the series of a range read two rows a day (`total`, `visits`), not all of them.
+    index('pixel_daily_stats_site_dimension_day_idx').on(t.siteId, t.dimension, t.day),
+  ],
 )

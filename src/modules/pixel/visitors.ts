@@ -3,7 +3,7 @@
 // the day, and nothing stored identifies it: the IP and the user agent are never written, and
 // a salt older than yesterday's is deleted, after which no one can recompute an old id from an
 // IP and a user agent. The salts live in the database (sealed) so every instance hashes alike.
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto'
 import type { Database } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
@@ -19,8 +19,10 @@ export class VisitorIds {
   private readonly db: Database
   private readonly clock: Clock
   private readonly box: SecretBox
-  /** The salts in memory: today's and yesterday's at most. */
-  private readonly salts = new Map<string, Promise<Buffer>>()
+  /** The salts in memory, as HMAC keys made once (not per event): today's and yesterday's at most. */
+  private readonly salts = new Map<string, Promise<KeyObject>>()
+  /** The UTC day last computed and the span of clock time it covers. */
+  private day = { name: '', from: 0, to: 0 }
 
   constructor(db: Database, clock: Clock, box: SecretBox) {
     this.db = db
@@ -30,7 +32,7 @@ export class VisitorIds {
 
   /** The visitor id (a signed 64-bit integer) of this IP and user agent on this site, today. */
   async of(ip: string, userAgent: string, siteId: number): Promise<bigint> {
-    const salt = await this.saltOf(utcDay(this.clock.now()))
+    const salt = await this.saltOf(this.today())
     const digest = createHmac('sha256', salt).update(`${ip}\n${userAgent}\n${siteId}`).digest()
     return digest.readBigInt64BE(0)
   }
@@ -42,7 +44,17 @@ export class VisitorIds {
     for (const known of this.salts.keys()) if (known < yesterday) this.salts.delete(known)
   }
 
-  private saltOf(day: string): Promise<Buffer> {
+  /** Today's date (UTC), formatted once per day rather than per event. */
+  private today(): string {
+    const now = this.clock.now()
+    if (now < this.day.from || now >= this.day.to) {
+      const from = now - (now % DAY_MS)
+      this.day = { name: utcDay(now), from, to: from + DAY_MS }
+    }
+    return this.day.name
+  }
+
+  private saltOf(day: string): Promise<KeyObject> {
     let salt = this.salts.get(day)
     if (!salt) {
       salt = this.load(day)
@@ -54,11 +66,11 @@ export class VisitorIds {
   }
 
   /** Today's salt: the one another instance made, or a new one; the days before yesterday go. */
-  private async load(day: string): Promise<Buffer> {
+  private async load(day: string): Promise<KeyObject> {
     const sealed = await ensureSalt(this.db, day, this.box.seal(randomBytes(32).toString('base64')))
     const yesterday = utcDay(Date.parse(`${day}T00:00:00Z`) - DAY_MS)
     await deleteSaltsBefore(this.db, yesterday)
     for (const known of this.salts.keys()) if (known < yesterday) this.salts.delete(known)
-    return Buffer.from(this.box.open(sealed), 'base64')
+    return createSecretKey(Buffer.from(this.box.open(sealed), 'base64'))
   }
 }

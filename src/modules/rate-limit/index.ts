@@ -74,6 +74,8 @@ function describe(policy: BucketState['policy']): string {
 const policyHeaders = new WeakMap<readonly BucketRequest[], string>()
 
 function policyHeader(buckets: readonly BucketRequest[]): string {
+  // A request's own list (per-IP buckets, built for each request) is not worth remembering.
+  if (buckets.length === 1) return describe(buckets[0]!.policy)
   let text = policyHeaders.get(buckets)
   if (text === undefined) {
     text = buckets.map((b) => describe(b.policy)).join(', ')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GroupCommit } from './ingest.ts'
+import { GroupCommit } from './group-commit.ts'
 
 /** A writer whose batches finish when the test says so. */
 function controlledWriter() {

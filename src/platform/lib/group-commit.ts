@@ -1,8 +1,8 @@
-// Group commit for tracked events. A track request is answered only once its event is
-// committed, so an acknowledged event survives a crash; to keep that affordable under load,
-// the events that arrive while a batch is being written wait and go together as the next
-// batch — one multi-row INSERT and one commit for all of them. An idle server writes an event
-// at once (after the current turn of the event loop); a busy one writes fewer, larger batches.
+// Group commit: a request is answered only once its row is committed (a tracked pixel event,
+// an audited MCP call), so what was acknowledged survives a crash; to keep that affordable,
+// the rows that arrive while a batch is being written wait and go together as the next batch —
+// one multi-row INSERT and one commit for all of them. An idle server writes a row at once
+// (after the current turn of the event loop); a busy one writes fewer, larger batches.
 
 type Waiter<T> = { item: T; resolve: () => void; reject: (error: unknown) => void }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "pixel_daily_stats_site_dimension_day_idx" ON "pixel_daily_stats" USING btree ("site_id","dimension","day");
