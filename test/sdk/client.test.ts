@@ -133,7 +133,7 @@ describe('the SDK against the server: every resource', () => {
     expect(JSON.stringify(summary.data)).toContain('api_calls')
   })
 
-  it('users and sessions: create a user, sign in, read the session, /me', async () => {
+  it('users and sessions: create a user, sign in, read the session and the apps it authorised, /me', async () => {
     const { workspace, api } = await tenant()
     const email = `grace-${workspace.id}@example.com`
     const { data: user } = await master(workspace.id).users.create({
@@ -154,6 +154,11 @@ describe('the SDK against the server: every resource', () => {
     expect(cookie).not.toBe('')
     const read = await anonymous.sessions.get({ headers: { cookie } })
     expect(read.data.user.id).toBe(user.id)
+    const grants = await anonymous.sessions.listGrants({}, { headers: { cookie } })
+    expect(grants).toMatchObject({ data: [], meta: { total: 0 } })
+    await expect(anonymous.sessions.revokeGrant('1', { headers: { cookie } })).rejects.toBeInstanceOf(
+      NotFoundError,
+    )
     const me = await api.users.me()
     expect(me.data).toMatchObject({ workspace: { id: workspace.id } })
   })

@@ -73,6 +73,22 @@ export const operations = {
       input: 'body',
       list: false,
     },
+    listGrants: {
+      id: 'listGrants',
+      method: 'GET',
+      path: '/api/auth/grants',
+      params: [],
+      input: 'query',
+      list: true,
+    },
+    revokeGrant: {
+      id: 'revokeGrant',
+      method: 'DELETE',
+      path: '/api/auth/grants/{id}',
+      params: ['id'],
+      input: 'none',
+      list: false,
+    },
   },
   workspaces: {
     list: {

@@ -14,11 +14,21 @@ const fixture = {
   cwd: null,
 }
 const open: McpConnection[] = []
-function connection(options: { maxConcurrent?: number; timeoutMs?: number; toolsTtlMs?: number } = {}) {
+function connection(
+  options: {
+    maxConcurrent?: number
+    timeoutMs?: number
+    startTimeoutMs?: number
+    toolsTtlMs?: number
+    args?: string[]
+  } = {},
+) {
   const clock = new ManualClock(Date.now())
-  const made = new McpConnection('fixture', fixture, {
+  const target = { ...fixture, args: [...fixture.args, ...(options.args ?? [])] }
+  const made = new McpConnection('fixture', target, {
     clock,
     timeoutMs: options.timeoutMs ?? 5000,
+    startTimeoutMs: options.startTimeoutMs ?? 30_000,
     maxConcurrent: options.maxConcurrent ?? 4,
     toolsTtlMs: options.toolsTtlMs ?? 60_000,
   })
@@ -89,6 +99,28 @@ describe('McpConnection', () => {
     expect((await c.listTools()).map((t) => t.name)).not.toContain('extra')
     await call(c, 'grow')
     expect((await c.listTools()).map((t) => t.name)).toContain('extra')
+  })
+
+  it('lets a slow start outlive the request that began it, within the start timeout', async () => {
+    const { connection: slow } = connection({ timeoutMs: 300, args: ['slow-start', '1500'] })
+    const first = await failure(call(slow, 'echo', { text: 'early' }))
+    expect(first?.code).toBe('upstream_error') // the request keeps its own deadline
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(await call(slow, 'echo', { text: 'started' })).toMatchObject({
+      structuredContent: { text: 'started' },
+    })
+  })
+
+  it('gives up a start that takes longer than the start timeout', async () => {
+    const { connection: slow } = connection({
+      timeoutMs: 300,
+      startTimeoutMs: 300,
+      args: ['slow-start', '5000'],
+    })
+    const first = await failure(call(slow, 'echo', { text: 'early' }))
+    expect(first?.code).toBe('upstream_error')
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect((await slow.glance(50)).status).toBe('unreachable') // the start failed: not still connecting
   })
 
   it('refuses calls once closed', async () => {

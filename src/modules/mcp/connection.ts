@@ -32,6 +32,8 @@ export type Target =
 export type ConnectionOptions = {
   clock: Clock
   timeoutMs: number
+  /** How long opening the connection may take (at least `timeoutMs`): it outlives the request that began it. */
+  startTimeoutMs: number
   maxConcurrent: number
   toolsTtlMs: number
   /** The pool whose cap the connection counts against (registered servers), if any. */
@@ -386,7 +388,8 @@ export class McpConnection {
     const abort = new AbortController()
     this.openAbort = abort
     try {
-      await client.connect(this.transport(), { timeout: this.options.timeoutMs, signal: abort.signal })
+      const timeout = Math.max(this.options.timeoutMs, this.options.startTimeoutMs)
+      await client.connect(this.transport(), { timeout, signal: abort.signal })
     } catch (error) {
       await client.close().catch(() => {})
       if (!this.closed) this.noteFailure()

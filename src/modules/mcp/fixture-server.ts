@@ -70,4 +70,9 @@ if (process.argv[2] === 'hang') {
   // Reads what it is sent and never answers; stays alive until it is killed.
   process.stdin.resume()
   setInterval(() => {}, 60_000)
-} else await server.connect(new StdioServerTransport())
+} else {
+  // `slow-start <ms>`: a server that takes that long to start answering (a command being fetched).
+  if (process.argv[2] === 'slow-start')
+    await new Promise((resolve) => setTimeout(resolve, Number(process.argv[3])))
+  await server.connect(new StdioServerTransport())
+}

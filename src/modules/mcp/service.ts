@@ -190,6 +190,7 @@ export class McpService {
     this.options = {
       clock: deps.clock,
       timeoutMs: settings.callTimeoutMs,
+      startTimeoutMs: settings.startTimeoutMs,
       maxConcurrent: settings.maxConcurrentCalls,
       toolsTtlMs: settings.toolsCacheSeconds * 1000,
     }

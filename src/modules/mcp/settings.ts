@@ -152,6 +152,12 @@ export const mcpSettings = defineSettings('mcp', {
     parse: integer(100, 3_600_000),
     doc: 'milliseconds an MCP request may take before it is answered 502 `upstream_error`; a server entry may set its own `timeout`',
   },
+  startTimeoutMs: {
+    env: 'MCP_START_TIMEOUT_MS',
+    default: 30_000,
+    parse: integer(100, 3_600_000),
+    doc: 'milliseconds an MCP server may take to start and answer `initialize` (a stdio command may first have to be fetched); the request that opened it still answers within its own timeout, and the start goes on in the background',
+  },
   maxConcurrentCalls: {
     env: 'MCP_MAX_CONCURRENT_CALLS',
     default: 8,
