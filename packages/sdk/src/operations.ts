@@ -168,8 +168,8 @@ export const operations = {
       method: 'GET',
       path: '/api/v1/workspaces/{id}/invitations',
       params: ['id'],
-      input: 'none',
-      list: false,
+      input: 'query',
+      list: true,
     },
     deleteInvitation: {
       id: 'deleteInvitation',

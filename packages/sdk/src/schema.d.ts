@@ -242,7 +242,7 @@ export interface paths {
         };
         /**
          * List pending invitations
-         * @description Invitations neither accepted nor expired, newest first (at most 1,000); never their tokens.
+         * @description Invitations neither accepted nor expired, newest first by default; never their tokens. `search` matches the email.
          */
         get: operations["listInvitations"];
         put?: never;
@@ -5252,7 +5252,30 @@ export interface operations {
     };
     listInvitations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number */
+                page?: number;
+                /** @description Items per page (1-100) */
+                per_page?: number;
+                /** @description Comma-separated fields, `-` for descending. Sortable: created_at, expires_at, email, role */
+                sort?: string;
+                /** @description Comma-separated output fields: workspace_id, email, role, created_at, expires_at */
+                fields?: string;
+                /** @description No relations */
+                include?: string;
+                /** @description ISO 8601 date or date-time (UTC unless an offset is given) */
+                created_after?: string;
+                /** @description ISO 8601 date or date-time (UTC unless an offset is given) */
+                created_before?: string;
+                /** @description ISO 8601 date or date-time (UTC unless an offset is given) */
+                updated_after?: string;
+                /** @description ISO 8601 date or date-time (UTC unless an offset is given) */
+                updated_before?: string;
+                /** @description owner, admin or member */
+                role?: "owner" | "admin" | "member";
+                /** @description Full-text search */
+                search?: string;
+            };
             header?: never;
             path: {
                 id: number;
@@ -5261,7 +5284,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The pending invitations */
+            /** @description A page of the workspace's pending invitations */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5273,22 +5296,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "data": [
-                     *         {
-                     *           "id": 3,
-                     *           "workspace_id": 1,
-                     *           "email": "grace@example.com",
-                     *           "role": "member",
-                     *           "created_at": "2026-01-15T10:30:00Z",
-                     *           "expires_at": "2026-01-22T10:30:00Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
+                        /** @description With `fields`, each item holds only the fields named (and `id`) */
                         data: components["schemas"]["Invitation"][];
+                        meta: components["schemas"]["PageMeta"];
+                        links: components["schemas"]["PageLinks"];
                     };
                 };
             };

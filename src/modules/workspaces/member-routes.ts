@@ -1,20 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
 import { listRoute, NoQuery } from '../../platform/http/list.ts'
-import {
-  addComponents,
-  dataSchema,
-  errorResponses,
-  messageDataSchema,
-  noContent,
-} from '../../platform/http/responses.ts'
+import { addComponents, errorResponses, messageDataSchema, noContent } from '../../platform/http/responses.ts'
 import type { MemberService } from './members.ts'
 import {
   INVITATION_EXAMPLE,
   Invitation,
   InvitationCreate,
   InvitationParams,
+  invitationList,
   MEMBER_EXAMPLE,
   Member,
   MemberParams,
@@ -29,6 +23,12 @@ export function memberRoutes(fastify: FastifyInstance, service: MemberService, p
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   addComponents(fastify, Member, Invitation)
   const list = listRoute(memberList, Member, publicUrl, "A page of the workspace's members")
+  const invitationPage = listRoute(
+    invitationList,
+    Invitation,
+    publicUrl,
+    "A page of the workspace's pending invitations",
+  )
 
   app.get(
     '/api/v1/workspaces/:id/members',
@@ -143,20 +143,17 @@ export function memberRoutes(fastify: FastifyInstance, service: MemberService, p
         summary: 'List pending invitations',
         operationId: 'listInvitations',
         description:
-          'Invitations neither accepted nor expired, newest first (at most 1,000); never their tokens.',
+          'Invitations neither accepted nor expired, newest first by default; never their tokens. `search` matches the email.',
         params: WorkspaceParams,
-        querystring: NoQuery,
-        response: {
-          200: dataSchema(Type.Array(Invitation.ref), {
-            description: 'The pending invitations',
-            example: { data: [INVITATION_EXAMPLE] },
-          }),
-          ...errorResponses('not_found'),
-        },
+        querystring: invitationPage.querystring,
+        response: { 200: invitationPage.response, ...errorResponses('not_found') },
       },
       config: { auth: { scope: 'users:read', workspace: false } },
     },
-    async (req) => ({ data: await service.invitations(req.principal!, req.params.id) }),
+    (req) => {
+      const { query, url } = invitationPage.parse(req)
+      return service.invitations(req.principal!, req.params.id, query, url)
+    },
   )
 
   app.delete(

@@ -167,6 +167,27 @@ describe('invitations', () => {
     expect(Object.values(await roles(ws)).sort()).toEqual(['admin', 'admin'])
   })
 
+  it('lists pending invitations as every list is: paginated, filtered, searched, sorted, with fields', async () => {
+    const ws = (await t.workspace()).id
+    const admin = await join(ws, 'admin')
+    for (const [email, role] of [
+      ['ada@example.com', 'member'],
+      ['bob@example.com', 'admin'],
+      ['cy@example.org', 'member'],
+    ])
+      expect((await as(admin, 'POST', invitations(ws), { email, role })).statusCode).toBe(201)
+    const page = (await as(admin, 'GET', `${invitations(ws)}?per_page=2&sort=email`)).json()
+    expect(page.data.map((i: { email: string }) => i.email)).toEqual(['ada@example.com', 'bob@example.com'])
+    expect(page.meta).toMatchObject({ current_page: 1, per_page: 2, total: 3, last_page: 2 })
+    expect(page.links.next).toContain('page=2')
+    const members = (await as(admin, 'GET', `${invitations(ws)}?role=member&search=example.org`)).json()
+    expect(members.data.map((i: { email: string }) => i.email)).toEqual(['cy@example.org'])
+    const slim = (await as(admin, 'GET', `${invitations(ws)}?fields=email&per_page=1`)).json()
+    expect(Object.keys(slim.data[0]).sort()).toEqual(['email', 'id'])
+    const unknown = await as(admin, 'GET', `${invitations(ws)}?token=x`)
+    expect(unknown.statusCode).toBe(422)
+  })
+
   it("asks an existing account for its own password, and expired or revoked invitations don't work", async () => {
     const ws = (await t.workspace()).id
     const other = (await t.workspace()).id

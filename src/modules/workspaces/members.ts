@@ -182,10 +182,21 @@ export class MemberService {
   }
 
   /** The workspace's pending invitations (never their tokens). */
-  async invitations(principal: Principal, workspaceId: number): Promise<InvitationOut[]> {
+  async invitations(
+    principal: Principal,
+    workspaceId: number,
+    query: ListQuery,
+    url: URL,
+  ): Promise<Page<Partial<InvitationOut>>> {
     await this.visible(principal, workspaceId)
-    const rows = await pendingInvitations(this.deps.db, workspaceId, new Date(this.deps.clock.now()))
-    return rows.map((row) => invitationOut(row))
+    const now = new Date(this.deps.clock.now())
+    const { rows, total } = await pendingInvitations(this.deps.db, workspaceId, query, now)
+    return toPage(
+      rows.map((row) => selectFields(invitationOut(row), query.fields)),
+      total,
+      query,
+      url,
+    )
   }
 
   async revokeInvitation(principal: Principal, workspaceId: number, id: number): Promise<void> {

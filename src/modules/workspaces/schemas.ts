@@ -138,6 +138,15 @@ export const memberList: ListSpec = {
   filters: { role: Role },
 }
 
+export const invitationList: ListSpec = {
+  sortable: ['created_at', 'expires_at', 'email', 'role'],
+  defaultSort: '-created_at',
+  fields: ['workspace_id', 'email', 'role', 'created_at', 'expires_at'],
+  includes: [],
+  search: true,
+  filters: { role: Role },
+}
+
 export const INVITATION_EXAMPLE = {
   id: 3,
   workspace_id: 1,

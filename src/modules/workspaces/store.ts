@@ -1,6 +1,6 @@
 // Queries on workspaces and memberships. Every read takes the caller's visibility condition,
 // so no query can reach a workspace the caller may not see.
-import { and, desc, eq, gt, ilike, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
+import { and, eq, gt, ilike, inArray, isNull, or, type SQL, sql } from 'drizzle-orm'
 import type { Principal, PrincipalWorkspace, Role, Tier } from '../../platform/auth/index.ts'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { containsPattern, dateFilters, paginate } from '../../platform/db/list.ts'
@@ -266,23 +266,29 @@ export async function insertInvitation(
 }
 
 /** The workspace's invitations not yet accepted nor expired, newest first. */
-export async function pendingInvitations(
-  db: Database,
-  workspaceId: number,
-  now: Date,
-): Promise<InvitationRow[]> {
-  return db
-    .select()
-    .from(invitations)
-    .where(
-      and(
-        eq(invitations.workspaceId, workspaceId),
-        isNull(invitations.acceptedAt),
-        gt(invitations.expiresAt, now),
-      ),
-    )
-    .orderBy(desc(invitations.createdAt), desc(invitations.id))
-    .limit(1000)
+/** A page of the workspace's pending invitations (neither accepted nor expired). */
+export async function pendingInvitations(db: Database, workspaceId: number, query: ListQuery, now: Date) {
+  const conditions = [
+    eq(invitations.workspaceId, workspaceId),
+    isNull(invitations.acceptedAt),
+    gt(invitations.expiresAt, now),
+    ...dateFilters(query, invitations),
+  ]
+  if (typeof query.filters.role === 'string')
+    conditions.push(eq(invitations.role, query.filters.role as Role))
+  if (query.search) conditions.push(ilike(invitations.email, containsPattern(query.search)))
+  return paginate(db, db.select().from(invitations).$dynamic(), {
+    from: invitations,
+    where: and(...conditions),
+    query,
+    sort: {
+      id: invitations.id,
+      created_at: invitations.createdAt,
+      expires_at: invitations.expiresAt,
+      email: invitations.email,
+      role: invitations.role,
+    },
+  })
 }
 
 /** Deletes a pending invitation of the workspace; false when there is none. */
