@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, Outlet, useMatches, useNavigate, useParams } from '@tanstack/react-router'
 import { type ReactNode, useId, useState } from 'react'
 import { api, describeError, setCsrfToken } from './api.ts'
-import { meQuery, sessionQuery, workspacesQuery } from './session.ts'
+import { accessQuery, sessionQuery, workspacesQuery } from './session.ts'
 import { applyTheme, storedTheme, type Theme } from './theme.ts'
 
 export function Root() {
@@ -47,7 +47,7 @@ const SCREENS = [
 export function WorkspaceShell() {
   const { workspaceId } = useParams({ from: '/w/$workspaceId' })
   const session = useQuery(sessionQuery).data
-  const me = useQuery(meQuery(workspaceId))
+  const access = useQuery(accessQuery(workspaceId))
   return (
     <div className="app">
       <header className="topbar">
@@ -76,8 +76,8 @@ export function WorkspaceShell() {
         </ul>
       </nav>
       <main id="main" className="content">
-        {me.isError ? (
-          <Notice title="This workspace is not available">{describeError(me.error)}</Notice>
+        {access.isError ? (
+          <Notice title="This workspace is not available">{describeError(access.error)}</Notice>
         ) : (
           <Outlet />
         )}

@@ -4,11 +4,11 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
-import { api, describeError, grants } from '../api.ts'
+import { api, describeError } from '../api.ts'
 import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
 import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../key-search.ts'
-import { meQuery } from '../session.ts'
+import { accessQuery, can } from '../session.ts'
 
 type ApiKey = Awaited<ReturnType<typeof api.apiKeys.get>>['data']
 
@@ -51,9 +51,9 @@ export function ApiKeys() {
   const { workspaceId } = useParams({ from: '/w/$workspaceId' })
   const search = useSearch({ from: '/w/$workspaceId/keys' })
   const navigate = useNavigate({ from: '/w/$workspaceId/keys' })
-  const scopes = useQuery(meQuery(workspaceId)).data?.scopes ?? []
-  const canWrite = grants(scopes, 'api-keys:write')
-  const canRevoke = grants(scopes, 'api-keys:delete')
+  const access = useQuery(accessQuery(workspaceId)).data
+  const canWrite = can(access, 'api-keys:write')
+  const canRevoke = can(access, 'api-keys:delete')
   const keys = useQuery({
     queryKey: ['api-keys', workspaceId, search],
     queryFn: async () =>
@@ -102,7 +102,8 @@ export function ApiKeys() {
           {describeError(keys.error)}
         </p>
       ) : (
-        <div className="table-wrap">
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls, and keyboards must reach it
+        <section className="table-wrap" aria-label="API keys table" tabIndex={0}>
           <table aria-busy={keys.isFetching}>
             <caption className="visually-hidden">API keys of this workspace</caption>
             <thead>
@@ -164,7 +165,7 @@ export function ApiKeys() {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
       {meta && meta.last_page > 1 && (
         <nav className="pager" aria-label="Pages of keys">
