@@ -4,10 +4,10 @@
 // created, and checks that a member without rights sees no actions. On every screen axe-core
 // (injected into the page) must find no serious or critical violation, the console must stay free
 // of errors (CSP refusals included), and a screenshot is saved outside the repository.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import axe from 'axe-core'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DASHBOARD_DIST } from '../../src/modules/dashboard/index.ts'
@@ -29,7 +29,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ]
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+const AXE = axe.source
 const PASSWORD = 'correct horse battery staple'
 const SHOTS = join(tmpdir(), 'core-api-dashboard-screenshots')
 
@@ -96,8 +96,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   async function check(page: Page, errors: string[], name: string) {
     await page.evaluate(AXE)
     const violations = (await page.evaluate(
-      // @ts-expect-error axe is the global the injected script defines
-      () => window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations),
+      "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
     )) as Violation[]
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     expect(
@@ -271,7 +270,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await check(page, errors, 'usage-other-workspace')
 
       await page.getByLabel('Theme').selectOption('light')
-      expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light')
+      expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('light')
       await page.getByRole('button', { name: 'Sign out' }).click()
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
       const session = await page.evaluate(async () => (await fetch('/api/auth/session')).status)

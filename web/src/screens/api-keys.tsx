@@ -138,27 +138,29 @@ export function ApiKeys() {
                   <td title={formatDate(key.expires_at, '')}>{fromNow(key.expires_at)}</td>
                   <td>{formatDate(key.created_at)}</td>
                   {(canWrite || canRevoke) && (
-                    <td className="row-actions">
-                      {canWrite && key.status === 'active' && (
-                        <button
-                          type="button"
-                          className="secondary"
-                          aria-label={`Rotate ${key.name}`}
-                          onClick={() => setRotating(key)}
-                        >
-                          Rotate
-                        </button>
-                      )}
-                      {canRevoke && key.status !== 'revoked' && (
-                        <button
-                          type="button"
-                          className="danger"
-                          aria-label={`Revoke ${key.name}`}
-                          onClick={() => setRevoking(key)}
-                        >
-                          Revoke
-                        </button>
-                      )}
+                    <td>
+                      <div className="row-actions">
+                        {canWrite && key.status === 'active' && (
+                          <button
+                            type="button"
+                            className="secondary"
+                            aria-label={`Rotate ${key.name}`}
+                            onClick={() => setRotating(key)}
+                          >
+                            Rotate
+                          </button>
+                        )}
+                        {canRevoke && key.status !== 'revoked' && (
+                          <button
+                            type="button"
+                            className="danger"
+                            aria-label={`Revoke ${key.name}`}
+                            onClick={() => setRevoking(key)}
+                          >
+                            Revoke
+                          </button>
+                        )}
+                      </div>
                     </td>
                   )}
                 </tr>
