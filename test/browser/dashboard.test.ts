@@ -5,6 +5,7 @@
 // (injected into the page) must find no serious or critical violation, the console must stay free
 // of errors (CSP refusals included), and a screenshot is saved outside the repository.
 import { existsSync, mkdirSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import axe from 'axe-core'
@@ -41,6 +42,11 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   let base: string
   let workspace: { id: number }
   let other: { id: number }
+  // A loopback receiver for webhooks: answers `answer.status`, and records what it was sent.
+  let receiver: Server
+  let receiverUrl: string
+  const answer = { status: 500, body: 'boom: receiver not ready' }
+  const received: { headers: Record<string, unknown>; body: string }[] = []
   const owner = 'owner@dashboard.test'
   const member = 'member@dashboard.test'
 
@@ -48,9 +54,10 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
     // The session cookie's writes must come from PUBLIC_URL's origin: the address the browser uses.
-    t = await buildTestApp({ env: { PUBLIC_URL: base } })
+    t = await buildTestApp({ env: { PUBLIC_URL: base, WEBHOOK_ALLOW_INSECURE_URLS: '1' } })
     await t.app.listen({ port, host: '127.0.0.1' })
-    workspace = await t.workspace({ name: 'Acme', tier: 'free' })
+    // Pro: a plan with limits, and a per-minute budget the whole run stays within.
+    workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
     for (const [email, role] of [
       [owner, 'owner'],
       [member, 'member'],
@@ -65,12 +72,22 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     }
     other = await t.workspace({ name: 'Beta', owner_email: owner })
     mkdirSync(SHOTS, { recursive: true })
+    receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString() })
+      res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body)
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
   }, 90_000)
 
   afterAll(async () => {
     await browser?.close()
     await t?.close()
+    receiver?.closeAllConnections()
+    await new Promise((resolve) => receiver?.close(resolve))
   })
 
   /** A fresh browser profile whose page records every console error and uncaught exception. */
@@ -215,6 +232,98 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     }
   }, 120_000)
 
+  it('adds a webhook endpoint, sends a test that fails, sees the delivery and retries it', async () => {
+    const { context, page, errors } = await open()
+    try {
+      await signIn(page, owner)
+      await page.getByRole('link', { name: 'Webhooks' }).click()
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor()
+      await page.getByRole('button', { name: 'Add endpoint' }).click()
+      const dialog = page.getByRole('dialog', { name: 'Add a webhook endpoint' })
+      await dialog.getByLabel('URL').fill(receiverUrl)
+      await dialog.getByLabel('Events').fill('post.*, api_key.created')
+      await dialog.getByLabel('Description (optional)').fill('orders service')
+      await check(page, errors, 'webhooks-create')
+      await dialog.getByRole('button', { name: 'Add endpoint' }).click()
+      const secret = await page.getByTestId('secret').inputValue()
+      expect(secret).toMatch(/^whsec_/)
+      await page.getByRole('button', { name: 'I have stored it' }).click()
+      await page.getByRole('link', { name: receiverUrl }).waitFor()
+      await check(page, errors, 'webhooks-list')
+
+      // The endpoint: a test event to a receiver answering 500 is a failed delivery.
+      await page.getByRole('link', { name: receiverUrl }).click()
+      await page.getByRole('heading', { name: receiverUrl }).waitFor()
+      expect(await page.getByText('post.*, api_key.created').count()).toBe(1)
+      await page.getByRole('button', { name: 'Send test event' }).click()
+      await expect.poll(() => page.getByTestId('test-result').textContent()).toMatch(/failed: status 500/)
+      expect(received).toHaveLength(1)
+      expect(received[0]!.headers['webhook-signature']).toMatch(/^v1,/)
+      expect(JSON.parse(received[0]!.body).type).toBe('webhook.test')
+      const row = page.getByRole('row', { name: /webhook\.test/ })
+      await expect.poll(() => row.getByText('failed').count()).toBe(1)
+      await check(page, errors, 'webhook-endpoint')
+
+      // Filters in the URL.
+      await page.getByLabel('Delivery status').selectOption('success')
+      await expect.poll(() => new URL(page.url()).searchParams.get('status')).toBe('success')
+      await page.getByText('No deliveries match.').waitFor()
+      await page.getByLabel('Delivery status').selectOption('failed')
+      await page.getByLabel('Event type').fill('webhook.test')
+      await page.getByRole('button', { name: 'Filter' }).click()
+      await expect.poll(() => new URL(page.url()).searchParams.get('event_type')).toBe('webhook.test')
+      await expect.poll(() => row.count()).toBe(1)
+
+      // The delivery's last attempt, then a retry once the receiver is fixed.
+      await row.getByRole('button', { name: /Details of delivery/ }).click()
+      const details = page.getByRole('dialog', { name: /Delivery \d+/ })
+      await details.getByText('boom: receiver not ready').waitFor()
+      expect(await details.getByText('500', { exact: true }).count()).toBe(1)
+      await check(page, errors, 'webhook-delivery')
+      answer.status = 200
+      answer.body = 'ok'
+      await details.getByRole('button', { name: 'Retry now' }).click()
+      await details.getByText('Queued for another attempt.').waitFor()
+      await expect.poll(() => received.length, { timeout: 15_000 }).toBe(2)
+      expect(JSON.parse(received[1]!.body).id).toBe(JSON.parse(received[0]!.body).id)
+      await details.getByRole('button', { name: 'Close' }).click()
+      await page.getByLabel('Delivery status').selectOption('success')
+      await expect
+        .poll(
+          async () => {
+            await page.reload()
+            await page.getByRole('heading', { name: 'Deliveries' }).waitFor()
+            return page.getByRole('row', { name: /webhook\.test/ }).count()
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(1)
+
+      // Disable, then enable again.
+      await page.getByRole('button', { name: 'Disable' }).click()
+      await page.getByText('disabled', { exact: false }).first().waitFor()
+      await page.getByRole('button', { name: 'Enable' }).click()
+      await page.getByText('enabled', { exact: true }).waitFor()
+      await check(page, errors, 'webhook-endpoint-after-retry')
+
+      // Edit the events; rotate the signing secret (the new one shown once).
+      await page.getByRole('button', { name: 'Edit' }).click()
+      const edit = page.getByRole('dialog', { name: 'Edit the endpoint' })
+      await edit.getByLabel('Events').fill('post.created')
+      await edit.getByRole('button', { name: 'Save' }).click()
+      await edit.waitFor({ state: 'detached' })
+      await page.getByText('post.created', { exact: true }).waitFor()
+      await page.getByRole('button', { name: 'Rotate secret' }).click()
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Rotate secret' }).click()
+      const rotated = await page.getByTestId('secret').inputValue()
+      expect(rotated).toMatch(/^whsec_/)
+      expect(rotated).not.toBe(secret)
+      await page.getByRole('button', { name: 'I have stored it' }).click()
+    } finally {
+      await context.close()
+    }
+  }, 120_000)
+
   it('refuses a cookie-authenticated write without the CSRF token, and stores nothing', async () => {
     const { context, page } = await open()
     try {
@@ -249,7 +358,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       const used = page.getByTestId('used-posts')
       await used.waitFor()
       const before = Number(await used.textContent())
-      await page.getByText('100', { exact: false }).first().waitFor()
+      await page.getByText('0 of 1,000', { exact: false }).first().waitFor()
       await check(page, errors, 'usage-dark')
 
       const { key } = await t.key(workspace.id, { scopes: ['posts:write'] })
@@ -290,6 +399,10 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0)
       expect(await page.getByRole('button', { name: /^(Rotate|Revoke) / }).count()).toBe(0)
       await check(page, errors, 'api-keys-member-phone')
+      await page.getByRole('link', { name: 'Webhooks' }).click()
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor()
+      expect(await page.getByRole('button', { name: 'Add endpoint' }).count()).toBe(0)
+      await check(page, errors, 'webhooks-member-phone')
       // A link to the API reference is on every screen.
       expect(await page.getByRole('link', { name: 'API reference' }).getAttribute('href')).toBe('/docs')
     } finally {

@@ -8,7 +8,7 @@ import {
   lazyRouteComponent,
   redirect,
 } from '@tanstack/react-router'
-import { KEY_SORTS, KEY_STATUSES, type KeySearch } from './key-search.ts'
+import { validateDeliverySearch, validateKeySearch } from './search.ts'
 import { sessionQuery } from './session.ts'
 import { NotFound, NoWorkspace, Root, WorkspaceShell } from './shell.tsx'
 import { SignIn } from './sign-in.tsx'
@@ -85,15 +85,7 @@ const keysRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/keys',
   // The filters live in the URL, so a filtered table can be bookmarked, shared and gone back to.
-  validateSearch: (search: Record<string, unknown>): KeySearch => {
-    const page = Number(search.page)
-    return {
-      q: typeof search.q === 'string' && search.q.trim() !== '' ? search.q : undefined,
-      status: KEY_STATUSES.find((status) => status === search.status),
-      sort: KEY_SORTS.find((sort) => sort === search.sort),
-      page: Number.isInteger(page) && page > 1 ? page : undefined,
-    }
-  },
+  validateSearch: validateKeySearch,
   component: lazyRouteComponent(() => import('./screens/api-keys.tsx'), 'ApiKeys'),
 })
 
@@ -103,11 +95,28 @@ const usageRoute = createRoute({
   component: lazyRouteComponent(() => import('./screens/usage.tsx'), 'Usage'),
 })
 
+const webhooksRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks',
+  component: lazyRouteComponent(() => import('./screens/webhooks.tsx'), 'Webhooks'),
+})
+
+const webhookRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks/$webhookId',
+  params: {
+    parse: ({ webhookId }) => ({ webhookId: Number(webhookId) }),
+    stringify: ({ webhookId }) => ({ webhookId: String(webhookId) }),
+  },
+  validateSearch: validateDeliverySearch,
+  component: lazyRouteComponent(() => import('./screens/webhook-endpoint.tsx'), 'WebhookEndpoint'),
+})
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
   acceptInvitationRoute,
-  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, usageRoute]),
+  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, webhooksRoute, webhookRoute, usageRoute]),
 ])
 
 export function createDashboardRouter(queryClient: QueryClient) {

@@ -7,7 +7,7 @@ import { type FormEvent, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
 import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
-import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../key-search.ts'
+import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
 
 type ApiKey = Awaited<ReturnType<typeof api.apiKeys.get>>['data']
