@@ -410,6 +410,57 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     }
   }, 60_000)
 
+  it('sends a person whose session ended to sign in, and back to the screen afterwards', async () => {
+    const { context, page, errors } = await open()
+    try {
+      await signIn(page, owner)
+      await context.clearCookies() // as if the session had expired
+      await page.getByRole('link', { name: 'Usage and plan' }).click()
+      await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
+      errors.length = 0 // the browser logs the 401 that ended it
+      await page.getByLabel('Email').fill(owner)
+      await page.getByLabel('Password').fill(PASSWORD)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('heading', { name: 'Usage and plan' }).waitFor()
+      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/usage`)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('accepts an invitation: a new person chooses a password and lands in the workspace', async () => {
+    const invited = await t.call(t.masterKey, {
+      method: 'POST',
+      url: `/api/v1/workspaces/${workspace.id}/invitations`,
+      payload: { email: 'new@dashboard.test', role: 'member' },
+    })
+    expect(invited.statusCode).toBe(201)
+    const { token } = invited.json().data
+    const { context, page, errors } = await open()
+    try {
+      await page.goto(`${base}/dashboard/invitations/accept?token=wrong`)
+      await page.getByRole('heading', { name: 'Join a workspace' }).waitFor()
+      await check(page, errors, 'accept-invitation')
+      await page.getByLabel('Password').fill(PASSWORD)
+      await page.getByRole('button', { name: 'Accept the invitation' }).click()
+      await page.getByRole('alert').waitFor() // an unknown token is 404, said on the page
+      errors.length = 0 // the browser logs that 404
+
+      await page.goto(`${base}/dashboard/invitations/accept?token=${encodeURIComponent(token)}`)
+      await page.getByLabel('Your name (optional)').fill('Newcomer')
+      await page.getByLabel('Password').fill(PASSWORD)
+      await page.getByRole('button', { name: 'Accept the invitation' }).click()
+      await page.getByRole('heading', { name: 'API keys' }).waitFor()
+      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/keys`)
+      expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0)
+      await page.getByText('new@dashboard.test').waitFor()
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
   it('sends a signed-out visitor of a deep link to sign in, and back there afterwards', async () => {
     const { context, page, errors } = await open()
     try {
