@@ -189,6 +189,9 @@ describe('the dashboard as built by npm install', () => {
           expect(res.statusCode).toBe(200)
           expect(res.body).toContain('<div id="root">')
         }
+        // The same budget refuses a metered route (the pixel's script) once it is spent.
+        const metered = [await t.app.inject({ url: '/pixel.js' }), await t.app.inject({ url: '/pixel.js' })]
+        expect(metered.map((res) => res.statusCode)).toEqual([200, 429])
         const spec = (await t.app.inject({ url: '/api/openapi.json' })).json() as { paths: object }
         expect(Object.keys(spec.paths).some((path) => path.startsWith('/dashboard'))).toBe(false)
       } finally {
