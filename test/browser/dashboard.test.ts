@@ -54,7 +54,11 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
     // The session cookie's writes must come from PUBLIC_URL's origin: the address the browser uses.
-    t = await buildTestApp({ env: { PUBLIC_URL: base, WEBHOOK_ALLOW_INSECURE_URLS: '1' } })
+    // Every sign-in of the run comes from one address, on a clock that does not move: the
+    // per-address sign-in budget (its own tests are in the sessions module) would refuse them.
+    t = await buildTestApp({
+      env: { PUBLIC_URL: base, WEBHOOK_ALLOW_INSECURE_URLS: '1', SIGN_IN_PER_MINUTE: '0' },
+    })
     await t.app.listen({ port, host: '127.0.0.1' })
     // Pro: a plan with limits, and a per-minute budget the whole run stays within.
     workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
