@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import { Type } from 'typebox'
 import { composeServices } from './compose.ts'
 import { apiKeysModule } from './modules/api-keys/index.ts'
+import { dashboardModule } from './modules/dashboard/index.ts'
 import { entitlementsModule } from './modules/entitlements/index.ts'
 import { idempotencyModule } from './modules/idempotency/index.ts'
 import { mcpModule } from './modules/mcp/index.ts'
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerOperations(app, database, metrics)
   await registerReference(app)
+  await app.register(async (scope) => dashboardModule(scope))
 
   app.addHook('onReady', async () => {
     await credentials.start()

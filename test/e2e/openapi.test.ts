@@ -23,12 +23,13 @@ type Doc = {
 }
 
 /**
- * Routes that are not part of the API: the reference itself, its page, the metrics, the pixel's
- * script, the OAuth server's own endpoints (described by its RFC 8414 metadata), and the MCP
- * endpoint (JSON-RPC, whose tools are the API's own operations). The router prints wildcard
+ * Routes that are not part of the API: the reference itself, its page, the dashboard's files,
+ * the metrics, the pixel's script, the OAuth server's own endpoints (described by its RFC 8414
+ * metadata), and the MCP endpoint (JSON-RPC, whose tools are the API's own operations). The router prints wildcard
  * routes (the `/oauth2/*` mount, the MCP resources route) as a bare `/*`: see below.
  */
-const HIDDEN = /^\/(?:$|docs|metrics$|mcp$|api\/openapi\.json$|pixel(?:\.js$|\/)|oauth2\/|\.well-known\/)/
+const HIDDEN =
+  /^\/(?:$|docs|dashboard|metrics$|mcp$|api\/openapi\.json$|pixel(?:\.js$|\/)|oauth2\/|\.well-known\/)/
 
 /** `/a/:id|:other/b` and `/a/{id}/b` alike become `/a/{}/b`; a wildcard `/a/*` and `/a/{*}` become `/a/*`. */
 const shape = (path: string) =>

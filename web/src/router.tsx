@@ -1,0 +1,135 @@
+// The dashboard's routes (TanStack Router, under /dashboard). Signing in is in the first
+// download; every screen behind it is its own chunk, loaded when first opened.
+import type { QueryClient } from '@tanstack/react-query'
+import {
+  createRootRouteWithContext,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+  redirect,
+} from '@tanstack/react-router'
+import { validateDeliverySearch, validateKeySearch } from './search.ts'
+import { sessionQuery } from './session.ts'
+import { NotFound, NoWorkspace, Root, WorkspaceShell } from './shell.tsx'
+import { SignIn } from './sign-in.tsx'
+
+type Context = { queryClient: QueryClient }
+
+const rootRoute = createRootRouteWithContext<Context>()({
+  component: Root,
+  notFoundComponent: NotFound,
+})
+
+/** A local path to come back to after signing in; anything else is ignored. */
+function safeRedirect(value: unknown): string | undefined {
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : undefined
+}
+
+const indexRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/',
+  beforeLoad: async ({ context }) => {
+    const session = await context.queryClient.ensureQueryData(sessionQuery)
+    if (!session) throw redirect({ to: '/sign-in' })
+    if (session.workspace) {
+      throw redirect({
+        to: '/w/$workspaceId/keys',
+        params: { workspaceId: session.workspace.id },
+      })
+    }
+  },
+  component: NoWorkspace,
+})
+
+const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-in',
+  validateSearch: (search: Record<string, unknown>): { redirect?: string } => ({
+    redirect: safeRedirect(search.redirect),
+  }),
+  component: SignIn,
+})
+
+const acceptInvitationRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/invitations/accept',
+  validateSearch: (search: Record<string, unknown>): { token?: string } => ({
+    token: typeof search.token === 'string' ? search.token : undefined,
+  }),
+  component: lazyRouteComponent(() => import('./screens/accept-invitation.tsx'), 'AcceptInvitation'),
+})
+
+const workspaceRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/w/$workspaceId',
+  params: {
+    parse: ({ workspaceId }) => ({ workspaceId: Number(workspaceId) }),
+    stringify: ({ workspaceId }) => ({ workspaceId: String(workspaceId) }),
+  },
+  beforeLoad: async ({ context, location }) => {
+    const session = await context.queryClient.ensureQueryData(sessionQuery)
+    if (!session) throw redirect({ to: '/sign-in', search: { redirect: location.href } })
+  },
+  component: WorkspaceShell,
+})
+
+const workspaceIndexRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/',
+  beforeLoad: ({ params }) => {
+    throw redirect({ to: '/w/$workspaceId/keys', params })
+  },
+})
+
+const keysRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/keys',
+  // The filters live in the URL, so a filtered table can be bookmarked, shared and gone back to.
+  validateSearch: validateKeySearch,
+  component: lazyRouteComponent(() => import('./screens/api-keys.tsx'), 'ApiKeys'),
+})
+
+const usageRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/usage',
+  component: lazyRouteComponent(() => import('./screens/usage.tsx'), 'Usage'),
+})
+
+const webhooksRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks',
+  component: lazyRouteComponent(() => import('./screens/webhooks.tsx'), 'Webhooks'),
+})
+
+const webhookRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks/$webhookId',
+  params: {
+    parse: ({ webhookId }) => ({ webhookId: Number(webhookId) }),
+    stringify: ({ webhookId }) => ({ webhookId: String(webhookId) }),
+  },
+  validateSearch: validateDeliverySearch,
+  component: lazyRouteComponent(() => import('./screens/webhook-endpoint.tsx'), 'WebhookEndpoint'),
+})
+
+const routeTree = rootRoute.addChildren([
+  indexRoute,
+  signInRoute,
+  acceptInvitationRoute,
+  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, webhooksRoute, webhookRoute, usageRoute]),
+])
+
+export function createDashboardRouter(queryClient: QueryClient) {
+  return createRouter({
+    routeTree,
+    basepath: '/dashboard',
+    context: { queryClient },
+    defaultPreload: 'intent',
+  })
+}
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: ReturnType<typeof createDashboardRouter>
+  }
+}
