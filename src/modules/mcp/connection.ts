@@ -294,7 +294,9 @@ export class McpConnection {
       return { status: this.reachable === false ? 'unreachable' : 'connecting', tools: [] }
     if ('list' in settled) return { status: 'available', tools: settled.list }
     if (settled.error instanceof ApiError || settled.error instanceof McpError)
-      return { status: 'unreachable', tools: [] }
+      // A listing that gave up on a server still starting (past the request's deadline, within
+      // the start's own) shows it as connecting, not as failed.
+      return { status: this.opening !== null ? 'connecting' : 'unreachable', tools: [] }
     throw settled.error
   }
 

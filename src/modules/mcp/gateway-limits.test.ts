@@ -65,7 +65,12 @@ afterAll(async () => {
 })
 
 const t = useTestApp({
-  env: { MCP_CONFIG: configPath, MCP_MAX_CONNECTIONS: '1', WEBHOOK_ALLOW_INSECURE_URLS: '1' },
+  env: {
+    MCP_CONFIG: configPath,
+    MCP_MAX_CONNECTIONS: '1',
+    WEBHOOK_ALLOW_INSECURE_URLS: '1',
+    MCP_START_TIMEOUT_MS: '100', // a start then has the server's own 4 s timeout
+  },
 })
 let key: string
 
