@@ -30,43 +30,22 @@ export const workspacesQuery = queryOptions({
 })
 
 /**
- * What the person may do in a workspace: their session's scopes (GET /api/v1/me there), narrowed
- * by their role in it (from the members list), as the server narrows them (docs/sessions.md).
- * It decides which actions are shown; the server decides what is allowed.
+ * What the person may do in a workspace, as GET /api/v1/me there says: the session's scopes
+ * narrowed by their role (`workspace.scopes`). It decides which actions are shown; the server
+ * decides what is allowed.
  */
 export function accessQuery(workspaceId: number) {
   return queryOptions({
     queryKey: ['access', workspaceId],
     queryFn: async () => {
       const { data: me } = await api.users.me({ workspaceId })
-      let role: string | null = null
-      if (me.type === 'session' && me.user) {
-        for await (const member of api.workspaces.listMembers(workspaceId, { per_page: 100 })) {
-          if (member.id === me.user.id) {
-            role = member.role
-            break
-          }
-        }
-      }
-      return { scopes: me.scopes, role }
+      return { scopes: me.workspace?.scopes ?? [], role: me.workspace?.role ?? null }
     },
     staleTime: 60_000,
   })
 }
 
-const ROLE_GRANTS: Record<string, readonly string[]> = {
-  owner: ['*'],
-  admin: ['*'],
-  member: ['read', 'posts:write', 'posts:delete'],
-}
-
 /** Whether `access` allows `scope` (`resource:action`). */
-export function can(
-  access: { scopes: readonly string[]; role: string | null } | undefined,
-  scope: string,
-): boolean {
-  if (!access || !grants(access.scopes, scope)) return false
-  if (access.role === null) return true
-  if (access.role === 'admin' && scope === 'workspaces:delete') return false
-  return grants(ROLE_GRANTS[access.role] ?? [], scope)
+export function can(access: { scopes: readonly string[] } | undefined, scope: string): boolean {
+  return access !== undefined && grants(access.scopes, scope)
 }

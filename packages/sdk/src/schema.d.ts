@@ -2356,7 +2356,12 @@ export interface operations {
                      *           "id": 1,
                      *           "name": "Acme Corporation",
                      *           "slug": "acme-corp",
-                     *           "tier": "pro"
+                     *           "tier": "pro",
+                     *           "role": null,
+                     *           "scopes": [
+                     *             "posts:read",
+                     *             "posts:write"
+                     *           ]
                      *         },
                      *         "key": {
                      *           "id": 1,
@@ -2384,6 +2389,9 @@ export interface operations {
                                 name: string;
                                 slug: string;
                                 tier: string;
+                                role: string | null;
+                                /** @description What the credential may do here, as concrete `resource:action` scopes: its own scopes, narrowed by the user's role. A member's `api-keys` scopes reach only keys they created. */
+                                scopes: string[];
                             } | null;
                             key: {
                                 id: number;

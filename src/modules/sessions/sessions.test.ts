@@ -131,6 +131,19 @@ describe('sessions: the cookie as a credential', () => {
       workspace: { id: workspaceId },
       key: null,
     })
+    expect(me.json().data.workspace).toMatchObject({ role: 'owner' })
+    expect(me.json().data.workspace.scopes).toContain('workspaces:delete')
+    // /me says what the person may do in the workspace: the session's scopes narrowed by the role
+    const member = await person('member')
+    const asMember = await withCookie((await session(member.email)).secret, {
+      method: 'GET',
+      url: '/api/v1/me',
+    })
+    const { role, scopes } = asMember.json().data.workspace
+    expect(role).toBe('member')
+    expect(scopes).toEqual(expect.arrayContaining(['posts:write', 'api-keys:write', 'webhooks:read']))
+    expect(scopes).not.toContain('webhooks:write')
+    expect(scopes).not.toContain('workspaces:delete')
     const current = await withCookie(secret, { method: 'GET', url: '/api/auth/session' })
     expect(current.statusCode).toBe(200)
     expect(current.json().data.csrf_token).toBe(csrf)

@@ -28,7 +28,14 @@ describe('me: happy paths', () => {
       data: {
         type: 'api_key',
         user: null, // made by the master key, which is not a user
-        workspace: { id: ws.id, name: 'Acme Corporation', slug: ws.slug, tier: 'pro' },
+        workspace: {
+          id: ws.id,
+          name: 'Acme Corporation',
+          slug: ws.slug,
+          tier: 'pro',
+          role: null, // a key has no membership
+          scopes: ['posts:read', 'webhooks:delete', 'webhooks:read', 'webhooks:write'], // what it may do here
+        },
         key: { id: key.id, name: 'Mobile', prefix: key.prefix },
         scopes: ['posts:read', 'webhooks:*'],
       },
@@ -92,7 +99,14 @@ describe('me: happy paths', () => {
       data: {
         type: 'master_key',
         user: null,
-        workspace: { id: ws.id, name: 'Named', slug: ws.slug, tier: 'starter' },
+        workspace: {
+          id: ws.id,
+          name: 'Named',
+          slug: ws.slug,
+          tier: 'starter',
+          role: null,
+          scopes: expect.arrayContaining(['posts:write', 'workspaces:delete', 'api-keys:delete']),
+        },
         key: null,
         scopes: ['*'],
       },

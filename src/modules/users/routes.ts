@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { effectiveScopes } from '../../platform/auth/index.ts'
 import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { UserCreate, UserOut } from './schemas.ts'
@@ -13,7 +14,21 @@ const MeOut = Type.Object({
   type: Type.Enum(['api_key', 'oauth_token', 'session', 'master_key']),
   user: Nullable(Type.Object({ id: Type.Integer(), email: Type.String(), name: Nullable(Type.String()) })),
   workspace: Nullable(
-    Type.Object({ id: Type.Integer(), name: Type.String(), slug: Type.String(), tier: Type.String() }),
+    Type.Object({
+      id: Type.Integer(),
+      name: Type.String(),
+      slug: Type.String(),
+      tier: Type.String(),
+      role: Nullable(
+        Type.String({
+          description: "A user-level credential's membership role here; null for keys and the master key",
+        }),
+      ),
+      scopes: Type.Array(Type.String(), {
+        description:
+          "What the credential may do here, as concrete `resource:action` scopes: its own scopes, narrowed by the user's role. A member's `api-keys` scopes reach only keys they created.",
+      }),
+    }),
   ),
   key: Nullable(Type.Object({ id: Type.Integer(), name: Type.String(), prefix: Type.String() })),
   scopes: Type.Array(Type.String()),
@@ -23,7 +38,14 @@ const ME_EXAMPLE = {
   data: {
     type: 'api_key',
     user: { id: 7, email: 'ada@example.com', name: 'Ada Lovelace' },
-    workspace: { id: 1, name: 'Acme Corporation', slug: 'acme-corp', tier: 'pro' },
+    workspace: {
+      id: 1,
+      name: 'Acme Corporation',
+      slug: 'acme-corp',
+      tier: 'pro',
+      role: null,
+      scopes: ['posts:read', 'posts:write'],
+    },
     key: { id: 1, name: 'Production API Key', prefix: 'sk_live_abc' },
     scopes: ['posts:read', 'posts:write'],
   },
@@ -63,7 +85,14 @@ export function userRoutes(fastify: FastifyInstance, service: UserService): void
         data: {
           type: principal.type,
           user: principal.user,
-          workspace: req.workspace,
+          workspace: req.workspace && {
+            id: req.workspace.id,
+            name: req.workspace.name,
+            slug: req.workspace.slug,
+            tier: req.workspace.tier,
+            role: req.workspace.role ?? null,
+            scopes: [...effectiveScopes(principal, req.workspace)].sort(),
+          },
           key: principal.key,
           scopes: [...principal.scopes],
         },

@@ -1,6 +1,7 @@
 // Screen 3: the workspace's API keys. The table's search, status filter, sort and page live in
 // the URL; creating and rotating show the secret once; rotation offers a grace period; revoking
-// asks for confirmation. The actions appear only to people whose role allows them.
+// asks for confirmation. The actions appear only to people whose role allows them (a member
+// sees and manages only the keys they made).
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
