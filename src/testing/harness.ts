@@ -22,8 +22,16 @@ export type TestApp = {
   workspace(body?: Record<string, unknown>): Promise<{ id: number; slug: string; tier: string }>
   /** A new key in a workspace (through the API, as the master key); returns its secret and id. */
   key(workspaceId: number, body?: Record<string, unknown>): Promise<{ id: number; key: string }>
+  /** A new user with `role` in a workspace (made by the master key), signed in: their session. */
+  member(workspaceId: number, role: 'owner' | 'admin' | 'member', email: string): Promise<SignedIn>
   close(): Promise<void>
 }
+
+/** A signed-in person: the session cookie (`name=value`), its CSRF token and the user's id. */
+export type SignedIn = { cookie: string; csrf: string; userId: number }
+
+/** The password of every user `member()` makes. */
+export const TEST_PASSWORD = 'correct horse battery staple'
 
 /** A database of its own for one test app: in-memory PGlite, or a fresh PostgreSQL database. */
 export async function testDatabase(): Promise<{
@@ -125,6 +133,26 @@ export async function buildTestApp(
       })
       if (res.statusCode !== 201) throw new Error(`key: ${res.statusCode} ${res.body}`)
       return res.json().data
+    },
+    async member(workspaceId, role, email) {
+      const made = await call(masterKey, {
+        method: 'POST',
+        url: '/api/v1/users',
+        workspace: workspaceId,
+        payload: { email, password: TEST_PASSWORD, role },
+      })
+      if (made.statusCode !== 201) throw new Error(`member: ${made.statusCode} ${made.body}`)
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/auth/sign-in',
+        payload: { email, password: TEST_PASSWORD },
+      })
+      if (res.statusCode !== 200) throw new Error(`sign-in: ${res.statusCode} ${res.body}`)
+      return {
+        cookie: String(res.headers['set-cookie']).split(';')[0]!,
+        csrf: res.json().data.csrf_token,
+        userId: made.json().data.id,
+      }
     },
     async close() {
       await app.close()

@@ -3,38 +3,19 @@
 // made, only that member's keys), the master key every key. And a key never holds more than its
 // creator's role allowed when it was made.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { useTestApp } from '../../testing/harness.ts'
+import { type SignedIn, useTestApp } from '../../testing/harness.ts'
 
 const t = useTestApp({ env: { SIGN_IN_PER_MINUTE: '0' } })
 const ORIGIN = 'http://api.test'
-const PASSWORD = 'correct horse battery staple'
 let counter = 0
 
-type Person = { cookie: string; csrf: string; userId: number }
+type Person = SignedIn
 /** A session (cookie and CSRF token) or a bearer secret. */
 type Caller = Person | string
 
-async function join(workspaceId: number, role: 'owner' | 'admin' | 'member'): Promise<Person> {
-  const email = `k${++counter}@ownership.test`
-  const made = await t.call(t.masterKey, {
-    method: 'POST',
-    url: '/api/v1/users',
-    workspace: workspaceId,
-    payload: { email, password: PASSWORD, role },
-  })
-  expect(made.statusCode, made.body).toBe(201)
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/auth/sign-in',
-    payload: { email, password: PASSWORD },
-  })
-  expect(res.statusCode, res.body).toBe(200)
-  return {
-    cookie: String(res.headers['set-cookie']).split(';')[0]!,
-    csrf: res.json().data.csrf_token,
-    userId: made.json().data.id,
-  }
-}
+/** A user with `role` in the workspace, signed in. */
+const join = (workspaceId: number, role: 'owner' | 'admin' | 'member'): Promise<Person> =>
+  t.member(workspaceId, role, `k${++counter}@ownership.test`)
 
 function as(who: Caller, method: string, url: string, payload?: unknown, workspace?: number) {
   const headers =

@@ -1,36 +1,17 @@
 // Members of a workspace and their roles, as each kind of caller may see and change them: the
 // master key, an owner's, an admin's and a member's sessions, and a key of the workspace.
 import { describe, expect, it } from 'vitest'
-import { useTestApp } from '../../testing/harness.ts'
+import { type SignedIn, TEST_PASSWORD, useTestApp } from '../../testing/harness.ts'
 
 const t = useTestApp({ env: { SIGN_IN_PER_MINUTE: '0' } })
 const ORIGIN = 'http://api.test'
-const PASSWORD = 'correct horse battery staple'
 let counter = 0
 
-type Session = { cookie: string; csrf: string; userId: number }
+type Session = SignedIn
 
 /** A user with `role` in the workspace, signed in. */
-async function join(workspaceId: number, role: 'owner' | 'admin' | 'member'): Promise<Session> {
-  const email = `m${++counter}@members.test`
-  const made = await t.call(t.masterKey, {
-    method: 'POST',
-    url: '/api/v1/users',
-    workspace: workspaceId,
-    payload: { email, password: PASSWORD, role },
-  })
-  expect(made.statusCode, made.body).toBe(201)
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/auth/sign-in',
-    payload: { email, password: PASSWORD },
-  })
-  return {
-    cookie: String(res.headers['set-cookie']).split(';')[0]!,
-    csrf: res.json().data.csrf_token,
-    userId: made.json().data.id,
-  }
-}
+const join = (workspaceId: number, role: 'owner' | 'admin' | 'member'): Promise<Session> =>
+  t.member(workspaceId, role, `m${++counter}@members.test`)
 
 function as(who: Session, method: string, url: string, payload?: unknown) {
   return t.app.inject({
@@ -154,14 +135,14 @@ describe('invitations', () => {
       [{ ...invitation, token: undefined }].map(({ token: _, ...rest }) => rest),
     )
 
-    const res = await accept({ token: invitation.token, password: PASSWORD, name: 'Grace' })
+    const res = await accept({ token: invitation.token, password: TEST_PASSWORD, name: 'Grace' })
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json().data).toMatchObject({
       user: { email: 'grace@example.com', name: 'Grace' },
       workspace: { id: ws, role: 'admin' },
     })
     expect(String(res.headers['set-cookie'])).toMatch(/^core_api_session=ses_/)
-    const again = await accept({ token: invitation.token, password: PASSWORD })
+    const again = await accept({ token: invitation.token, password: TEST_PASSWORD })
     expect(again.statusCode).toBe(404)
     expect((await as(admin, 'GET', invitations(ws))).json().data).toEqual([])
     expect(Object.values(await roles(ws)).sort()).toEqual(['admin', 'admin'])
@@ -201,7 +182,7 @@ describe('invitations', () => {
     const wrong = await accept({ token, password: 'somebody elses password' })
     expect(wrong.statusCode).toBe(401)
     expect(await roles(ws)).toEqual({})
-    const right = await accept({ token, password: PASSWORD })
+    const right = await accept({ token, password: TEST_PASSWORD })
     expect(right.statusCode, right.body).toBe(200)
     expect(await roles(ws)).toEqual({ [existing.userId]: 'member' })
 
@@ -213,7 +194,7 @@ describe('invitations', () => {
       })
     ).json().data
     t.clock.advance(7 * 86_400_000 + 1000)
-    expect((await accept({ token: expiring.token, password: PASSWORD })).statusCode).toBe(404)
+    expect((await accept({ token: expiring.token, password: TEST_PASSWORD })).statusCode).toBe(404)
     const revoked = (
       await t.call(t.masterKey, {
         method: 'POST',
@@ -223,7 +204,7 @@ describe('invitations', () => {
     ).json().data
     const del = await t.call(t.masterKey, { method: 'DELETE', url: `${invitations(ws)}/${revoked.id}` })
     expect(del.statusCode).toBe(204)
-    expect((await accept({ token: revoked.token, password: PASSWORD })).statusCode).toBe(404)
+    expect((await accept({ token: revoked.token, password: TEST_PASSWORD })).statusCode).toBe(404)
   })
 
   it('lets members invite nobody, and only owners invite owners', async () => {
