@@ -4,39 +4,22 @@
 // created, and checks that a member without rights sees no actions. On every screen axe-core
 // (injected into the page) must find no serious or critical violation, the console must stay free
 // of errors (CSP refusals included), and a screenshot is saved outside the repository.
-import { existsSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import axe from 'axe-core'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DASHBOARD_DIST } from '../../src/modules/dashboard/index.ts'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
 import { freePort } from '../../src/testing/processes.ts'
+import {
+  checkPage,
+  chromiumAvailable,
+  dashboardBuilt,
+  launchBrowser,
+  openPage,
+  PASSWORD,
+  signIn,
+} from './kit.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available) console.warn(`Browser tests skipped: ${CHROMIUM} is absent (apt-get install -y chromium).`)
-const built = existsSync(join(DASHBOARD_DIST, 'index.html'))
-if (available && !built) console.warn('Dashboard browser tests skipped: run npm run dashboard:build first.')
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const AXE = axe.source
-const PASSWORD = 'correct horse battery staple'
-const SHOTS = join(tmpdir(), 'core-api-dashboard-screenshots')
-
-type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
-
-describe.skipIf(!available || !built)('the dashboard in a browser', () => {
+describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a browser', () => {
   let t: TestApp
   let browser: Browser
   let base: string
@@ -75,7 +58,6 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       expect(res.statusCode).toBe(201)
     }
     other = await t.workspace({ name: 'Beta', owner_email: owner })
-    mkdirSync(SHOTS, { recursive: true })
     receiver = createServer(async (req, res) => {
       const chunks: Buffer[] = []
       for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -84,7 +66,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     })
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+    browser = await launchBrowser()
   }, 90_000)
 
   afterAll(async () => {
@@ -94,59 +76,16 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     await new Promise((resolve) => receiver?.close(resolve))
   })
 
-  /** A fresh browser profile whose page records every console error and uncaught exception. */
-  async function open(options: { width?: number; colorScheme?: 'light' | 'dark' } = {}) {
-    const context: BrowserContext = await browser.newContext({
-      viewport: { width: options.width ?? 1280, height: 900 },
-      colorScheme: options.colorScheme ?? 'light',
-    })
-    const page = await context.newPage()
-    const errors: string[] = []
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return
-      const url = message.location().url
-      // Asking for the session while signed out is answered 401: that is how the app learns it.
-      if (url.endsWith('/api/auth/session') && message.text().includes('401')) return
-      errors.push(`${message.text()} (${url})`)
-    })
-    page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`))
-    return { context, page, errors }
-  }
-
-  /** axe-core on the page as it is now, a screenshot, and no console error so far. */
-  async function check(page: Page, errors: string[], name: string) {
-    await page.evaluate(AXE)
-    const violations = (await page.evaluate(
-      "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
-    )) as Violation[]
-    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    expect(
-      serious.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-      name,
-    ).toEqual([])
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
-    expect(errors, name).toEqual([])
-  }
-
-  async function signIn(page: Page, email: string) {
-    await page.goto(`${base}/dashboard/`)
-    await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
-    await page.getByLabel('Email').fill(email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'API keys' }).waitFor()
-  }
-
   async function keyWorks(key: string): Promise<number> {
     return (await t.call(key, { method: 'GET', url: '/api/v1/me' })).statusCode
   }
 
   it('signs in, creates a key shown once, rotates it and revokes it', async () => {
-    const { context, page, errors } = await open()
+    const { context, page, errors } = await openPage(browser)
     try {
       await page.goto(`${base}/dashboard/`)
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
-      await check(page, errors, 'sign-in')
+      await checkPage(page, errors, 'sign-in')
 
       // A wrong password: the server's message, and still on the sign-in page.
       await page.getByLabel('Email').fill(owner)
@@ -157,9 +96,9 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await page.getByRole('alert').waitFor()
       errors.length = 0 // the browser logs the 401 it was shown
 
-      await signIn(page, owner)
+      await signIn(page, base, owner)
       expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/keys`)
-      await check(page, errors, 'api-keys-empty')
+      await checkPage(page, errors, 'api-keys-empty')
 
       // Create: name, chosen scopes, an expiry; the secret is shown once.
       await page.getByRole('button', { name: 'Create key' }).click()
@@ -169,7 +108,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await dialog.getByLabel('posts:read').check()
       await dialog.getByLabel('posts:write').check()
       await dialog.getByLabel('Expires').selectOption('30')
-      await check(page, errors, 'api-keys-create')
+      await checkPage(page, errors, 'api-keys-create')
       const creating = page.waitForRequest(
         (r) => r.url().endsWith('/api/v1/api-keys') && r.method() === 'POST',
       )
@@ -181,7 +120,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await secretBox.waitFor()
       const secret = await secretBox.inputValue()
       expect(secret).toMatch(/^sk_(live|test)_/)
-      await check(page, errors, 'api-keys-secret')
+      await checkPage(page, errors, 'api-keys-secret')
       expect(await keyWorks(secret)).toBe(200)
       const stored = (await t.call(secret, { method: 'GET', url: '/api/v1/me' })).json().data
       expect(stored.scopes).toEqual(['posts:read', 'posts:write'])
@@ -191,13 +130,13 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       const row = page.getByRole('row', { name: /ci deploy/ })
       await expect.poll(() => row.count()).toBe(1)
       await expect.poll(() => row.getByText('active').count()).toBe(1)
-      await check(page, errors, 'api-keys-list')
+      await checkPage(page, errors, 'api-keys-list')
 
       // Rotate with no grace period: the new secret works, the old one stops at once.
       await page.getByRole('button', { name: 'Rotate ci deploy' }).click()
       const rotate = page.getByRole('dialog', { name: /Rotate/ })
       await rotate.getByLabel('Grace period for the old key').selectOption('0')
-      await check(page, errors, 'api-keys-rotate')
+      await checkPage(page, errors, 'api-keys-rotate')
       await rotate.getByRole('button', { name: 'Rotate key' }).click()
       await page.getByTestId('secret').waitFor()
       const rotated = await page.getByTestId('secret').inputValue()
@@ -209,7 +148,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       // Revoke, after a confirmation: the key is refused from then on.
       await page.getByRole('button', { name: 'Revoke ci deploy' }).first().click()
       const confirm = page.getByRole('alertdialog')
-      await check(page, errors, 'api-keys-revoke')
+      await checkPage(page, errors, 'api-keys-revoke')
       await confirm.getByRole('button', { name: 'Cancel' }).click()
       expect(await keyWorks(rotated)).toBe(200)
       await page.getByRole('button', { name: 'Revoke ci deploy' }).first().click()
@@ -230,16 +169,16 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await page.getByLabel('Search').fill('nothing-like-this')
       await page.getByRole('button', { name: 'Search' }).click()
       await page.getByText('No key matches.').waitFor()
-      await check(page, errors, 'api-keys-filtered')
+      await checkPage(page, errors, 'api-keys-filtered')
     } finally {
       await context.close()
     }
   }, 120_000)
 
   it('adds a webhook endpoint, sends a test that fails, sees the delivery and retries it', async () => {
-    const { context, page, errors } = await open()
+    const { context, page, errors } = await openPage(browser)
     try {
-      await signIn(page, owner)
+      await signIn(page, base, owner)
       await page.getByRole('link', { name: 'Webhooks' }).click()
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor()
       await page.getByRole('button', { name: 'Add endpoint' }).click()
@@ -247,13 +186,13 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await dialog.getByLabel('URL').fill(receiverUrl)
       await dialog.getByLabel('Events').fill('post.*, api_key.created')
       await dialog.getByLabel('Description (optional)').fill('orders service')
-      await check(page, errors, 'webhooks-create')
+      await checkPage(page, errors, 'webhooks-create')
       await dialog.getByRole('button', { name: 'Add endpoint' }).click()
       const secret = await page.getByTestId('secret').inputValue()
       expect(secret).toMatch(/^whsec_/)
       await page.getByRole('button', { name: 'I have stored it' }).click()
       await page.getByRole('link', { name: receiverUrl }).waitFor()
-      await check(page, errors, 'webhooks-list')
+      await checkPage(page, errors, 'webhooks-list')
 
       // The endpoint: a test event to a receiver answering 500 is a failed delivery.
       await page.getByRole('link', { name: receiverUrl }).click()
@@ -266,7 +205,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       expect(JSON.parse(received[0]!.body).type).toBe('webhook.test')
       const row = page.getByRole('row', { name: /webhook\.test/ })
       await expect.poll(() => row.getByText('failed').count()).toBe(1)
-      await check(page, errors, 'webhook-endpoint')
+      await checkPage(page, errors, 'webhook-endpoint')
 
       // Filters in the URL.
       await page.getByLabel('Delivery status').selectOption('success')
@@ -283,7 +222,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       const details = page.getByRole('dialog', { name: /Delivery \d+/ })
       await details.getByText('boom: receiver not ready').waitFor()
       expect(await details.getByText('500', { exact: true }).count()).toBe(1)
-      await check(page, errors, 'webhook-delivery')
+      await checkPage(page, errors, 'webhook-delivery')
       answer.status = 200
       answer.body = 'ok'
       await details.getByRole('button', { name: 'Retry now' }).click()
@@ -308,7 +247,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await page.getByText('disabled', { exact: false }).first().waitFor()
       await page.getByRole('button', { name: 'Enable' }).click()
       await page.getByText('enabled', { exact: true }).waitFor()
-      await check(page, errors, 'webhook-endpoint-after-retry')
+      await checkPage(page, errors, 'webhook-endpoint-after-retry')
 
       // Edit the events; rotate the signing secret (the new one shown once).
       await page.getByRole('button', { name: 'Edit' }).click()
@@ -329,9 +268,9 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   }, 120_000)
 
   it('refuses a cookie-authenticated write without the CSRF token, and stores nothing', async () => {
-    const { context, page } = await open()
+    const { context, page } = await openPage(browser)
     try {
-      await signIn(page, owner)
+      await signIn(page, base, owner)
       const before = (
         await t.call(t.masterKey, { method: 'GET', url: '/api/v1/api-keys', workspace: workspace.id })
       ).json().meta.total
@@ -354,16 +293,16 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   }, 60_000)
 
   it('shows usage against the plan, moving after posts are created; switches workspace', async () => {
-    const { context, page, errors } = await open({ colorScheme: 'dark' })
+    const { context, page, errors } = await openPage(browser, { colorScheme: 'dark' })
     try {
-      await signIn(page, owner)
+      await signIn(page, base, owner)
       await page.getByRole('link', { name: 'Usage and plan' }).click()
       await page.getByRole('heading', { name: 'Usage and plan' }).waitFor()
       const used = page.getByTestId('used-posts')
       await used.waitFor()
       const before = Number(await used.textContent())
       await page.getByText('0 of 1,000', { exact: false }).first().waitFor()
-      await check(page, errors, 'usage-dark')
+      await checkPage(page, errors, 'usage-dark')
 
       const { key } = await t.key(workspace.id, { scopes: ['posts:write'] })
       for (const title of ['One', 'Two', 'Three']) {
@@ -380,7 +319,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
       await page.getByLabel('Workspace').selectOption(String(other.id))
       await expect.poll(() => page.url()).toBe(`${base}/dashboard/w/${other.id}/usage`)
       await expect.poll(() => page.locator('strong.tier').textContent()).toBe('enterprise')
-      await check(page, errors, 'usage-other-workspace')
+      await checkPage(page, errors, 'usage-other-workspace')
 
       await page.getByLabel('Theme').selectOption('light')
       expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('light')
@@ -395,19 +334,19 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   }, 90_000)
 
   it('shows a member only their own keys and no webhook actions, on a phone-sized screen', async () => {
-    const { context, page, errors } = await open({ width: 390 })
+    const { context, page, errors } = await openPage(browser, { width: 390 })
     try {
       await t.key(workspace.id, { name: 'owned by the team' })
-      await signIn(page, member)
+      await signIn(page, base, member)
       // A member manages the keys they make, and sees no one else's.
       await page.getByRole('button', { name: 'Create key' }).waitFor()
       expect(await page.getByRole('row', { name: /owned by the team/ }).count()).toBe(0)
       expect(await page.getByRole('button', { name: /^(Rotate|Revoke) / }).count()).toBe(0)
-      await check(page, errors, 'api-keys-member-phone')
+      await checkPage(page, errors, 'api-keys-member-phone')
       await page.getByRole('link', { name: 'Webhooks' }).click()
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor()
       expect(await page.getByRole('button', { name: 'Add endpoint' }).count()).toBe(0)
-      await check(page, errors, 'webhooks-member-phone')
+      await checkPage(page, errors, 'webhooks-member-phone')
       // Nothing wider than the phone: wide tables scroll inside their own region.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
       // A link to the API reference is on every screen.
@@ -418,9 +357,9 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   }, 60_000)
 
   it('sends a person whose session ended to sign in, and back to the screen afterwards', async () => {
-    const { context, page, errors } = await open()
+    const { context, page, errors } = await openPage(browser)
     try {
-      await signIn(page, owner)
+      await signIn(page, base, owner)
       await context.clearCookies() // as if the session had expired
       await page.getByRole('link', { name: 'Usage and plan' }).click()
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
@@ -444,11 +383,11 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
     })
     expect(invited.statusCode).toBe(201)
     const { token } = invited.json().data
-    const { context, page, errors } = await open()
+    const { context, page, errors } = await openPage(browser)
     try {
       await page.goto(`${base}/dashboard/invitations/accept?token=wrong`)
       await page.getByRole('heading', { name: 'Join a workspace' }).waitFor()
-      await check(page, errors, 'accept-invitation')
+      await checkPage(page, errors, 'accept-invitation')
       await page.getByLabel('Password').fill(PASSWORD)
       await page.getByRole('button', { name: 'Accept the invitation' }).click()
       await page.getByRole('alert').waitFor() // an unknown token is 404, said on the page
@@ -469,7 +408,7 @@ describe.skipIf(!available || !built)('the dashboard in a browser', () => {
   }, 60_000)
 
   it('sends a signed-out visitor of a deep link to sign in, and back there afterwards', async () => {
-    const { context, page, errors } = await open()
+    const { context, page, errors } = await openPage(browser)
     try {
       await page.goto(`${base}/dashboard/w/${workspace.id}/usage`)
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()

@@ -2,7 +2,7 @@
 // follows the authorization request of a partner app, signs in with a user's email and
 // password on our page, allows access, and lands on the app's redirect URI with a code that
 // oauth4webapi exchanges for a token acting for that user.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as oauth from 'oauth4webapi'
@@ -10,23 +10,12 @@ import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
 import { freePort } from '../../src/testing/processes.ts'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './kit.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const REDIRECT = 'https://partner.test/callback'
 const PASSWORD = 'correct horse battery staple'
 
-describe.skipIf(!available)('the OAuth login and consent pages in a browser', () => {
+describe.skipIf(!chromiumAvailable)('the OAuth login and consent pages in a browser', () => {
   let t: TestApp
   let browser: BrowserContext
   let base: string

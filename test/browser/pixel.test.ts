@@ -3,27 +3,13 @@
 // navigates within it, sends a custom event and leaves through an outbound link; the stats API
 // then shows exactly those page views and events. A bot's browser is not counted, and a
 // browser that opted out sends nothing at all.
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import { chromiumAvailable, launchBrowser } from './kit.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available) console.warn(`Browser tests skipped: ${CHROMIUM} is absent (apt-get install -y chromium).`)
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 // Headless Chromium says "HeadlessChrome", which isbot rightly takes for a bot.
 const PERSON =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
@@ -43,7 +29,7 @@ function appPage(api: string, outbound: string): string {
 
 type Received = { path: string; tracked: boolean; event: string | null; ua: string }
 
-describe.skipIf(!available)('the pixel in a browser', () => {
+describe.skipIf(!chromiumAvailable)('the pixel in a browser', () => {
   let t: TestApp
   let api: string
   let site: Server
@@ -88,7 +74,7 @@ describe.skipIf(!available)('the pixel in a browser', () => {
     })
     expect(res.statusCode).toBe(201)
     siteId = res.json().data.id
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+    browser = await launchBrowser()
   }, 60_000)
 
   afterAll(async () => {

@@ -8,26 +8,11 @@ import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REFERENCE_TITLE } from '../../src/app.ts'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
-
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available) console.warn(`Browser tests skipped: ${CHROMIUM} is absent (apt-get install -y chromium).`)
-
-/** The launch flags of a quiet, offline, throwaway browser. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './kit.ts'
 
 const HOSTED_BUTTONS = ['Ask AI', 'Generate MCP', 'Deploy', 'Share', 'Developer Tools']
 
-describe.skipIf(!available)('the reference in a browser', () => {
+describe.skipIf(!chromiumAvailable)('the reference in a browser', () => {
   let t: TestApp
   let browser: BrowserContext
   let base: string

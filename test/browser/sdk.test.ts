@@ -8,14 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, normalize } from 'node:path'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import { chromiumAvailable, launchBrowser } from './kit.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-if (!available) console.warn(`Browser tests skipped: ${CHROMIUM} is absent (apt-get install -y chromium).`)
 const ROOT = join(import.meta.dirname, '..', '..')
 
 /** Runs in the page (plain JavaScript, kept out of the test runner's transform). */
@@ -44,7 +42,7 @@ const IN_PAGE = `async ({ baseUrl, masterKey, secret, body, headers }) => {
   return { titles, notFound, event: event.type, tampered }
 }`
 
-describe.skipIf(!available)('the SDK in a browser', () => {
+describe.skipIf(!chromiumAvailable)('the SDK in a browser', () => {
   let t: TestApp
   let browser: Browser
   let site: Server
@@ -96,19 +94,7 @@ describe.skipIf(!available)('the SDK in a browser', () => {
     })
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
     origin = `http://127.0.0.1:${(site.address() as { port: number }).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    })
+    browser = await launchBrowser()
   }, 90_000)
 
   afterAll(async () => {

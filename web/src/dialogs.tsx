@@ -1,8 +1,10 @@
 // Accessible dialogs (Radix: focus trapped and restored, Escape closes, labelled by the title)
 // and the one-time secret display shared by the screens that create secrets.
+
 import * as AlertDialog from '@radix-ui/react-alert-dialog'
 import * as Dialog from '@radix-ui/react-dialog'
 import { type ReactNode, useId, useState } from 'react'
+import { ErrorText } from './ui.tsx'
 
 export function FormDialog(props: {
   open: boolean
@@ -44,11 +46,7 @@ export function ConfirmDialog(props: {
         <AlertDialog.Content className="dialog">
           <AlertDialog.Title>{props.title}</AlertDialog.Title>
           <AlertDialog.Description>{props.description}</AlertDialog.Description>
-          {props.error && (
-            <p className="error" role="alert">
-              {props.error}
-            </p>
-          )}
+          <ErrorText error={props.error} />
           <div className="actions">
             <AlertDialog.Cancel className="secondary">Cancel</AlertDialog.Cancel>
             <button

@@ -3,7 +3,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId } from 'react'
-import { api, describeError, setCsrfToken } from '../api.ts'
+import { api, setCsrfToken } from '../api.ts'
+import { ErrorText } from '../ui.tsx'
 
 export function AcceptInvitation() {
   const { token } = useSearch({ from: '/invitations/accept' })
@@ -41,11 +42,7 @@ export function AcceptInvitation() {
             <input id={nameId} name="name" autoComplete="name" maxLength={255} />
             <label htmlFor={passwordId}>Password</label>
             <input id={passwordId} name="password" type="password" autoComplete="new-password" required />
-            {accept.isError && (
-              <p className="error" role="alert">
-                {describeError(accept.error)}
-              </p>
-            )}
+            <ErrorText error={accept.error} />
             <button type="submit" disabled={accept.isPending}>
               Accept the invitation
             </button>

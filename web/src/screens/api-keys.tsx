@@ -10,6 +10,7 @@ import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs
 import { formatDate, fromNow } from '../format.ts'
 import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
+import { DataTable, ErrorText } from '../ui.tsx'
 
 type ApiKey = Awaited<ReturnType<typeof api.apiKeys.get>>['data']
 
@@ -99,76 +100,70 @@ export function ApiKeys() {
         {announcement}
       </p>
       {keys.isError ? (
-        <p className="error" role="alert">
-          {describeError(keys.error)}
-        </p>
+        <ErrorText error={keys.error} />
       ) : (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls, and keyboards must reach it
-        <section className="table-wrap" aria-label="API keys table" tabIndex={0}>
-          <table aria-busy={keys.isFetching}>
-            <caption className="visually-hidden">API keys of this workspace</caption>
-            <thead>
+        <DataTable label="API keys table" caption="API keys of this workspace" busy={keys.isFetching}>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Created</th>
+              {(canWrite || canRevoke) && <th scope="col">Actions</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data?.data.length === 0 && (
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Created</th>
-                {(canWrite || canRevoke) && <th scope="col">Actions</th>}
+                <td colSpan={8}>{search.q || search.status ? 'No key matches.' : 'No keys yet.'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data?.data.length === 0 && (
-                <tr>
-                  <td colSpan={8}>{search.q || search.status ? 'No key matches.' : 'No keys yet.'}</td>
-                </tr>
-              )}
-              {keys.data?.data.map((key) => (
-                <tr key={key.id}>
-                  <th scope="row">{key.name}</th>
+            )}
+            {keys.data?.data.map((key) => (
+              <tr key={key.id}>
+                <th scope="row">{key.name}</th>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td className="scopes">{key.scopes.join(', ')}</td>
+                <td>
+                  <span className={`badge ${key.status}`}>{key.status}</span>
+                </td>
+                <td title={formatDate(key.last_used_at, '')}>{fromNow(key.last_used_at)}</td>
+                <td title={formatDate(key.expires_at, '')}>{fromNow(key.expires_at)}</td>
+                <td>{formatDate(key.created_at)}</td>
+                {(canWrite || canRevoke) && (
                   <td>
-                    <code>{key.prefix}…</code>
+                    <div className="row-actions">
+                      {canWrite && key.status === 'active' && (
+                        <button
+                          type="button"
+                          className="secondary"
+                          aria-label={`Rotate ${key.name}`}
+                          onClick={() => setRotating(key)}
+                        >
+                          Rotate
+                        </button>
+                      )}
+                      {canRevoke && key.status !== 'revoked' && (
+                        <button
+                          type="button"
+                          className="danger"
+                          aria-label={`Revoke ${key.name}`}
+                          onClick={() => setRevoking(key)}
+                        >
+                          Revoke
+                        </button>
+                      )}
+                    </div>
                   </td>
-                  <td className="scopes">{key.scopes.join(', ')}</td>
-                  <td>
-                    <span className={`badge ${key.status}`}>{key.status}</span>
-                  </td>
-                  <td title={formatDate(key.last_used_at, '')}>{fromNow(key.last_used_at)}</td>
-                  <td title={formatDate(key.expires_at, '')}>{fromNow(key.expires_at)}</td>
-                  <td>{formatDate(key.created_at)}</td>
-                  {(canWrite || canRevoke) && (
-                    <td>
-                      <div className="row-actions">
-                        {canWrite && key.status === 'active' && (
-                          <button
-                            type="button"
-                            className="secondary"
-                            aria-label={`Rotate ${key.name}`}
-                            onClick={() => setRotating(key)}
-                          >
-                            Rotate
-                          </button>
-                        )}
-                        {canRevoke && key.status !== 'revoked' && (
-                          <button
-                            type="button"
-                            className="danger"
-                            aria-label={`Revoke ${key.name}`}
-                            onClick={() => setRevoking(key)}
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </div>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       {meta && meta.last_page > 1 && (
         <nav className="pager" aria-label="Pages of keys">
@@ -389,11 +384,7 @@ function CreateKeyDialog(props: {
             </option>
           ))}
         </select>
-        {create.isError && (
-          <p className="error" role="alert">
-            {describeError(create.error)}
-          </p>
-        )}
+        <ErrorText error={create.error} />
         <div className="actions">
           <DialogClose className="secondary">Cancel</DialogClose>
           <button type="submit" disabled={create.isPending}>
@@ -451,11 +442,7 @@ function RotateKeyDialog(props: {
             </option>
           ))}
         </select>
-        {rotate.isError && (
-          <p className="error" role="alert">
-            {describeError(rotate.error)}
-          </p>
-        )}
+        <ErrorText error={rotate.error} />
         <div className="actions">
           <DialogClose className="secondary">Cancel</DialogClose>
           <button type="submit" disabled={rotate.isPending}>

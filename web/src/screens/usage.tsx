@@ -1,8 +1,9 @@
 // Screen 5: the workspace's plan and its usage against each limit (GET /api/v1/entitlements).
 import { useQuery } from '@tanstack/react-query'
 import { useParams } from '@tanstack/react-router'
-import { api, describeError } from '../api.ts'
+import { api } from '../api.ts'
 import { formatBytes, formatDate, formatNumber } from '../format.ts'
+import { ErrorText } from '../ui.tsx'
 
 const FEATURE_LABELS: Record<string, string> = {
   posts: 'Posts',
@@ -22,9 +23,7 @@ export function Usage() {
     return (
       <section aria-labelledby="usage-title">
         <h1 id="usage-title">Usage and plan</h1>
-        <p className="error" role="alert">
-          {describeError(summary.error)}
-        </p>
+        <ErrorText error={summary.error} />
       </section>
     )
   }

@@ -10,6 +10,7 @@ import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs
 import { formatDate } from '../format.ts'
 import { DELIVERY_STATUSES, type DeliverySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
+import { DataTable, ErrorText } from '../ui.tsx'
 import { EndpointFields, EndpointStatus, parseEvents } from './webhooks.tsx'
 
 const PER_PAGE = 25
@@ -80,9 +81,7 @@ export function WebhookEndpoint() {
     return (
       <section aria-labelledby="endpoint-title">
         <h1 id="endpoint-title">Webhook endpoint</h1>
-        <p className="error" role="alert">
-          {describeError(endpoint.error)}
-        </p>
+        <ErrorText error={endpoint.error} />
         <Link to="/w/$workspaceId/webhooks" params={{ workspaceId }}>
           All endpoints
         </Link>
@@ -149,68 +148,62 @@ export function WebhookEndpoint() {
             {testResult.error ? ` (${testResult.error})` : ''}.
           </p>
         )}
-        {(sendTest.isError || toggle.isError) && (
-          <p className="error" role="alert">
-            {describeError(sendTest.error ?? toggle.error)}
-          </p>
-        )}
+        <ErrorText error={sendTest.error ?? toggle.error} />
       </div>
 
       <h2>Deliveries</h2>
       <DeliveryFilters search={search} onChange={setSearch} />
       {deliveries.isError ? (
-        <p className="error" role="alert">
-          {describeError(deliveries.error)}
-        </p>
+        <ErrorText error={deliveries.error} />
       ) : (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls, and keyboards must reach it
-        <section className="table-wrap" aria-label="Deliveries table" tabIndex={0}>
-          <table aria-busy={deliveries.isFetching}>
-            <caption className="visually-hidden">Deliveries to this endpoint</caption>
-            <thead>
+        <DataTable
+          label="Deliveries table"
+          caption="Deliveries to this endpoint"
+          busy={deliveries.isFetching}
+        >
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Response</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Created</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.data?.data.length === 0 && (
               <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Response</th>
-                <th scope="col">Duration</th>
-                <th scope="col">Created</th>
-                <th scope="col">Details</th>
+                <td colSpan={7}>No deliveries{search.status || search.event_type ? ' match' : ' yet'}.</td>
               </tr>
-            </thead>
-            <tbody>
-              {deliveries.data?.data.length === 0 && (
-                <tr>
-                  <td colSpan={7}>No deliveries{search.status || search.event_type ? ' match' : ' yet'}.</td>
-                </tr>
-              )}
-              {deliveries.data?.data.map((delivery) => (
-                <tr key={delivery.id}>
-                  <th scope="row">
-                    <code>{delivery.event_type}</code>
-                  </th>
-                  <td>
-                    <span className={`badge ${delivery.status}`}>{delivery.status}</span>
-                  </td>
-                  <td>{delivery.attempt}</td>
-                  <td>{delivery.response_code ?? delivery.error ?? '—'}</td>
-                  <td>{delivery.response_time_ms === null ? '—' : `${delivery.response_time_ms} ms`}</td>
-                  <td>{formatDate(delivery.created_at)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="secondary"
-                      aria-label={`Details of delivery ${delivery.id}`}
-                      onClick={() => setOpened(delivery.id)}
-                    >
-                      Details
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+            )}
+            {deliveries.data?.data.map((delivery) => (
+              <tr key={delivery.id}>
+                <th scope="row">
+                  <code>{delivery.event_type}</code>
+                </th>
+                <td>
+                  <span className={`badge ${delivery.status}`}>{delivery.status}</span>
+                </td>
+                <td>{delivery.attempt}</td>
+                <td>{delivery.response_code ?? delivery.error ?? '—'}</td>
+                <td>{delivery.response_time_ms === null ? '—' : `${delivery.response_time_ms} ms`}</td>
+                <td>{formatDate(delivery.created_at)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-label={`Details of delivery ${delivery.id}`}
+                    onClick={() => setOpened(delivery.id)}
+                  >
+                    Details
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       {meta && meta.last_page > 1 && (
         <nav className="pager" aria-label="Pages of deliveries">
@@ -367,11 +360,7 @@ function EditEndpointDialog(props: {
           events={props.endpoint.events}
           description={props.endpoint.description}
         />
-        {save.isError && (
-          <p className="error" role="alert">
-            {describeError(save.error)}
-          </p>
-        )}
+        <ErrorText error={save.error} />
         <div className="actions">
           <DialogClose className="secondary">Cancel</DialogClose>
           <button type="submit" disabled={save.isPending}>
@@ -422,11 +411,7 @@ function DeliveryDialog(props: {
       title={`Delivery ${deliveryId ?? ''}`}
       description="The event sent, and what the endpoint answered on the last attempt."
     >
-      {delivery.isError && (
-        <p className="error" role="alert">
-          {describeError(delivery.error)}
-        </p>
-      )}
+      <ErrorText error={delivery.error} />
       {data && (
         <dl className="facts">
           <dt>Event</dt>
@@ -461,11 +446,7 @@ function DeliveryDialog(props: {
           </dd>
         </dl>
       )}
-      {retry.isError && (
-        <p className="error" role="alert">
-          {describeError(retry.error)}
-        </p>
-      )}
+      <ErrorText error={retry.error} />
       {retry.isSuccess && <p aria-live="polite">Queued for another attempt.</p>}
       <div className="actions">
         <DialogClose className="secondary">Close</DialogClose>

@@ -3,10 +3,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useParams } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
-import { api, describeError } from '../api.ts'
+import { api } from '../api.ts'
 import { DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { fromNow } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
+import { DataTable, ErrorText } from '../ui.tsx'
 
 /** `post.*, post.created` → `['post.*', 'post.created']`. */
 export function parseEvents(text: string): string[] {
@@ -40,53 +41,51 @@ export function Webhooks() {
         its deliveries, send a test event or retry a failed delivery.
       </p>
       {endpoints.isError ? (
-        <p className="error" role="alert">
-          {describeError(endpoints.error)}
-        </p>
+        <ErrorText error={endpoints.error} />
       ) : (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls, and keyboards must reach it
-        <section className="table-wrap" aria-label="Webhook endpoints table" tabIndex={0}>
-          <table aria-busy={endpoints.isFetching}>
-            <caption className="visually-hidden">Webhook endpoints of this workspace</caption>
-            <thead>
+        <DataTable
+          label="Webhook endpoints table"
+          caption="Webhook endpoints of this workspace"
+          busy={endpoints.isFetching}
+        >
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col">Events</th>
+              <th scope="col">Status</th>
+              <th scope="col">Delivered</th>
+              <th scope="col">Failed</th>
+              <th scope="col">Last delivery</th>
+            </tr>
+          </thead>
+          <tbody>
+            {endpoints.data?.data.length === 0 && (
               <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Status</th>
-                <th scope="col">Delivered</th>
-                <th scope="col">Failed</th>
-                <th scope="col">Last delivery</th>
+                <td colSpan={6}>No endpoints yet.</td>
               </tr>
-            </thead>
-            <tbody>
-              {endpoints.data?.data.length === 0 && (
-                <tr>
-                  <td colSpan={6}>No endpoints yet.</td>
-                </tr>
-              )}
-              {endpoints.data?.data.map((endpoint) => (
-                <tr key={endpoint.id}>
-                  <th scope="row">
-                    <Link
-                      to="/w/$workspaceId/webhooks/$webhookId"
-                      params={{ workspaceId, webhookId: endpoint.id }}
-                    >
-                      {endpoint.url}
-                    </Link>
-                    {endpoint.description && <div className="hint">{endpoint.description}</div>}
-                  </th>
-                  <td className="scopes">{endpoint.events.join(', ')}</td>
-                  <td>
-                    <EndpointStatus active={endpoint.is_active} reason={endpoint.disabled_reason} />
-                  </td>
-                  <td>{endpoint.success_count}</td>
-                  <td>{endpoint.failure_count}</td>
-                  <td>{fromNow(endpoint.last_delivery_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+            )}
+            {endpoints.data?.data.map((endpoint) => (
+              <tr key={endpoint.id}>
+                <th scope="row">
+                  <Link
+                    to="/w/$workspaceId/webhooks/$webhookId"
+                    params={{ workspaceId, webhookId: endpoint.id }}
+                  >
+                    {endpoint.url}
+                  </Link>
+                  {endpoint.description && <div className="hint">{endpoint.description}</div>}
+                </th>
+                <td className="scopes">{endpoint.events.join(', ')}</td>
+                <td>
+                  <EndpointStatus active={endpoint.is_active} reason={endpoint.disabled_reason} />
+                </td>
+                <td>{endpoint.success_count}</td>
+                <td>{endpoint.failure_count}</td>
+                <td>{fromNow(endpoint.last_delivery_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       <CreateEndpointDialog
         open={creating}
@@ -179,11 +178,7 @@ function CreateEndpointDialog(props: {
     >
       <form className="stack" onSubmit={submit}>
         <EndpointFields />
-        {create.isError && (
-          <p className="error" role="alert">
-            {describeError(create.error)}
-          </p>
-        )}
+        <ErrorText error={create.error} />
         <div className="actions">
           <DialogClose className="secondary">Cancel</DialogClose>
           <button type="submit" disabled={create.isPending}>

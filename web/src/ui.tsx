@@ -1,0 +1,31 @@
+// Small building blocks every screen repeats: an error the person should read, and a data table
+// that scrolls sideways on a phone and can be reached by keyboard to do so.
+import type { ReactNode } from 'react'
+import { describeError } from './api.ts'
+
+/** The error of a failed request (or a sentence), announced to screen readers; nothing without one. */
+export function ErrorText(props: { error: unknown }) {
+  if (props.error === null || props.error === undefined || props.error === false) return null
+  const text = typeof props.error === 'string' ? props.error : describeError(props.error)
+  return (
+    <p className="error" role="alert">
+      {text}
+    </p>
+  )
+}
+
+/**
+ * A table in a horizontally scrolling, focusable region. `label` names the region, `caption` the
+ * table (read by screen readers only); `busy` marks a refetch in progress.
+ */
+export function DataTable(props: { label: string; caption: string; busy?: boolean; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls, and keyboards must reach it
+    <section className="table-wrap" aria-label={props.label} tabIndex={0}>
+      <table aria-busy={props.busy}>
+        <caption className="visually-hidden">{props.caption}</caption>
+        {props.children}
+      </table>
+    </section>
+  )
+}
