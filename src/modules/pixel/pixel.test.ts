@@ -6,7 +6,7 @@ import { MemoryPubSub } from '../../platform/kv/index.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { createPixel } from './index.ts'
-import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+import { pixelDailyStats, pixelEvents, pixelMonthlyStats, pixelSalts, pixelSites } from './tables.ts'
 
 const t = useTestApp()
 const clock = t.clock
@@ -671,10 +671,13 @@ describe('pixel stats', () => {
     expect(pageData.timeseries.slice(1).every((b: { pageviews: number }) => b.pageviews === 0)).toBe(true)
   })
 
-  it('answers whole UTC days from the daily rollups exactly as from the events', async () => {
+  it('answers whole UTC days from the daily and monthly rollups exactly as from the events', async () => {
     const { domain, site, key } = await setup()
     const day0 = Date.UTC(2026, 10, 3, 22, 0, 0)
     const visits: Array<[number, string, string, string | undefined]> = [
+      [-(34 * DAY + 12 * 3_600_000), '/autumn', IPHONE, 'https://www.google.com/'], // 30 September
+      [-(33 * DAY + 12 * 3_600_000), '/autumn', CHROME, undefined], // 1 October
+      [-(5 * DAY), '/autumn', CHROME, undefined], // 29 October
       [0, '/', CHROME, 'https://www.google.com/'],
       [60_000, '/pricing', CHROME, undefined],
       [30 * 60_000 + 120_000, '/docs', CHROME, undefined], // a new visit after 30 minutes
@@ -693,11 +696,24 @@ describe('pixel stats', () => {
       expect(res.statusCode).toBe(200)
       return res.json().data
     }
-    const queries = ['', 'interval=month&from=2026-10-01', 'from=2026-11-04&to=2026-11-04', 'limit=2']
+    // Whole months (September, October) come from the monthly rows, the rest from the days.
+    const queries = [
+      '',
+      'interval=month&from=2026-10-01',
+      'from=2026-11-04&to=2026-11-04',
+      'limit=2',
+      'from=2026-09-01&to=2026-11-04',
+      'from=2026-09-30&to=2026-10-31',
+      'interval=month&from=2026-09-15',
+      'from=2026-10-02&to=2026-10-30',
+    ]
     const fromEvents = []
     for (const query of queries) fromEvents.push(await stats(query))
-    expect(fromEvents[0].totals).toMatchObject({ visitors: 5, pageviews: 7, events: 1, visits: 6 })
+    // The last 30 days: 29 October onwards.
+    expect(fromEvents[0].totals).toMatchObject({ visitors: 6, pageviews: 8, events: 1, visits: 7 })
 
+    // Thirty-six days to roll up: two runs of at most 31, the second completing October.
+    await purge({})
     await purge({})
     const [state] = await t.database.db
       .select({ through: pixelSites.rolledThrough })
@@ -709,6 +725,11 @@ describe('pixel stats', () => {
       .from(pixelDailyStats)
       .where(eq(pixelDailyStats.siteId, site.id))
     expect(stored!.n).toBeGreaterThan(10)
+    const months = await t.database.db
+      .selectDistinct({ month: pixelMonthlyStats.month })
+      .from(pixelMonthlyStats)
+      .where(eq(pixelMonthlyStats.siteId, site.id))
+    expect(months.map((m) => m.month).sort()).toEqual(['2026-09-01', '2026-10-01', '2026-11-01'])
     for (const [i, query] of queries.entries()) expect(await stats(query), query).toEqual(fromEvents[i])
     // The rollups answer even once the events they count are gone.
     await t.database.db

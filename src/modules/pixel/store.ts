@@ -6,7 +6,7 @@ import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
 import { preparedStatement } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
-import { pixelDailyStats, pixelEvents, pixelSalts, pixelSites } from './tables.ts'
+import { pixelDailyStats, pixelEvents, pixelMonthlyStats, pixelSalts, pixelSites } from './tables.ts'
 
 export type SiteRow = typeof pixelSites.$inferSelect
 export type NewSite = Omit<typeof pixelSites.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
@@ -211,38 +211,39 @@ function scoped(s: StatsScope): SQL {
   return sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`
 }
 
-/** Page views grouped into visits: a visitor's views less than 30 minutes apart. */
-function visitsPart(): SQL {
-  return sql`marked as (
-      select visitor_id, occurred_at, pathname,
-        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
-      from ev where name = 'pageview'
-      window w as (partition by visitor_id order by occurred_at)
-    ),
-    numbered as (
-      select *, sum(starts) over (partition by visitor_id order by occurred_at rows unbounded preceding) as visit
-      from marked
-    ),
-    visits as (
-      select count(*) as views,
-        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
-        (array_agg(pathname order by occurred_at))[1] as entry,
-        (array_agg(pathname order by occurred_at desc))[1] as exit
-      from numbered group by visitor_id, visit
+/**
+ * Page views marked by the visits they belong to — a visitor's views less than 30 minutes
+ * apart — in one pass over the views in order: `starts` (the first view of a visit: its entry
+ * page), `ends` (the last: its exit page) and `seconds` (the time since the visit's previous
+ * view, so that a visit's views add up to its length). A visit is a view that `starts`, a
+ * bounce one that also `ends`. `partition` is who a visit belongs to (and the day, for rollups).
+ */
+function viewsPart(partition: SQL): SQL {
+  return sql`views as (
+      select *,
+        prev is null or occurred_at - prev > interval '30 minutes' as starts,
+        next is null or next - occurred_at > interval '30 minutes' as ends,
+        case when occurred_at - prev <= interval '30 minutes' then extract(epoch from occurred_at - prev) else 0 end as seconds
+      from (
+        select *, lag(occurred_at) over w as prev, lead(occurred_at) over w as next
+        from ev where name = 'pageview'
+        window w as (partition by ${partition} order by occurred_at)
+      ) as ordered
     )`
 }
 
 export async function statsTotals(db: Database, s: StatsScope) {
   const [row] = await rows(
     db,
-    sql`with ${scoped(s)}, ${visitsPart()}
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id`)}
       select
         (select count(distinct visitor_id) from ev)::int as visitors,
         (select count(*) from ev where name = 'pageview')::int as pageviews,
         (select count(*) from ev where name <> 'pageview')::int as events,
-        (select count(*) from visits)::int as visits,
-        (select coalesce(round(100.0 * count(*) filter (where views = 1) / nullif(count(*), 0)), 0) from visits)::int as bounce_rate,
-        (select coalesce(round(avg(seconds)), 0) from visits)::int as visit_duration`,
+        (select count(*) filter (where starts) from views)::int as visits,
+        (select coalesce(round(100.0 * count(*) filter (where starts and ends)
+          / nullif(count(*) filter (where starts), 0)), 0) from views)::int as bounce_rate,
+        (select coalesce(round(sum(seconds) / nullif(count(*) filter (where starts), 0)), 0) from views)::int as visit_duration`,
   )
   return row as {
     visitors: number
@@ -314,12 +315,12 @@ export async function statsBreakdown(
 
 /** The pages visits began (`entry`) or ended (`exit`) on, most visits first. */
 export async function statsVisitPages(db: Database, s: StatsScope, end: 'entry' | 'exit', limit: number) {
-  const column = sql.raw(end)
+  const marks = sql.raw(end === 'entry' ? 'starts' : 'ends')
   const out = await rows(
     db,
-    sql`with ${scoped(s)}, ${visitsPart()}
-      select ${column} as page, count(*)::int as visits from visits
-      group by ${column} order by visits desc, page limit ${limit}`,
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id`)}
+      select pathname as page, count(*)::int as visits from views where ${marks}
+      group by pathname order by visits desc, page limit ${limit}`,
   )
   return out as Array<{ page: string; visits: number }>
 }
@@ -349,28 +350,14 @@ function dailyRows(siteId: number, from: string, to: string): SQL {
     sql`select day, ${name}::text, ${sql.raw(column)}, count(distinct visitor_id), count(*), 0, 0, 0, 0
       from ev where name = 'pageview' and ${sql.raw(column)} is not null group by day, ${sql.raw(column)}`
   return sql`with ev as (
-      select *, (occurred_at at time zone 'UTC')::date as day from ${pixelEvents}
+      select (occurred_at at time zone 'UTC')::date as day, occurred_at, name, visitor_id, pathname, source,
+        utm_campaign, browser, device, os
+      from ${pixelEvents}
       where site_id = ${siteId}
         and occurred_at >= (${from}::date)::timestamp at time zone 'UTC'
         and occurred_at < ((${to}::date) + 1)::timestamp at time zone 'UTC'
     ),
-    marked as (
-      select day, visitor_id, occurred_at, pathname,
-        case when occurred_at - lag(occurred_at) over w <= interval '30 minutes' then 0 else 1 end as starts
-      from ev where name = 'pageview'
-      window w as (partition by day, visitor_id order by occurred_at)
-    ),
-    numbered as (
-      select *, sum(starts) over (partition by day, visitor_id order by occurred_at rows unbounded preceding) as visit
-      from marked
-    ),
-    visits as (
-      select day, count(*) as views,
-        extract(epoch from max(occurred_at) - min(occurred_at)) as seconds,
-        (array_agg(pathname order by occurred_at))[1] as entry,
-        (array_agg(pathname order by occurred_at desc))[1] as exit
-      from numbered group by day, visitor_id, visit
-    )
+    ${viewsPart(sql`day, visitor_id`)}
     select day, 'total'::text as dimension, ''::text as value,
       count(distinct visitor_id) as visitors,
       count(*) filter (where name = 'pageview') as pageviews,
@@ -378,8 +365,9 @@ function dailyRows(siteId: number, from: string, to: string): SQL {
       0 as visits, 0 as bounces, 0::double precision as duration
     from ev group by day
     union all
-    select day, 'visits'::text, ''::text, 0, 0, 0, count(*), count(*) filter (where views = 1), sum(seconds)::double precision
-    from visits group by day
+    select day, 'visits'::text, ''::text, 0, 0, 0, count(*) filter (where starts), count(*) filter (where starts and ends),
+      sum(seconds)::double precision
+    from views group by day
     union all ${dimension('page', 'pathname')}
     union all ${dimension('source', 'source')}
     union all ${dimension('campaign', 'utm_campaign')}
@@ -387,9 +375,9 @@ function dailyRows(siteId: number, from: string, to: string): SQL {
     union all ${dimension('device', 'device')}
     union all ${dimension('os', 'os')}
     union all
-    select day, 'entry'::text, entry, 0, 0, 0, count(*), 0, 0 from visits group by day, entry
+    select day, 'entry'::text, pathname, 0, 0, 0, count(*), 0, 0 from views where starts group by day, pathname
     union all
-    select day, 'exit'::text, exit, 0, 0, 0, count(*), 0, 0 from visits group by day, exit
+    select day, 'exit'::text, pathname, 0, 0, 0, count(*), 0, 0 from views where ends group by day, pathname
     union all
     select day, 'event'::text, name, count(distinct visitor_id), 0, count(*), 0, 0, 0
     from ev where name <> 'pageview' group by day, name`
@@ -416,6 +404,20 @@ export async function rollUpDays(db: Database, siteId: number, from: string, to:
     await tx.execute(
       sql`insert into ${pixelDailyStats} (day, dimension, value, visitors, pageviews, events, visits, bounces, duration, site_id)
         select *, ${siteId}::integer from (${dailyRows(siteId, from, to)}) as rolled`,
+    )
+    // The months the days belong to, summed again from their days.
+    const first = monthOf(from)
+    const next = addMonth(monthOf(to))
+    await tx.execute(
+      sql`delete from ${pixelMonthlyStats} where site_id = ${siteId} and month >= ${first}::date and month < ${next}::date`,
+    )
+    await tx.execute(
+      sql`insert into ${pixelMonthlyStats} (site_id, month, dimension, value, visitors, pageviews, events, visits, bounces, duration)
+        select site_id, date_trunc('month', day)::date, dimension, value, sum(visitors), sum(pageviews), sum(events),
+          sum(visits), sum(bounces), sum(duration)
+        from ${pixelDailyStats}
+        where site_id = ${siteId} and day >= ${first}::date and day < ${next}::date
+        group by 1, 2, 3, 4`,
     )
     await tx.execute(sql`update ${pixelSites} set rolled_through = ${to}::date where id = ${siteId}`)
   })
@@ -449,12 +451,34 @@ export async function freshDailyRows(db: Database, s: Omit<DailyScope, 'fresh'>)
 /**
  * The per-day rows of a range: rolled-up days from the table (`dimensions` narrows them, so
  * the totals read two rows a day through the (site, dimension, day) index), then the fresh ones.
+ * With `months`, the whole months of the range that are rolled up come from pixel_monthly_stats
+ * instead, one row per month (dated the month's first day): only for sums over the whole range.
  */
-function daily(s: DailyScope, dimensions?: 'totals'): SQL {
-  const only = dimensions === 'totals' ? sql` and dimension in ('total', 'visits')` : sql``
-  const stored = sql`select day, dimension, value, visitors, pageviews, events, visits, bounces, duration
+function daily(s: DailyScope, options: { dimensions?: 'totals'; months?: boolean } = {}): SQL {
+  const only = options.dimensions === 'totals' ? sql` and dimension in ('total', 'visits')` : sql``
+  const [last] = [s.to, s.rolledThrough].sort() as [string, string]
+  const days = (
+    from: string,
+    through: string,
+  ) => sql`select day, dimension, value, visitors, pageviews, events, visits, bounces, duration
     from ${pixelDailyStats}
-    where site_id = ${s.siteId}${only} and day between ${s.from}::date and least(${s.to}::date, ${s.rolledThrough}::date)`
+    where site_id = ${s.siteId}${only} and day between ${from}::date and ${through}::date`
+  // Whole months: from the first month starting in the range to the last one ending in it.
+  const firstWhole = monthOf(s.from) === s.from ? s.from : addMonth(monthOf(s.from))
+  const afterWhole = monthOf(addDay(last)) // the first day after the last whole month
+  let stored: SQL
+  if (options.months && firstWhole < afterWhole) {
+    const parts = [
+      sql`select month as day, dimension, value, visitors, pageviews, events, visits, bounces, duration
+        from ${pixelMonthlyStats}
+        where site_id = ${s.siteId}${only} and month >= ${firstWhole}::date and month < ${afterWhole}::date`,
+    ]
+    if (s.from < firstWhole) parts.push(days(s.from, addDay(firstWhole, -1)))
+    if (afterWhole <= last) parts.push(days(afterWhole, last))
+    stored = sql.join(parts, sql` union all `)
+  } else {
+    stored = days(s.from, last)
+  }
   if (s.fresh.length === 0) return sql`daily as (${stored})`
   const fresh = sql`select * from jsonb_to_recordset(${JSON.stringify(s.fresh)}::jsonb) as f(day date,
     dimension text, value text, visitors integer, pageviews integer, events integer, visits integer,
@@ -462,14 +486,26 @@ function daily(s: DailyScope, dimensions?: 'totals'): SQL {
   return sql`daily as (${stored} union all ${fresh})`
 }
 
-function addDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+/** The first day (YYYY-MM-DD) of the month of `day`. */
+function monthOf(day: string): string {
+  return `${day.slice(0, 7)}-01`
+}
+
+/** The first day of the month after the one that starts on `month`. */
+function addMonth(month: string): string {
+  const date = new Date(`${month}T00:00:00Z`)
+  date.setUTCMonth(date.getUTCMonth() + 1)
+  return date.toISOString().slice(0, 10)
+}
+
+function addDay(day: string, days = 1): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
 }
 
 export async function dailyTotals(db: Database, s: DailyScope) {
   const [row] = await rows(
     db,
-    sql`with ${daily(s, 'totals')}
+    sql`with ${daily(s, { dimensions: 'totals', months: true })}
       select
         coalesce(sum(visitors) filter (where dimension = 'total'), 0)::int as visitors,
         coalesce(sum(pageviews) filter (where dimension = 'total'), 0)::int as pageviews,
@@ -490,7 +526,7 @@ export async function dailySeries(db: Database, s: DailyScope, interval: 'day' |
   const format = sql.raw(`'${BUCKET_FORMATS[interval]}'`)
   const out = await rows(
     db,
-    sql`with ${daily(s, 'totals')},
+    sql`with ${daily(s, { dimensions: 'totals' })},
       buckets as (
         select generate_series(date_trunc(${unit}, ${s.from}::date::timestamp), ${s.to}::date::timestamp, ${step}) as bucket
       ),
@@ -509,7 +545,7 @@ export async function dailySeries(db: Database, s: DailyScope, interval: 'day' |
 export async function dailyBreakdowns(db: Database, s: DailyScope, limit: number) {
   const out = await rows(
     db,
-    sql`with ${daily(s)},
+    sql`with ${daily(s, { months: true })},
       summed as (
         select dimension, value, sum(visitors)::int as visitors, sum(pageviews)::int as pageviews,
           sum(events)::int as events, sum(visits)::int as visits
