@@ -109,6 +109,26 @@ describe('POST /mcp', () => {
     expect((await postsOf(writer)).map((p) => p.title)).toEqual(['From an agent'])
   })
 
+  it("narrows a user's tools by the user's role in the workspace", async () => {
+    const team = (await t.workspace()).id
+    const tools = async (role: 'owner' | 'member') => {
+      const person = await t.member(team, role, `${role}@agent-roles.test`)
+      const client = await connect(null, {
+        cookie: person.cookie,
+        'x-csrf-token': person.csrf,
+        'x-workspace-id': String(team),
+      })
+      return (await client.listTools()).tools.map((tool) => tool.name)
+    }
+    const member = await tools('member')
+    expect(member).toEqual(
+      expect.arrayContaining(['listPosts', 'createPost', 'createApiKey', 'listWebhooks']),
+    )
+    for (const refused of ['createWebhook', 'deleteWorkspace', 'updateWorkspace'])
+      expect(member).not.toContain(refused)
+    expect(await tools('owner')).toEqual(expect.arrayContaining(['createWebhook', 'deleteWorkspace']))
+  })
+
   it('gives an Idempotency-Key to the tool call: the same call again is replayed, not repeated', async () => {
     const fresh = (await t.workspace()).id
     const { key } = await t.key(fresh, { scopes: ['posts:write'] })

@@ -15,7 +15,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { RouteAuth } from '../../platform/auth/index.ts'
+import { effectiveScopes, type RouteAuth } from '../../platform/auth/index.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 
 type Parameter = {
@@ -202,7 +202,8 @@ export function agentRoutes(app: FastifyInstance): void {
   let operations: OperationTool[] | null = null
   const allowed = (req: FastifyRequest) => {
     operations ??= operationTools(app)
-    const granted = req.principal!.granted
+    // A user's credential is narrowed by the user's role in the workspace it acts in.
+    const granted = effectiveScopes(req.principal!, req.workspace ?? null)
     return operations.filter((o) => o.auth.scope === null || granted.has(o.auth.scope))
   }
 
@@ -210,8 +211,9 @@ export function agentRoutes(app: FastifyInstance): void {
     '/mcp',
     {
       schema: { hide: true },
-      // Any valid credential: which tools it sees depends on its scopes, not on one scope.
-      config: { auth: { scope: null, workspace: false } },
+      // Any valid credential: which tools it sees depends on its scopes (and, for a user, the
+      // role in the workspace it acts in), not on one scope.
+      config: { auth: { scope: null, workspace: 'optional' } },
       onRequest: takeIdempotencyKey,
     },
     async function serveMcp(req, reply) {
