@@ -305,7 +305,24 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
     }
   }, 120_000)
 
-  it('shows a member both screens without actions, at phone width', async () => {
+  it('offers an admin invitations and removals, but no roles and no owners', async () => {
+    const { context, page, errors } = await openPage(browser)
+    try {
+      await signIn(page, base, 'dana@members.test') // the admin invited and accepted above
+      await open(page, 'Members', 'Members')
+      await page.getByRole('button', { name: `Remove ${member}` }).waitFor()
+      expect(await page.getByRole('button', { name: `Remove ${owner}` }).count()).toBe(0)
+      expect(await page.getByRole('combobox', { name: /^Role of/ }).count()).toBe(0)
+      await page.getByRole('button', { name: 'Invite someone' }).click()
+      const role = page.getByRole('dialog', { name: 'Invite someone' }).getByLabel('Role')
+      expect(await role.locator('option').allTextContents()).toEqual(['admin', 'member'])
+      await checkPage(page, errors, 'members-admin-invite')
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  it('shows a member both screens without actions, at phone width in the dark theme', async () => {
     await t.call(t.masterKey, {
       method: 'POST',
       url: `/api/v1/workspaces/${workspace.id}/invitations`,
@@ -317,7 +334,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
       workspace: workspace.id,
       payload: { name: 'Partner', grant_types: ['client_credentials'] },
     })
-    const { context, page, errors } = await openPage(browser, { width: 375 })
+    const { context, page, errors } = await openPage(browser, { width: 375, colorScheme: 'dark' })
     try {
       await signIn(page, base, member)
       await open(page, 'Members', 'Members')
