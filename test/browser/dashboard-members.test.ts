@@ -27,6 +27,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
   const owner = 'owner@members.test'
   const member = 'member@members.test'
   const carol = 'carol@members.test'
+  const admin = 'admin@members.test'
   const ids: Record<string, number> = {}
 
   beforeAll(async () => {
@@ -39,6 +40,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
       [owner, 'owner'],
       [member, 'member'],
       [carol, 'member'],
+      [admin, 'admin'],
     ] as const) {
       const res = await t.call(t.masterKey, {
         method: 'POST',
@@ -146,10 +148,10 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
 
       // Revoke one, after a confirmation.
       await page.getByRole('button', { name: 'Revoke the invitation of eve@members.test' }).click()
-      await page
-        .getByRole('alertdialog', { name: 'Revoke the invitation of eve@members.test?' })
-        .getByRole('button', { name: 'Revoke invitation' })
-        .click()
+      const revoke = page.getByRole('alertdialog', { name: 'Revoke the invitation of eve@members.test?' })
+      await revoke.getByRole('button', { name: 'Revoke invitation' }).click()
+      // An open dialog hides the page from the accessibility tree: wait for it to close first.
+      await revoke.waitFor({ state: 'detached' })
       await invitations.getByRole('row', { name: /eve@members\.test/ }).waitFor({ state: 'detached' })
       expect(await pending()).toEqual(['dana@members.test'])
       const accepted = await t.app.inject({
@@ -180,10 +182,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
         .poll(() => page.getByRole('combobox', { name: `Role of ${owner}` }).isDisabled())
         .toBe(false)
       await page.getByRole('combobox', { name: `Role of ${carol}` }).selectOption('member')
-      await page
-        .getByRole('alertdialog', { name: `Make ${carol} a member?` })
-        .getByRole('button', { name: 'Change role' })
-        .click()
+      const demote = page.getByRole('alertdialog', { name: `Make ${carol} a member?` })
+      await demote.getByRole('button', { name: 'Change role' }).click()
+      await demote.waitFor({ state: 'detached' })
       await expect.poll(async () => (await roles())[carol]).toBe('member')
 
       // Remove, after a confirmation.
@@ -191,8 +192,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
       const remove = page.getByRole('alertdialog', { name: `Remove ${carol}?` })
       await checkPage(page, errors, 'members-remove')
       await remove.getByRole('button', { name: 'Remove member' }).click()
+      await remove.waitFor({ state: 'detached' })
       await page.getByRole('row', { name: new RegExp(carol) }).waitFor({ state: 'detached' })
-      expect(Object.keys(await roles()).sort()).toEqual(['dana@members.test', member, owner].sort())
+      expect(Object.keys(await roles()).sort()).toEqual([admin, 'dana@members.test', member, owner].sort())
       await checkPage(page, errors, 'members-after')
     } finally {
       await context.close()
@@ -296,6 +298,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
       expect(await apps()).toHaveLength(2)
       await page.getByRole('button', { name: 'Delete Reports v2' }).click()
       await confirm.getByRole('button', { name: 'Delete app' }).click()
+      await confirm.waitFor({ state: 'detached' })
       await page.getByRole('row', { name: /Reports v2/ }).waitFor({ state: 'detached' })
       expect((await apps()).map((a) => a.name)).toEqual(['Mobile'])
       expect((await token(app!.client_id, rotated)).status).toBe(401)
@@ -308,7 +311,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
   it('offers an admin invitations and removals, but no roles and no owners', async () => {
     const { context, page, errors } = await openPage(browser)
     try {
-      await signIn(page, base, 'dana@members.test') // the admin invited and accepted above
+      await signIn(page, base, admin)
       await open(page, 'Members', 'Members')
       await page.getByRole('button', { name: `Remove ${member}` }).waitFor()
       expect(await page.getByRole('button', { name: `Remove ${owner}` }).count()).toBe(0)
