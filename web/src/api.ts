@@ -22,11 +22,21 @@ export const api = createClient({
   },
 })
 
-/** A sentence for the person: the server's message, with the request id to quote. */
+/**
+ * A sentence for the person: the server's message and, for a 422, what is wrong with each field
+ * (`redirect_uris: … must use https`), with the request id to quote.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof CoreApiError) {
-    const message = (error.body as { message?: unknown } | null)?.message
-    const text = typeof message === 'string' ? message : error.message
+    const body = error.body as { message?: unknown; errors?: unknown } | null
+    const message = typeof body?.message === 'string' ? body.message : error.message
+    const fields =
+      body?.errors && typeof body.errors === 'object'
+        ? Object.entries(body.errors).flatMap(([field, messages]) =>
+            Array.isArray(messages) ? messages.map((text) => `${field}: ${String(text)}`) : [],
+          )
+        : []
+    const text = fields.length > 0 ? `${message} ${fields.join('; ')}` : message
     return error.requestId ? `${text} (request ${error.requestId})` : text
   }
   return error instanceof Error ? error.message : String(error)

@@ -112,11 +112,31 @@ const webhookRoute = createRoute({
   component: lazyRouteComponent(() => import('./screens/webhook-endpoint.tsx'), 'WebhookEndpoint'),
 })
 
+const membersRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/members',
+  component: lazyRouteComponent(() => import('./screens/members.tsx'), 'Members'),
+})
+
+const oauthAppsRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/oauth-apps',
+  component: lazyRouteComponent(() => import('./screens/oauth-apps.tsx'), 'OAuthApps'),
+})
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
   acceptInvitationRoute,
-  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, webhooksRoute, webhookRoute, usageRoute]),
+  workspaceRoute.addChildren([
+    workspaceIndexRoute,
+    keysRoute,
+    webhooksRoute,
+    webhookRoute,
+    usageRoute,
+    membersRoute,
+    oauthAppsRoute,
+  ]),
 ])
 
 export function createDashboardRouter(queryClient: QueryClient) {
