@@ -198,5 +198,7 @@ describe('the dashboard as built by npm install', () => {
         await t.close()
       }
     },
+    // A whole application of its own is built (the suite's shared one has no per-IP budget).
+    90_000,
   )
 })
