@@ -43,6 +43,8 @@ const SCREENS = [
   { to: '/w/$workspaceId/keys', label: 'API keys' },
   { to: '/w/$workspaceId/webhooks', label: 'Webhooks' },
   { to: '/w/$workspaceId/usage', label: 'Usage and plan' },
+  { to: '/w/$workspaceId/seo', label: 'SEO' },
+  { to: '/w/$workspaceId/mcp', label: 'MCP' },
 ] as const
 
 export function WorkspaceShell() {
