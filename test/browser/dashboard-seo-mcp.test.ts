@@ -321,7 +321,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
         url: '/api/v1/mcp/servers/docs',
         workspace: workspace.id,
       })
-      expect(stored.json().data.headers).toEqual(['Authorization'])
+      expect(stored.json().data.headers).toEqual(['authorization'])
       await checkPage(page, errors, 'mcp-servers-registered')
 
       await row.getByRole('button', { name: 'Remove docs' }).click()

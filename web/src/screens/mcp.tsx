@@ -317,7 +317,7 @@ function Calls({ workspaceId, server }: { workspaceId: number; server?: string }
                 {call.arguments && Object.keys(call.arguments).length > 0 ? (
                   <details>
                     <summary>Show</summary>
-                    <pre className="excerpt">{pretty(call.arguments)}</pre>
+                    <Json value={call.arguments} />
                   </details>
                 ) : (
                   '—'
@@ -422,19 +422,18 @@ export function McpServer() {
               <p>{tool.description || <span className="hint">No description.</span>}</p>
               <details>
                 <summary>Input schema</summary>
-                <pre className="excerpt">{pretty(tool.input_schema)}</pre>
+                <Json value={tool.input_schema} />
               </details>
               {canCall && (
                 <button
                   type="button"
                   className="secondary"
-                  aria-label={`Try ${tool.name}`}
                   onClick={() => {
                     choose(tool.name)
                     document.getElementById('playground')?.scrollIntoView()
                   }}
                 >
-                  Try it
+                  Try {tool.name}
                 </button>
               )}
             </li>
@@ -663,21 +662,21 @@ function CallOutcome({ result }: { result: CallResult }) {
       {result.content.map((block, index) =>
         block.type === 'text' && typeof block.text === 'string' ? (
           // biome-ignore lint/suspicious/noArrayIndexKey: content blocks have no identity but their place
-          <pre key={index} className="excerpt" data-testid="result-text">
+          <Scrolling key={index} testId="result-text">
             {block.text}
-          </pre>
+          </Scrolling>
         ) : (
           // biome-ignore lint/suspicious/noArrayIndexKey: content blocks have no identity but their place
           <details key={index} open>
             <summary>{String(block.type ?? 'content')} block</summary>
-            <pre className="excerpt">{pretty(block)}</pre>
+            <Json value={block} />
           </details>
         ),
       )}
       {result.structured_content && (
         <details>
           <summary>Structured content</summary>
-          <pre className="excerpt">{pretty(result.structured_content)}</pre>
+          <Json value={result.structured_content} />
         </details>
       )}
     </section>
@@ -696,4 +695,18 @@ function CallError({ error }: { error: unknown }) {
       <p>{describeError(error)}</p>
     </div>
   )
+}
+
+/** Preformatted text that may scroll, so keyboards can reach it. */
+function Scrolling({ children, testId }: { children: ReactNode; testId?: string }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a long result scrolls, and keyboards must reach it
+    <pre className="excerpt" tabIndex={0} data-testid={testId}>
+      {children}
+    </pre>
+  )
+}
+
+function Json({ value }: { value: unknown }) {
+  return <Scrolling>{pretty(value)}</Scrolling>
 }
