@@ -18,6 +18,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
 import { freePort } from '../../src/testing/processes.ts'
+import { readArguments, readJsonArguments, toolFields } from '../../web/src/tool-form.ts'
 import {
   checkPage,
   chromiumAvailable,
@@ -364,4 +365,76 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
       await context.close()
     }
   }, 60_000)
+})
+
+// The playground's form, without a browser: which control each property gets, and the arguments
+// read back from what the controls hold.
+describe("the playground's form from a tool's input schema", () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      path: { type: 'string', description: 'Where' },
+      depth: { type: 'integer', minimum: 0 },
+      ratio: { type: ['number', 'null'] },
+      recursive: { type: 'boolean' },
+      mode: { enum: ['fast', 'slow', 3] },
+      tags: { type: 'array', items: { type: 'string' } },
+      either: { anyOf: [{ type: 'string' }, { type: 'number' }] },
+    },
+    required: ['path', 'depth'],
+  }
+
+  it('gives simple types a control each and the rest a JSON box', () => {
+    const fields = toolFields(schema)!
+    expect(fields.map((f) => [f.name, f.kind, f.required])).toEqual([
+      ['path', 'string', true],
+      ['depth', 'integer', true],
+      ['ratio', 'number', false],
+      ['recursive', 'boolean', false],
+      ['mode', 'enum', false],
+      ['tags', 'json', false],
+      ['either', 'json', false],
+    ])
+    expect(fields[0]!.description).toBe('Where')
+    expect(toolFields({ type: 'object' })).toEqual([])
+    expect(toolFields({ type: 'array' })).toBeNull()
+    expect(toolFields(null)).toBeNull()
+  })
+
+  it('reads typed arguments back, leaving empty optional ones out', () => {
+    const fields = toolFields(schema)!
+    expect(
+      readArguments(fields, {
+        path: '/tmp',
+        depth: '2',
+        ratio: '',
+        recursive: 'false',
+        mode: '2',
+        tags: '["a", "b"]',
+        either: '',
+      }),
+    ).toEqual({
+      ok: true,
+      arguments: { path: '/tmp', depth: 2, recursive: false, mode: 3, tags: ['a', 'b'] },
+    })
+  })
+
+  it('refuses what cannot be read, field by field, before anything is sent', () => {
+    const fields = toolFields(schema)!
+    const read = readArguments(fields, { path: 'x', depth: '1.5', ratio: 'abc', tags: '[oops' })
+    expect(read.ok).toBe(false)
+    if (read.ok) return
+    expect(Object.keys(read.errors).sort()).toEqual(['depth', 'ratio', 'tags'])
+    expect(read.errors.tags).toMatch(/^Not valid JSON/)
+    expect(readArguments(fields, { path: 'x', depth: '' })).toEqual({
+      ok: false,
+      errors: { depth: 'Required.' },
+    })
+    expect(readJsonArguments('[1]')).toEqual({
+      ok: false,
+      errors: { arguments: 'The arguments must be a JSON object.' },
+    })
+    expect(readJsonArguments('')).toEqual({ ok: true, arguments: {} })
+    expect(readJsonArguments('{"a": 1}')).toEqual({ ok: true, arguments: { a: 1 } })
+  })
 })

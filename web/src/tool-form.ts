@@ -109,7 +109,7 @@ export function readArguments(fields: ToolField[], values: Record<string, string
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, arguments: args }
 }
 
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
     return { ok: true, value: JSON.parse(text) }
   } catch (error) {

@@ -27,6 +27,8 @@ type Tool = Awaited<ReturnType<typeof api.mcp.listTools>>['data'][number]
 type CallResult = Awaited<ReturnType<typeof api.mcp.callTool>>['result']
 
 const CALLS_PER_PAGE = 20
+/** The playground's tool choice, focused when a tool's "Try" button is pressed. */
+const PLAYGROUND_TOOL = 'playground-tool'
 /** How often a list holding a server still connecting is asked for again. */
 const POLL_MS = 2000
 
@@ -133,7 +135,7 @@ export function Mcp() {
           </tbody>
         </DataTable>
       )}
-      <h2>Recent calls</h2>
+      <h2 className="section">Recent calls</h2>
       <Calls workspaceId={workspaceId} />
       <RegisterDialog workspaceId={workspaceId} open={registering} onClose={() => setRegistering(false)} />
       <ConfirmDialog
@@ -160,7 +162,7 @@ function ServerStatus({ status }: { status: string }) {
 }
 
 /** `Authorization: Bearer x` lines → headers; the lines that are not `Name: value`. */
-export function parseHeaders(text: string): { headers: Record<string, string>; invalid: string[] } {
+function parseHeaders(text: string): { headers: Record<string, string>; invalid: string[] } {
   const headers: Record<string, string> = {}
   const invalid: string[] = []
   for (const line of text.split('\n')) {
@@ -400,64 +402,73 @@ export function McpServer() {
         </dl>
       )}
 
-      <h2>Tools</h2>
-      {tools.isError && (
-        <div className="toolbar">
-          <ErrorText error={tools.error} />
-          <button type="button" className="secondary" onClick={() => tools.refetch()}>
-            Retry
-          </button>
+      <div className="workbench">
+        <div>
+          <h2 className="section">Tools</h2>
+          {tools.isError && (
+            <div className="toolbar">
+              <ErrorText error={tools.error} />
+              <button type="button" className="secondary" onClick={() => tools.refetch()}>
+                Retry
+              </button>
+            </div>
+          )}
+          {tools.isPending && <p aria-live="polite">Asking the server for its tools…</p>}
+          {tools.isSuccess && list.length === 0 && <p>This server offers no tools.</p>}
+          {list.length > 0 && (
+            <ul className="tools">
+              {list.map((tool) => (
+                <li key={tool.name} className="card">
+                  <h3>
+                    <code>{tool.name}</code>
+                    {tool.title && <span className="hint"> {tool.title}</span>}
+                  </h3>
+                  <p>{tool.description || <span className="hint">No description.</span>}</p>
+                  <details>
+                    <summary>Input schema</summary>
+                    <Json value={tool.input_schema} />
+                  </details>
+                  {canCall && (
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={async () => {
+                        await choose(tool.name)
+                        const select = document.getElementById(PLAYGROUND_TOOL)
+                        select?.scrollIntoView({ block: 'center' })
+                        select?.focus()
+                      }}
+                    >
+                      Try {tool.name}
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
         </div>
-      )}
-      {tools.isPending && <p aria-live="polite">Asking the server for its tools…</p>}
-      {tools.isSuccess && list.length === 0 && <p>This server offers no tools.</p>}
-      {list.length > 0 && (
-        <ul className="tools">
-          {list.map((tool) => (
-            <li key={tool.name} className="card">
-              <h3>
-                <code>{tool.name}</code>
-                {tool.title && <span className="hint"> {tool.title}</span>}
-              </h3>
-              <p>{tool.description || <span className="hint">No description.</span>}</p>
-              <details>
-                <summary>Input schema</summary>
-                <Json value={tool.input_schema} />
-              </details>
-              {canCall && (
-                <button
-                  type="button"
-                  className="secondary"
-                  onClick={() => {
-                    choose(tool.name)
-                    document.getElementById('playground')?.scrollIntoView()
-                  }}
-                >
-                  Try {tool.name}
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+        <div className="workbench-side">
+          <h2 className="section">Playground</h2>
+          {!canCall ? (
+            <p className="hint">
+              Calling tools needs the mcp:write scope, which your role does not have here.
+            </p>
+          ) : list.length === 0 || !chosen ? (
+            <p className="hint">The playground needs the server's tools.</p>
+          ) : (
+            <Playground
+              key={chosen.name}
+              workspaceId={workspaceId}
+              serverId={serverId}
+              tools={list}
+              tool={chosen}
+              onChoose={choose}
+            />
+          )}
+        </div>
+      </div>
 
-      <h2 id="playground">Playground</h2>
-      {!canCall ? (
-        <p className="hint">Calling tools needs the mcp:write scope, which your role does not have here.</p>
-      ) : list.length === 0 || !chosen ? (
-        <p className="hint">The playground needs the server's tools.</p>
-      ) : (
-        <Playground
-          key={chosen.name}
-          workspaceId={workspaceId}
-          serverId={serverId}
-          tools={list}
-          tool={chosen}
-          onChoose={choose}
-        />
-      )}
-
-      <h2>Recent calls to this server</h2>
+      <h2 className="section">Recent calls to this server</h2>
       <Calls workspaceId={workspaceId} server={serverId} />
     </section>
   )
@@ -470,7 +481,7 @@ function Playground(props: {
   tool: Tool
   onChoose: (name: string) => void
 }) {
-  const toolId = useId()
+  const toolId = PLAYGROUND_TOOL
   const jsonId = useId()
   const argumentsId = useId()
   const queryClient = useQueryClient()

@@ -84,7 +84,7 @@ export function Seo() {
       </p>
       {canAudit && <StartAudit workspaceId={workspaceId} />}
 
-      <h2>Reports</h2>
+      <h2 className="section">Reports</h2>
       <ReportFilters search={search} onChange={setSearch} />
       {reports.isError ? (
         <ErrorText error={reports.error} />
@@ -282,7 +282,7 @@ function Audits({ workspaceId, search }: { workspaceId: number; search: SeoSearc
   })
   return (
     <>
-      <h2>Audits</h2>
+      <h2 className="section">Audits</h2>
       <search aria-label="Filter audits">
         <div className="filters">
           <div>
@@ -496,7 +496,7 @@ export function SeoReport() {
           )}
         </dd>
       </dl>
-      <h2>Scores</h2>
+      <h2 className="section">Scores</h2>
       <ul className="scores">
         {SCORE_KEYS.map((key) => (
           <li key={key} className="meter-card">
@@ -533,7 +533,7 @@ function Changes({ changes }: { changes: NonNullable<Report['changes']> }) {
     ))
   return (
     <>
-      <h2>Since the previous report</h2>
+      <h2 className="section">Since the previous report</h2>
       <p>
         {changes.appeared.length} issue{changes.appeared.length === 1 ? '' : 's'} appeared,{' '}
         {changes.fixed.length} fixed.
@@ -575,7 +575,7 @@ function Issues(props: {
   const otherPages = issues.some((issue) => issue.url !== props.pageUrl)
   return (
     <>
-      <h2>Issues</h2>
+      <h2 className="section">Issues</h2>
       <search aria-label="Filter issues">
         <div className="filters">
           <div>
