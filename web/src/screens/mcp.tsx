@@ -300,7 +300,7 @@ function Calls({ workspaceId, server }: { workspaceId: number; server?: string }
           )}
           {calls.data?.data.map((call) => (
             <tr key={call.id}>
-              <th scope="row" className="break">
+              <th scope="row" className="page-cell">
                 <code>{call.tool ?? call.uri}</code>
               </th>
               {!server && (

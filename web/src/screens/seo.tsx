@@ -115,7 +115,7 @@ export function Seo() {
             )}
             {reports.data?.data.map((report) => (
               <tr key={report.id}>
-                <th scope="row" className="break">
+                <th scope="row" className="page-cell">
                   <Link
                     to="/w/$workspaceId/seo/reports/$reportId"
                     params={{ workspaceId, reportId: report.id }}
@@ -331,7 +331,7 @@ function Audits({ workspaceId, search }: { workspaceId: number; search: SeoSearc
             )}
             {audits.data?.data.map((audit) => (
               <tr key={audit.id}>
-                <th scope="row" className="break">
+                <th scope="row" className="page-cell">
                   <Link
                     to="/w/$workspaceId/seo/audits/$auditId"
                     params={{ workspaceId, auditId: audit.id }}
