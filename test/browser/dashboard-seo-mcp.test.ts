@@ -137,6 +137,12 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
       await page.getByText('No audits yet.').waitFor()
       await checkPage(page, errors, 'seo')
 
+      // A URL the API refuses: the field's own message is shown, and nothing is queued.
+      await page.getByLabel('Page URL', { exact: true }).fill('ftp://files.example/page')
+      await page.getByRole('button', { name: 'Start audit' }).click()
+      await page.getByText('url: The url field must be an http or https URL.').waitFor()
+      errors.length = 0 // the browser logs the 422 it was answered
+      await checkPage(page, errors, 'seo-audit-refused')
       await page.getByLabel('Page URL', { exact: true }).fill(pageUrl)
       const started = page.waitForResponse(
         (r) => r.url().endsWith('/api/v1/seo/audits') && r.request().method() === 'POST',

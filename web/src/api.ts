@@ -22,11 +22,21 @@ export const api = createClient({
   },
 })
 
-/** A sentence for the person: the server's message, with the request id to quote. */
+/**
+ * A sentence for the person: the server's message and, for a refused field (422), what is wrong
+ * with it — "The given data was invalid." alone does not say which URL rule failed — with the
+ * request id to quote.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof CoreApiError) {
     const message = (error.body as { message?: unknown } | null)?.message
-    const text = typeof message === 'string' ? message : error.message
+    let text = typeof message === 'string' ? message : error.message
+    const fields = error.body?.errors
+    if (fields && typeof fields === 'object') {
+      for (const [field, messages] of Object.entries(fields)) {
+        if (Array.isArray(messages)) text += ` ${field}: ${messages.join(' ')}`
+      }
+    }
     return error.requestId ? `${text} (request ${error.requestId})` : text
   }
   return error instanceof Error ? error.message : String(error)
