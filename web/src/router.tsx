@@ -8,7 +8,13 @@ import {
   lazyRouteComponent,
   redirect,
 } from '@tanstack/react-router'
-import { validateDeliverySearch, validateKeySearch } from './search.ts'
+import {
+  validateDeliverySearch,
+  validateIssueSearch,
+  validateKeySearch,
+  validateMcpServerSearch,
+  validateSeoSearch,
+} from './search.ts'
 import { sessionQuery } from './session.ts'
 import { NotFound, NoWorkspace, Root, WorkspaceShell } from './shell.tsx'
 import { SignIn } from './sign-in.tsx'
@@ -124,6 +130,47 @@ const oauthAppsRoute = createRoute({
   component: lazyRouteComponent(() => import('./screens/oauth-apps.tsx'), 'OAuthApps'),
 })
 
+const seoRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/seo',
+  validateSearch: validateSeoSearch,
+  component: lazyRouteComponent(() => import('./screens/seo.tsx'), 'Seo'),
+})
+
+const seoReportRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/seo/reports/$reportId',
+  params: {
+    parse: ({ reportId }) => ({ reportId: Number(reportId) }),
+    stringify: ({ reportId }) => ({ reportId: String(reportId) }),
+  },
+  validateSearch: validateIssueSearch,
+  component: lazyRouteComponent(() => import('./screens/seo.tsx'), 'SeoReport'),
+})
+
+const seoAuditRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/seo/audits/$auditId',
+  params: {
+    parse: ({ auditId }) => ({ auditId: Number(auditId) }),
+    stringify: ({ auditId }) => ({ auditId: String(auditId) }),
+  },
+  component: lazyRouteComponent(() => import('./screens/seo.tsx'), 'SeoAudit'),
+})
+
+const mcpRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/mcp',
+  component: lazyRouteComponent(() => import('./screens/mcp.tsx'), 'Mcp'),
+})
+
+const mcpServerRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/mcp/servers/$serverId',
+  validateSearch: validateMcpServerSearch,
+  component: lazyRouteComponent(() => import('./screens/mcp.tsx'), 'McpServer'),
+})
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
@@ -136,6 +183,11 @@ const routeTree = rootRoute.addChildren([
     usageRoute,
     membersRoute,
     oauthAppsRoute,
+    seoRoute,
+    seoReportRoute,
+    seoAuditRoute,
+    mcpRoute,
+    mcpServerRoute,
   ]),
 ])
 

@@ -39,3 +39,65 @@ export function validateDeliverySearch(search: Record<string, unknown>): Deliver
     page: page(search.page),
   }
 }
+
+export const REPORT_SOURCES = ['api', 'audit'] as const
+export const REPORT_SORTS = [
+  '-created_at',
+  'created_at',
+  'url',
+  'seo',
+  'performance',
+  'accessibility',
+  'best_practices',
+] as const
+export const AUDIT_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
+export type SeoSearch = {
+  source?: (typeof REPORT_SOURCES)[number]
+  sort?: (typeof REPORT_SORTS)[number]
+  url?: string
+  page?: number
+  audit_status?: (typeof AUDIT_STATUSES)[number]
+  audit_page?: number
+}
+
+export const SEVERITIES = ['error', 'warning', 'notice'] as const
+export type IssueSearch = { severity?: (typeof SEVERITIES)[number]; type?: string }
+
+export type McpServerSearch = { tool?: string }
+
+/** A page address as the API takes it (absolute, at most 2,048 characters), or nothing. */
+function pageUrl(value: unknown): string | undefined {
+  return typeof value === 'string' && /^https?:\/\/\S+$/i.test(value) && value.length <= 2048
+    ? value
+    : undefined
+}
+
+export function validateSeoSearch(search: Record<string, unknown>): SeoSearch {
+  return {
+    source: REPORT_SOURCES.find((source) => source === search.source),
+    sort: REPORT_SORTS.find((sort) => sort === search.sort),
+    url: pageUrl(search.url),
+    page: page(search.page),
+    audit_status: AUDIT_STATUSES.find((status) => status === search.audit_status),
+    audit_page: page(search.audit_page),
+  }
+}
+
+export function validateIssueSearch(search: Record<string, unknown>): IssueSearch {
+  return {
+    severity: SEVERITIES.find((severity) => severity === search.severity),
+    type:
+      typeof search.type === 'string' && search.type.length >= 1 && search.type.length <= 100
+        ? search.type
+        : undefined,
+  }
+}
+
+export function validateMcpServerSearch(search: Record<string, unknown>): McpServerSearch {
+  return {
+    tool:
+      typeof search.tool === 'string' && search.tool.length >= 1 && search.tool.length <= 128
+        ? search.tool
+        : undefined,
+  }
+}

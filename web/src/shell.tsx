@@ -45,6 +45,8 @@ const SCREENS = [
   { to: '/w/$workspaceId/usage', label: 'Usage and plan' },
   { to: '/w/$workspaceId/members', label: 'Members' },
   { to: '/w/$workspaceId/oauth-apps', label: 'OAuth apps' },
+  { to: '/w/$workspaceId/seo', label: 'SEO' },
+  { to: '/w/$workspaceId/mcp', label: 'MCP' },
 ] as const
 
 export function WorkspaceShell() {

@@ -29,3 +29,36 @@ export function DataTable(props: { label: string; caption: string; busy?: boolea
     </section>
   )
 }
+
+/** Previous / next for a paginated list (nothing when it fits on one page); `label` names the nav. */
+export function Pager(props: {
+  label: string
+  meta: { current_page: number; last_page: number } | undefined
+  onPage: (page: number) => void
+}) {
+  const { meta } = props
+  if (!meta || meta.last_page <= 1) return null
+  return (
+    <nav className="pager" aria-label={props.label}>
+      <button
+        type="button"
+        className="secondary"
+        disabled={meta.current_page <= 1}
+        onClick={() => props.onPage(meta.current_page - 1)}
+      >
+        Previous
+      </button>
+      <span>
+        Page {meta.current_page} of {meta.last_page}
+      </span>
+      <button
+        type="button"
+        className="secondary"
+        disabled={meta.current_page >= meta.last_page}
+        onClick={() => props.onPage(meta.current_page + 1)}
+      >
+        Next
+      </button>
+    </nav>
+  )
+}
