@@ -8,7 +8,7 @@ import {
   lazyRouteComponent,
   redirect,
 } from '@tanstack/react-router'
-import { validateDeliverySearch, validateKeySearch } from './search.ts'
+import { validateDeliverySearch, validateKeySearch, validatePixelSearch } from './search.ts'
 import { sessionQuery } from './session.ts'
 import { NotFound, NoWorkspace, Root, WorkspaceShell } from './shell.tsx'
 import { SignIn } from './sign-in.tsx'
@@ -95,6 +95,14 @@ const usageRoute = createRoute({
   component: lazyRouteComponent(() => import('./screens/usage.tsx'), 'Usage'),
 })
 
+const pixelRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/pixel',
+  // Site, period, interval and filters in the URL: a view of the stats can be bookmarked and shared.
+  validateSearch: validatePixelSearch,
+  component: lazyRouteComponent(() => import('./screens/pixel.tsx'), 'Pixel'),
+})
+
 const webhooksRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/webhooks',
@@ -116,7 +124,14 @@ const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
   acceptInvitationRoute,
-  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, webhooksRoute, webhookRoute, usageRoute]),
+  workspaceRoute.addChildren([
+    workspaceIndexRoute,
+    keysRoute,
+    webhooksRoute,
+    webhookRoute,
+    pixelRoute,
+    usageRoute,
+  ]),
 ])
 
 export function createDashboardRouter(queryClient: QueryClient) {
