@@ -94,6 +94,8 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
       await page.getByLabel('Clicks on links to other sites').check()
       await page.getByRole('button', { name: 'Add site' }).click()
       await page.getByRole('heading', { name: `${DOMAIN} is registered` }).waitFor()
+      // The form is gone: the focus moves to what replaced it.
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`${DOMAIN} is registered`)
       // The domain as the server stored it (lower-cased, `www.` dropped), in the tag the tracker reads.
       expect(await page.getByTestId('snippet').inputValue()).toBe(
         `<script defer src="${base}/pixel.js" data-domain="${DOMAIN}"></script>`,

@@ -3,9 +3,19 @@
 // bookmarked and shared; a row of the pages, sources or events tables filters the whole screen by
 // it. Days are the browser's: its time zone goes to the stats API. Without a site, the screen
 // explains how to add one and, to people who may, offers the form and the snippet to paste.
+import { ValidationError } from '@core-api/sdk'
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
-import { type CSSProperties, type FormEvent, type ReactNode, useId, useMemo, useState } from 'react'
+import {
+  type CSSProperties,
+  type FormEvent,
+  type ReactNode,
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+} from 'react'
 import { api } from '../api.ts'
 import { TimeSeriesChart } from '../chart.tsx'
 import { DialogClose, FormDialog } from '../dialogs.tsx'
@@ -166,27 +176,10 @@ export function Pixel() {
       {sites.isSuccess && list.length === 0 && (
         <NoSites canWrite={canWrite} workspaceId={workspaceId} onAdded={onAdded} />
       )}
-      {added && (
-        <div className="notice ok-notice" role="status">
-          <h2>{added.domain} is registered</h2>
-          <p>
-            Paste this snippet into the pages of {added.domain}, in their head, to start counting visitors:
-          </p>
-          <Snippet domain={added.domain} />
-          <button type="button" className="secondary" onClick={() => setAdded(null)}>
-            Done
-          </button>
-        </div>
-      )}
+      {added && <AddedNotice site={added} onDone={() => setAdded(null)} />}
       {site && (
         <>
-          <ScreenControls
-            sites={list}
-            site={site}
-            search={search}
-            onChange={setSearch}
-            key={`${search.period}-${search.from}-${search.to}`}
-          />
+          <ScreenControls sites={list} site={site} search={search} onChange={setSearch} />
           <SiteStats workspaceId={workspaceId} site={site} search={search} onChange={setSearch} />
           {!added && (
             <details className="snippet-details">
@@ -205,6 +198,26 @@ export function Pixel() {
         <AddSiteForm workspaceId={workspaceId} onAdded={onAdded} inDialog />
       </FormDialog>
     </section>
+  )
+}
+
+/** What to do with a site just registered; it takes the focus, as the form that made it is gone. */
+function AddedNotice(props: { site: Site; onDone: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => heading.current?.focus(), [])
+  return (
+    <div className="notice ok-notice">
+      <h2 ref={heading} tabIndex={-1}>
+        {props.site.domain} is registered
+      </h2>
+      <p>
+        Paste this snippet into the pages of {props.site.domain}, in their head, to start counting visitors:
+      </p>
+      <Snippet domain={props.site.domain} />
+      <button type="button" className="secondary" onClick={props.onDone}>
+        Done
+      </button>
+    </div>
   )
 }
 
@@ -365,7 +378,9 @@ function ScreenControls(props: {
   const range = periodRange(period, search)
   const days = daysIn(range.from, range.to)
   const interval = effectiveInterval(search.interval, days)
-  const [custom, setCustom] = useState(period === 'custom')
+  // "Custom range" chosen but not applied yet: the dates show, the period is still the old one.
+  const [pickingCustom, setPickingCustom] = useState(false)
+  const custom = period === 'custom' || pickingCustom
   const [customError, setCustomError] = useState<string | null>(null)
 
   function applyCustom(event: FormEvent<HTMLFormElement>) {
@@ -376,6 +391,7 @@ function ScreenControls(props: {
     if (!isDay(from) || !isDay(to)) return setCustomError('Choose both days.')
     if (from > to) return setCustomError('The first day must not be after the last.')
     setCustomError(null)
+    setPickingCustom(false)
     onChange({ period: 'custom', from, to, interval: undefined })
   }
 
@@ -411,8 +427,8 @@ function ScreenControls(props: {
             value={custom ? 'custom' : period}
             onChange={(event) => {
               const next = PIXEL_PERIODS.find((p) => p === event.target.value) ?? '30d'
-              if (next === 'custom') return setCustom(true)
-              setCustom(false)
+              if (next === 'custom') return setPickingCustom(true)
+              setPickingCustom(false)
               onChange({
                 period: next === '30d' ? undefined : next,
                 from: undefined,
@@ -485,14 +501,16 @@ function SiteStats(props: {
   const filters = { page: search.page, source: search.source, event: search.event }
   const stats = useQuery({
     queryKey: ['pixel-stats', workspaceId, site.id, range, interval, TIMEZONE, filters],
-    queryFn: async () =>
-      (
-        await api.pixel.getSiteStats(
-          site.id,
-          { ...range, interval, timezone: TIMEZONE, ...filters, limit: 10 },
-          { workspaceId },
-        )
-      ).data,
+    queryFn: async () => {
+      const query = { ...range, interval, ...filters, limit: 10 }
+      try {
+        return (await api.pixel.getSiteStats(site.id, { ...query, timezone: TIMEZONE }, { workspaceId })).data
+      } catch (error) {
+        // A zone the browser knows and the database does not: the days of UTC, and it says so.
+        if (!(error instanceof ValidationError && error.errors.timezone)) throw error
+        return (await api.pixel.getSiteStats(site.id, { ...query, timezone: 'UTC' }, { workspaceId })).data
+      }
+    },
     placeholderData: keepPreviousData,
   })
   const filter = (name: FilterName, value: string) => props.onChange({ [name]: value })
@@ -504,7 +522,7 @@ function SiteStats(props: {
         {range.from === range.to
           ? formatDay(range.from)
           : `${formatDay(range.from)} – ${formatDay(range.to)}`}
-        , in {TIMEZONE}.
+        , in {stats.data?.timezone ?? TIMEZONE}.
       </p>
       {active.length > 0 && (
         <div className="chips-bar">
