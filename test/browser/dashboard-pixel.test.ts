@@ -95,7 +95,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
       await page.getByRole('button', { name: 'Add site' }).click()
       await page.getByRole('heading', { name: `${DOMAIN} is registered` }).waitFor()
       // The form is gone: the focus moves to what replaced it.
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`${DOMAIN} is registered`)
+      expect(await page.evaluate('document.activeElement?.textContent')).toBe(`${DOMAIN} is registered`)
       // The domain as the server stored it (lower-cased, `www.` dropped), in the tag the tracker reads.
       expect(await page.getByTestId('snippet').inputValue()).toBe(
         `<script defer src="${base}/pixel.js" data-domain="${DOMAIN}"></script>`,
@@ -114,7 +114,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     } finally {
       await context.close()
     }
-  })
+  }, 90_000)
 
   it('shows the numbers, changes the interval and filters by a page through the URL', async () => {
     // Three visitors: two pages from Google then a signup; a campaign visit of two pages; a bounce.
@@ -209,7 +209,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     } finally {
       await context.close()
     }
-  })
+  }, 90_000)
 
   it('picks between sites and a custom range, in the dark theme', async () => {
     const res = await t.call(t.masterKey, {
@@ -252,7 +252,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     } finally {
       await context.close()
     }
-  })
+  }, 90_000)
 
   it('fits a phone, and tells a member who may not add sites how to get one', async () => {
     const phone = await openPage(browser, { width: 375 })
@@ -277,5 +277,5 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     } finally {
       await context.close()
     }
-  })
+  }, 90_000)
 })

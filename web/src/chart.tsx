@@ -24,6 +24,11 @@ function resolveColor(element: Element, color: string): string {
   return getComputedStyle(element).getPropertyValue(color).trim() || 'currentColor'
 }
 
+/** The value axis' steps between marks when it shows counts. */
+const INTEGER_STEPS = [1, 2, 5]
+  .flatMap((step) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((scale) => step * scale))
+  .sort((a, b) => a - b)
+
 /** A faint version of a `#rrggbb` colour for the area under a line; other colours get none. */
 function translucent(color: string): string | undefined {
   return /^#[0-9a-f]{6}$/i.test(color) ? `${color}22` : undefined
@@ -60,12 +65,17 @@ export function TimeSeriesChart(props: {
   series: Series[]
   formatX: (seconds: number) => string
   height?: number
+  /** Counts: the value axis marks whole numbers only. */
+  integers?: boolean
 }) {
   const box = useRef<HTMLDivElement>(null)
   const [showTable, setShowTable] = useState(false)
   const tableId = useId()
-  const { x, series, height = 220 } = props
+  const { x, series, height = 220, integers = false } = props
   const theme = useThemeVersion()
+  // The latest labeller, for the legend while the pointer moves, without drawing the chart again.
+  const formatX = useRef(props.formatX)
+  formatX.current = props.formatX
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new theme means new colours, read when drawing
   useEffect(() => {
@@ -80,10 +90,18 @@ export function TimeSeriesChart(props: {
         height,
         legend: { show: series.length > 1 },
         cursor: { drag: { x: false, y: false } },
-        scales: { y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max)] } },
-        axes: [axis, { ...axis, size: 50 }],
+        scales: {
+          // One point has no span of its own (uPlot would give it a thousand days): half a day
+          // each side puts it in the middle.
+          x: {
+            time: true,
+            range: (_u, min, max) => (x.length === 1 ? [x[0]! - 43_200, x[0]! + 43_200] : [min, max]),
+          },
+          y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max)] },
+        },
+        axes: [axis, { ...axis, size: 50, ...(integers && { incrs: INTEGER_STEPS }) }],
         series: [
-          {},
+          { label: 'Time', value: (_u, seconds) => (seconds === null ? '—' : formatX.current(seconds)) },
           ...series.map((s) => {
             const stroke = resolveColor(element, s.color)
             return {
@@ -91,7 +109,8 @@ export function TimeSeriesChart(props: {
               stroke,
               width: 2,
               fill: s.fill ? translucent(stroke) : undefined,
-              points: { show: false },
+              // A line needs two points: a single one is drawn as a dot.
+              points: { show: x.length === 1, size: 8 },
             }
           }),
         ],
@@ -107,7 +126,7 @@ export function TimeSeriesChart(props: {
       resize.disconnect()
       plot.destroy()
     }
-  }, [x, series, height, theme])
+  }, [x, series, height, integers, theme])
 
   return (
     <figure className="chart">

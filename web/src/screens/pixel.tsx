@@ -607,6 +607,7 @@ function StatsView(props: {
         x={chart.x}
         series={chart.series}
         formatX={(seconds) => format.format(new Date(seconds * 1000))}
+        integers
       />
       <div className="breakdowns">
         <Breakdown
