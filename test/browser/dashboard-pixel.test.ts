@@ -205,6 +205,22 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
         .click()
       await poll(() => new URL(page.url()).searchParams.get('event')).toBe('Signup')
       await shows(page, 'visitors', '1')
+      await page.getByRole('button', { name: 'Remove filter Event: Signup' }).click()
+
+      // A source and a page together: two chips, cleared at once.
+      await sources.getByRole('button', { name: 'newsletter' }).click()
+      await poll(() => new URL(page.url()).searchParams.get('source')).toBe('newsletter')
+      // The API filters the events that came from the source: the campaign's landing page view.
+      await shows(page, 'pageviews', '1')
+      expect(await metric(page, 'visitors').textContent()).toBe('1')
+      await pages.getByRole('button', { name: '/', exact: true }).click()
+      await poll(() => chips.getByRole('listitem').count()).toBe(2)
+      await poll(() => new URL(page.url()).searchParams.get('page')).toBe('/')
+      await shows(page, 'pageviews', '1')
+      await checkPage(page, errors, 'pixel-two-filters')
+      await page.getByRole('button', { name: 'Clear filters' }).click()
+      await poll(() => new URL(page.url()).search).toBe('?period=today&interval=day')
+      await shows(page, 'visitors', '3')
       expect(errors).toEqual([])
     } finally {
       await context.close()
