@@ -13,6 +13,7 @@ import {
   validateIssueSearch,
   validateKeySearch,
   validateMcpServerSearch,
+  validatePixelSearch,
   validateSeoSearch,
 } from './search.ts'
 import { sessionQuery } from './session.ts'
@@ -99,6 +100,14 @@ const usageRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/usage',
   component: lazyRouteComponent(() => import('./screens/usage.tsx'), 'Usage'),
+})
+
+const pixelRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/pixel',
+  // Site, period, interval and filters in the URL: a view of the stats can be bookmarked and shared.
+  validateSearch: validatePixelSearch,
+  component: lazyRouteComponent(() => import('./screens/pixel.tsx'), 'Pixel'),
 })
 
 const webhooksRoute = createRoute({
@@ -188,6 +197,7 @@ const routeTree = rootRoute.addChildren([
     seoAuditRoute,
     mcpRoute,
     mcpServerRoute,
+    pixelRoute,
   ]),
 ])
 

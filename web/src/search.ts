@@ -101,3 +101,49 @@ export function validateMcpServerSearch(search: Record<string, unknown>): McpSer
         : undefined,
   }
 }
+
+// The pixel screen's site, period, interval and filters (docs/pixel.md, "Stats").
+export const PIXEL_PERIODS = ['today', '7d', '30d', 'month', '12mo', 'custom'] as const
+export const PIXEL_INTERVALS = ['hour', 'day', 'month'] as const
+export type PixelSearch = {
+  site?: number
+  period?: (typeof PIXEL_PERIODS)[number]
+  from?: string
+  to?: string
+  interval?: (typeof PIXEL_INTERVALS)[number]
+  page?: string
+  source?: string
+  event?: string
+}
+
+/** A calendar date (YYYY-MM-DD) that exists, from 1970 on, as the stats API takes it. */
+export function isDay(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}$/.test(value)) return false
+  const ms = Date.parse(`${value}T00:00:00Z`)
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value
+}
+
+/** A filter value; the router reads `?event=404` as a number, which is the name "404". */
+function text(value: unknown, max: number): string | undefined {
+  const string = typeof value === 'number' ? String(value) : value
+  return typeof string === 'string' && string !== '' && string.length <= max ? string : undefined
+}
+
+export function validatePixelSearch(search: Record<string, unknown>): PixelSearch {
+  const site = Number(search.site)
+  const period = PIXEL_PERIODS.find((p) => p === search.period)
+  const from = isDay(search.from) ? search.from : undefined
+  const to = isDay(search.to) ? search.to : undefined
+  // A custom range needs both ends, in order; anything less is the default period.
+  const custom = period === 'custom' && from !== undefined && to !== undefined && from <= to
+  return {
+    site: Number.isInteger(site) && site > 0 ? site : undefined,
+    period: period === 'custom' && !custom ? undefined : period,
+    from: custom ? from : undefined,
+    to: custom ? to : undefined,
+    interval: PIXEL_INTERVALS.find((i) => i === search.interval),
+    page: text(search.page, 1024),
+    source: text(search.source, 253),
+    event: text(search.event, 120),
+  }
+}

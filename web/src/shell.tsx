@@ -42,6 +42,7 @@ export function NoWorkspace() {
 const SCREENS = [
   { to: '/w/$workspaceId/keys', label: 'API keys' },
   { to: '/w/$workspaceId/webhooks', label: 'Webhooks' },
+  { to: '/w/$workspaceId/pixel', label: 'Pixel analytics' },
   { to: '/w/$workspaceId/usage', label: 'Usage and plan' },
   { to: '/w/$workspaceId/members', label: 'Members' },
   { to: '/w/$workspaceId/oauth-apps', label: 'OAuth apps' },
