@@ -33,7 +33,7 @@ const indexRoute = createRoute({
     if (!session) throw redirect({ to: '/sign-in' })
     if (session.workspace) {
       throw redirect({
-        to: '/w/$workspaceId/keys',
+        to: '/w/$workspaceId/overview',
         params: { workspaceId: session.workspace.id },
       })
     }
@@ -77,8 +77,14 @@ const workspaceIndexRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/',
   beforeLoad: ({ params }) => {
-    throw redirect({ to: '/w/$workspaceId/keys', params })
+    throw redirect({ to: '/w/$workspaceId/overview', params })
   },
+})
+
+const overviewRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/overview',
+  component: lazyRouteComponent(() => import('./screens/overview.tsx'), 'Overview'),
 })
 
 const keysRoute = createRoute({
@@ -101,6 +107,12 @@ const webhooksRoute = createRoute({
   component: lazyRouteComponent(() => import('./screens/webhooks.tsx'), 'Webhooks'),
 })
 
+const eventTypesRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks/event-types',
+  component: lazyRouteComponent(() => import('./screens/event-types.tsx'), 'EventTypes'),
+})
+
 const webhookRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/webhooks/$webhookId',
@@ -116,7 +128,15 @@ const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
   acceptInvitationRoute,
-  workspaceRoute.addChildren([workspaceIndexRoute, keysRoute, webhooksRoute, webhookRoute, usageRoute]),
+  workspaceRoute.addChildren([
+    workspaceIndexRoute,
+    overviewRoute,
+    keysRoute,
+    webhooksRoute,
+    eventTypesRoute,
+    webhookRoute,
+    usageRoute,
+  ]),
 ])
 
 export function createDashboardRouter(queryClient: QueryClient) {

@@ -304,7 +304,7 @@ export const WebhookEventType = component('WebhookEventType', EventTypeOut, {
   },
 })
 
-export const STATS_INTERVALS = ['hour', 'day'] as const
+const STATS_INTERVALS = ['hour', 'day'] as const
 /** The longest range stats cover, in whole UTC days or hours (so at most 2,160 hourly buckets). */
 export const MAX_STATS_DAYS = 90
 
