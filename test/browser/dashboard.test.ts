@@ -363,6 +363,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
     const { context, page, errors } = await openPage(browser)
     try {
       await signIn(page, base, owner)
+      await page.waitForLoadState('networkidle') // the overview has fetched its figures
       await context.clearCookies() // as if the session had expired
       await page.getByRole('link', { name: 'Usage and plan' }).click()
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
