@@ -9270,7 +9270,7 @@ export interface operations {
     getWebhookStats: {
         parameters: {
             query?: {
-                /** @description Start of the range, inclusive (default: 14 days, or 24 hours for `hour`, before `to`) */
+                /** @description Start of the range, inclusive, from 1970 (default: 14 days, or 24 hours for `hour`, before `to`) */
                 from?: string;
                 /** @description End of the range, exclusive (default: the end of the current UTC day or hour) */
                 to?: string;

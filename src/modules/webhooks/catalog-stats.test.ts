@@ -342,6 +342,10 @@ describe('delivery stats', () => {
       from: ['The range covers at most 90 days (in whole UTC hours).'],
     })
     expect((await stats(who, `?from=${iso(now - 89 * DAY)}&to=${iso(now)}`)).statusCode).toBe(200)
+    const early = await stats(who, '?from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z')
+    expect(early.json().errors).toEqual({ from: ['The start must be in 1970 or later.'] })
+    const late = await stats(who, '?from=9999-12-31T00:00:00Z&to=9999-12-31T12:00:00Z')
+    expect(late.json().errors).toEqual({ to: ['The end must be before the year 9999.'] })
     expect((await stats(who, '?interval=week')).statusCode).toBe(422)
     expect((await stats(who, '?from=yesterday')).statusCode).toBe(422)
     const foreign = await stats(who, `?webhook_id=${theirs.id}`)

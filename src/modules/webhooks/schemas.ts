@@ -313,7 +313,8 @@ export const StatsQuery = Type.Object(
     from: Type.Optional(
       Type.String({
         format: 'date-time',
-        description: 'Start of the range, inclusive (default: 14 days, or 24 hours for `hour`, before `to`)',
+        description:
+          'Start of the range, inclusive, from 1970 (default: 14 days, or 24 hours for `hour`, before `to`)',
       }),
     ),
     to: Type.Optional(

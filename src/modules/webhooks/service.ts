@@ -45,6 +45,8 @@ import {
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
+/** The last instant stats may reach: every date the database and ISO 8601 both spell alike. */
+const LATEST = Date.parse('9999-01-01T00:00:00Z')
 /** The date every catalogue example carries. */
 const EXAMPLE_AT = Date.parse('2026-01-15T10:30:00Z')
 
@@ -336,6 +338,8 @@ export class WebhookService {
     if (Number.isNaN(from)) errors.from = ['The start must be a date-time.']
     const start = Math.floor(from / size) * size
     const end = Math.ceil(to / size) * size
+    if (!errors.from && start < 0) errors.from = ['The start must be in 1970 or later.']
+    if (!errors.to && end > LATEST) errors.to = ['The end must be before the year 9999.']
     if (!errors.from && !errors.to && from >= to) errors.to = ['The end must come after the start.']
     else if (!errors.from && !errors.to && end - start > MAX_STATS_DAYS * DAY)
       errors.from = [`The range covers at most ${MAX_STATS_DAYS} days (in whole UTC ${interval}s).`]
