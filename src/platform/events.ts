@@ -26,6 +26,11 @@ export type EventType = {
   /** Subscribing to the event is reading its resource: the read scope it takes. */
   readScope: Scope
   description: string
+  /**
+   * What `data` holds, as the module really sends it: the catalogue shows it inside the
+   * envelope every receiver gets (`GET /webhooks/event-types`).
+   */
+  example: Record<string, unknown>
 }
 
 // `<resource>.<verb>`, or `<resource>.<thing>.<verb>` for a resource with several kinds of

@@ -208,6 +208,8 @@ const FIXTURES: Record<string, Fixture> = {
   'DELETE /api/v1/posts/:id': { resource: createPost },
   'GET /api/v1/webhooks': {},
   'POST /api/v1/webhooks': { body: { url: 'https://hooks.invalid/receive', events: ['post.created'] } },
+  'GET /api/v1/webhooks/event-types': {},
+  'GET /api/v1/webhooks/stats': {},
   'GET /api/v1/webhooks/:id': { resource: createWebhook },
   'PATCH /api/v1/webhooks/:id': { body: { events: ['post.*'] }, resource: createWebhook },
   'DELETE /api/v1/webhooks/:id': { resource: createWebhook },

@@ -97,7 +97,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
       errors.length = 0 // the browser logs the 401 it was shown
 
       await signIn(page, base, owner)
-      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/keys`)
+      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/overview`)
+      await page.getByRole('link', { name: 'API keys' }).click()
+      await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor()
       await checkPage(page, errors, 'api-keys-empty')
 
       // Create: name, chosen scopes, an expiry; the secret is shown once.
@@ -338,6 +340,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
     try {
       await t.key(workspace.id, { name: 'owned by the team' })
       await signIn(page, base, member)
+      await page.getByRole('link', { name: 'API keys' }).click()
       // A member manages the keys they make, and sees no one else's.
       await page.getByRole('button', { name: 'Create key' }).waitFor()
       expect(await page.getByRole('row', { name: /owned by the team/ }).count()).toBe(0)
@@ -360,6 +363,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
     const { context, page, errors } = await openPage(browser)
     try {
       await signIn(page, base, owner)
+      await page.waitForLoadState('networkidle') // the overview has fetched its figures
       await context.clearCookies() // as if the session had expired
       await page.getByRole('link', { name: 'Usage and plan' }).click()
       await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
@@ -397,8 +401,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
       await page.getByLabel('Your name (optional)').fill('Newcomer')
       await page.getByLabel('Password').fill(PASSWORD)
       await page.getByRole('button', { name: 'Accept the invitation' }).click()
-      await page.getByRole('heading', { name: 'API keys' }).waitFor()
-      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/keys`)
+      await page.getByRole('heading', { name: 'Overview' }).waitFor()
+      expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/overview`)
+      await page.getByRole('link', { name: 'API keys' }).click()
       await page.getByRole('button', { name: 'Create key' }).waitFor() // a member makes their own keys
       await page.getByText('new@dashboard.test').waitFor()
       expect(errors).toEqual([])

@@ -78,12 +78,12 @@ export async function checkPage(page: Page, errors: string[], name: string): Pro
   expect(errors, name).toEqual([])
 }
 
-/** Signs in on the dashboard at `base` and waits for the first screen (the API keys). */
+/** Signs in on the dashboard at `base` and waits for the first screen (the overview). */
 export async function signIn(page: Page, base: string, email: string): Promise<void> {
   await page.goto(`${base}/dashboard/`)
   await page.getByRole('heading', { name: 'Sign in to core-api' }).waitFor()
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill(PASSWORD)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('heading', { name: 'API keys' }).waitFor()
+  await page.getByRole('heading', { name: 'Overview' }).waitFor()
 }

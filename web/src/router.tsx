@@ -40,7 +40,7 @@ const indexRoute = createRoute({
     if (!session) throw redirect({ to: '/sign-in' })
     if (session.workspace) {
       throw redirect({
-        to: '/w/$workspaceId/keys',
+        to: '/w/$workspaceId/overview',
         params: { workspaceId: session.workspace.id },
       })
     }
@@ -84,8 +84,14 @@ const workspaceIndexRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/',
   beforeLoad: ({ params }) => {
-    throw redirect({ to: '/w/$workspaceId/keys', params })
+    throw redirect({ to: '/w/$workspaceId/overview', params })
   },
+})
+
+const overviewRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/overview',
+  component: lazyRouteComponent(() => import('./screens/overview.tsx'), 'Overview'),
 })
 
 const keysRoute = createRoute({
@@ -114,6 +120,12 @@ const webhooksRoute = createRoute({
   getParentRoute: () => workspaceRoute,
   path: '/webhooks',
   component: lazyRouteComponent(() => import('./screens/webhooks.tsx'), 'Webhooks'),
+})
+
+const eventTypesRoute = createRoute({
+  getParentRoute: () => workspaceRoute,
+  path: '/webhooks/event-types',
+  component: lazyRouteComponent(() => import('./screens/event-types.tsx'), 'EventTypes'),
 })
 
 const webhookRoute = createRoute({
@@ -186,8 +198,10 @@ const routeTree = rootRoute.addChildren([
   acceptInvitationRoute,
   workspaceRoute.addChildren([
     workspaceIndexRoute,
+    overviewRoute,
     keysRoute,
     webhooksRoute,
+    eventTypesRoute,
     webhookRoute,
     usageRoute,
     membersRoute,

@@ -40,6 +40,7 @@ export function NoWorkspace() {
 }
 
 const SCREENS = [
+  { to: '/w/$workspaceId/overview', label: 'Overview' },
   { to: '/w/$workspaceId/keys', label: 'API keys' },
   { to: '/w/$workspaceId/webhooks', label: 'Webhooks' },
   { to: '/w/$workspaceId/pixel', label: 'Pixel analytics' },

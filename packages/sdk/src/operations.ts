@@ -307,6 +307,22 @@ export const operations = {
       input: 'body',
       list: false,
     },
+    listEventTypes: {
+      id: 'listWebhookEventTypes',
+      method: 'GET',
+      path: '/api/v1/webhooks/event-types',
+      params: [],
+      input: 'none',
+      list: false,
+    },
+    getStats: {
+      id: 'getWebhookStats',
+      method: 'GET',
+      path: '/api/v1/webhooks/stats',
+      params: [],
+      input: 'query',
+      list: false,
+    },
     get: {
       id: 'getWebhook',
       method: 'GET',

@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { apiKeyRoutes } from './routes.ts'
+import { API_KEY_CREATED_EXAMPLE } from './schemas.ts'
 import { ApiKeyService, UsageRecorder } from './service.ts'
 import { countHeldKeys, countLiveKeys } from './store.ts'
 
@@ -16,14 +17,33 @@ export function createApiKeyService(
   onError: (error: unknown) => void,
 ): ApiKeyService {
   registerScopeResources('api-keys')
+  // Never the secret: a new key as its creation shows it less `key`, a revoked one by name.
+  const { key: _key, ...created } = API_KEY_CREATED_EXAMPLE
   registerEventTypes(
-    { type: 'api_key.created', readScope: 'api-keys:read', description: 'A key was created' },
+    {
+      type: 'api_key.created',
+      readScope: 'api-keys:read',
+      description: 'A key was created',
+      example: created,
+    },
     {
       type: 'api_key.rotated',
       readScope: 'api-keys:read',
       description: 'A key was rotated: a new key, the old one expiring at the end of its grace period',
+      example: {
+        id: 3,
+        name: created.name,
+        prefix: created.prefix,
+        rotated_from_id: created.id,
+        grace_period_ends_at: '2026-01-16T10:30:00Z',
+      },
     },
-    { type: 'api_key.revoked', readScope: 'api-keys:read', description: 'A key was revoked' },
+    {
+      type: 'api_key.revoked',
+      readScope: 'api-keys:read',
+      description: 'A key was revoked',
+      example: { id: created.id, name: created.name, prefix: created.prefix },
+    },
   )
   // Kept as the keys held (expired or not), an upper bound of the live keys the limit counts:
   // a key expires without a write, so a create at the limit counts the live ones.

@@ -84,7 +84,7 @@ export const API_KEY_EXAMPLE = {
   revoked_by: null,
 }
 
-const CREATED_EXAMPLE = {
+export const API_KEY_CREATED_EXAMPLE = {
   id: 2,
   name: 'Mobile App Key',
   key: 'sk_live_abc123def456ghi789jkl012mno345pq',
@@ -103,13 +103,13 @@ export const ApiKey = component('ApiKey', ApiKeyOut, {
 
 export const ApiKeyWithSecret = component('ApiKeyCreated', ApiKeyCreated, {
   description: 'A new API key: `key` is the secret, shown only in this response',
-  example: CREATED_EXAMPLE,
+  example: API_KEY_CREATED_EXAMPLE,
 })
 
 export const ApiKeyRotation = component('ApiKeyRotated', ApiKeyRotated, {
   description: 'The key that replaces a rotated one: `key` is the secret, shown only in this response',
   example: {
-    ...CREATED_EXAMPLE,
+    ...API_KEY_CREATED_EXAMPLE,
     id: 3,
     key: 'sk_live_new123key456abc789def012ghi345jk',
     rotated_from_id: 2,

@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { postRoutes } from './routes.ts'
+import { POST_EXAMPLE } from './schemas.ts'
 import { PostService } from './service.ts'
 import { countPosts } from './store.ts'
 
@@ -16,10 +17,17 @@ import { countPosts } from './store.ts'
  */
 export function createPosts(deps: Deps, entitlements: EntitlementService): PostService {
   registerScopeResources('posts')
+  // Created and updated carry the post with its tags; deleted, the post as it was.
+  const withTags = { ...POST_EXAMPLE, tags: [{ id: 3, name: 'news' }] }
   registerEventTypes(
-    { type: 'post.created', readScope: 'posts:read', description: 'A post was created' },
-    { type: 'post.updated', readScope: 'posts:read', description: 'A post was changed' },
-    { type: 'post.deleted', readScope: 'posts:read', description: 'A post was deleted' },
+    { type: 'post.created', readScope: 'posts:read', description: 'A post was created', example: withTags },
+    { type: 'post.updated', readScope: 'posts:read', description: 'A post was changed', example: withTags },
+    {
+      type: 'post.deleted',
+      readScope: 'posts:read',
+      description: 'A post was deleted',
+      example: POST_EXAMPLE,
+    },
   )
   entitlements.registerCounter('posts', countPosts, { kept: true })
   return new PostService(deps, entitlements)

@@ -9,6 +9,7 @@ import type { Deps } from '../../platform/deps.ts'
 import { registerEventTypes } from '../../platform/events.ts'
 import { seoRoutes } from './routes.ts'
 import { LighthouseRunner } from './runner.ts'
+import { AUDIT_EXAMPLE, REPORT_EXAMPLE } from './schemas.ts'
 import { SeoService } from './service.ts'
 import { seoSettings } from './settings.ts'
 import { AuditWorker } from './worker.ts'
@@ -26,13 +27,21 @@ export function createSeo(input: {
 }): Seo {
   const { deps, database, findWorkspace, log } = input
   registerScopeResources('seo')
+  // A report is announced with what changed since the previous one, without its issues.
+  const { issues: _issues, ...reportAnnounced } = REPORT_EXAMPLE
   registerEventTypes(
     {
       type: 'seo.report.created',
       readScope: 'seo:read',
       description: 'An SEO report was stored (submitted or made by an audit)',
+      example: reportAnnounced,
     },
-    { type: 'seo.audit.completed', readScope: 'seo:read', description: 'An SEO audit succeeded or failed' },
+    {
+      type: 'seo.audit.completed',
+      readScope: 'seo:read',
+      description: 'An SEO audit succeeded or failed',
+      example: AUDIT_EXAMPLE,
+    },
   )
   const settings = seoSettings.from(deps.config)
   const timeoutMs = settings.auditTimeoutSeconds * 1000

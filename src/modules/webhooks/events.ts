@@ -5,6 +5,9 @@
 import type { Scope } from '../../platform/auth/index.ts'
 import { registerEventTypes, registeredEventTypes } from '../../platform/events.ts'
 
+/** What a `webhook.test` event says. */
+export const TEST_MESSAGE = 'This is a test event sent from core-api.'
+
 /** The event types of the webhooks module itself. */
 export function registerWebhookEvents(): void {
   registerEventTypes(
@@ -12,11 +15,18 @@ export function registerWebhookEvents(): void {
       type: 'webhook.test',
       readScope: 'webhooks:read',
       description: 'Sent by `POST /webhooks/{id}/test`, to that endpoint only',
+      example: { webhook_id: 1, message: TEST_MESSAGE },
     },
     {
       type: 'webhook.disabled',
       readScope: 'webhooks:read',
-      description: 'An endpoint was disabled after failing for WEBHOOK_DISABLE_AFTER_HOURS',
+      description:
+        'An endpoint was disabled after failing for WEBHOOK_DISABLE_AFTER_HOURS, or answering 410 Gone',
+      example: {
+        webhook_id: 1,
+        url: 'https://your-app.com/webhooks',
+        reason: 'The endpoint kept failing without a success.',
+      },
     },
   )
 }

@@ -6,7 +6,7 @@ import { eq, inArray } from 'drizzle-orm'
 import { expect, it } from 'vitest'
 import { useTestApp } from '../../testing/harness.ts'
 import { type Outcome, OutcomeWriter } from './outcomes.ts'
-import { webhookDeliveries, webhookEndpoints, webhookEvents } from './tables.ts'
+import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints, webhookEvents } from './tables.ts'
 
 const t = useTestApp({ env: { WEBHOOK_WORKER: '0' } })
 
@@ -125,6 +125,26 @@ it('writes the rest of a batch when one outcome cannot be written, and that one 
     { id: healthy.endpointId, s: 1, f: 0 },
     { id: hostile.endpointId, s: 0, f: 1 },
   ])
+  // Each attempt keeps its row, written with its outcome: the hostile one without the answer.
+  const attempts = await t.database.db
+    .select()
+    .from(webhookDeliveryAttempts)
+    .where(inArray(webhookDeliveryAttempts.deliveryId, [healthy.ids[0]!, hostile.ids[0]!]))
+  expect(attempts.sort((a, b) => a.deliveryId - b.deliveryId)).toEqual([
+    expect.objectContaining({
+      deliveryId: healthy.ids[0],
+      attempt: 1,
+      responseCode: 200,
+      responseBody: 'ok body',
+    }),
+    expect.objectContaining({
+      deliveryId: hostile.ids[0],
+      attempt: 1,
+      responseCode: null,
+      responseBody: '',
+      error: 'The answer could not be stored.',
+    }),
+  ])
   expect(logged).toEqual([
     'could not record a batch of webhook delivery outcomes; recording them one by one',
     `could not record the outcome of webhook delivery ${hostile.ids[0]}; recording it without the answer`,
@@ -156,6 +176,12 @@ it('drops an outcome whose claim is no longer held, and counts it nowhere', asyn
     .from(webhookEndpoints)
     .where(eq(webhookEndpoints.id, endpointId))
   expect(endpoint).toMatchObject({ successCount: 1, failureCount: 0 })
+  // Only the attempt whose outcome was written is kept.
+  const attempts = await t.database.db
+    .select({ deliveryId: webhookDeliveryAttempts.deliveryId })
+    .from(webhookDeliveryAttempts)
+    .where(inArray(webhookDeliveryAttempts.deliveryId, ids))
+  expect(attempts).toEqual([{ deliveryId: ids[1] }])
 })
 
 it('counts a batch in the order its attempts finished: the run of failures after the last success, then added on', async () => {

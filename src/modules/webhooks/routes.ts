@@ -19,11 +19,14 @@ import {
   endpointList,
   RetryOut,
   SecretRotate,
+  StatsQuery,
   TestResult,
   WebhookDelivery,
   WebhookEndpoint,
   WebhookEndpointCreated,
+  WebhookEventType,
   WebhookSecret,
+  WebhookStats,
 } from './schemas.ts'
 import type { WebhookService } from './service.ts'
 
@@ -31,7 +34,15 @@ const tags = ['Webhooks']
 
 export function webhookRoutes(fastify: FastifyInstance, service: WebhookService, publicUrl: string): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  addComponents(fastify, WebhookEndpoint, WebhookEndpointCreated, WebhookSecret, WebhookDelivery)
+  addComponents(
+    fastify,
+    WebhookEndpoint,
+    WebhookEndpointCreated,
+    WebhookSecret,
+    WebhookDelivery,
+    WebhookEventType,
+    WebhookStats,
+  )
   const endpoints = listRoute(endpointList, WebhookEndpoint, publicUrl, 'A page of webhook endpoints')
   const deliveries = listRoute(
     deliveryList,
@@ -59,6 +70,55 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
       const { query, url } = endpoints.parse(req)
       return service.list(req.workspace!, query, url)
     },
+  )
+
+  app.get(
+    '/api/v1/webhooks/event-types',
+    {
+      schema: {
+        tags,
+        summary: 'List event types',
+        operationId: 'listWebhookEventTypes',
+        description:
+          'The catalogue of events endpoints can subscribe to: each type with what it means, the read scope a ' +
+          'credential needs to subscribe to it, and an example payload exactly as a receiver gets it.',
+        querystring: NoQuery,
+        response: {
+          200: dataSchema(Type.Array(WebhookEventType.ref), {
+            description: 'Every event type, in the order the modules register them',
+          }),
+          ...errorResponses(),
+        },
+      },
+      config: read,
+    },
+    () => ({ data: service.eventTypes() }),
+  )
+
+  app.get(
+    '/api/v1/webhooks/stats',
+    {
+      schema: {
+        tags,
+        summary: 'Get delivery stats',
+        operationId: 'getWebhookStats',
+        description:
+          "The workspace's deliveries (or one endpoint's, with `webhook_id`) created in the range, per UTC hour " +
+          'or day of their creation, counted by where they stand now: succeeded, failed for good, or still ' +
+          'pending (pending or retrying). `from` is rounded down and `to` up to whole buckets; the range covers ' +
+          'at most 90 days (2,160 hourly buckets). Deliveries older than WEBHOOK_RETENTION_DAYS are purged, ' +
+          'so they are no longer counted.',
+        querystring: StatsQuery,
+        response: {
+          200: dataSchema(WebhookStats.ref, {
+            description: 'Counts per bucket, totals and the success rate',
+          }),
+          ...errorResponses('not_found'),
+        },
+      },
+      config: read,
+    },
+    async (req) => ({ data: await service.stats(req.workspace!, req.query) }),
   )
 
   app.get(
@@ -229,12 +289,14 @@ export function webhookRoutes(fastify: FastifyInstance, service: WebhookService,
         tags,
         summary: 'Get a delivery',
         operationId: 'getWebhookDelivery',
-        description: 'With the signed request and the start of the response.',
+        description:
+          'With the signed request, the start of the last response, and every attempt (newest first, at most 50): ' +
+          'when it started and finished, its status code or error, and the start of its response.',
         params: DeliveryParams,
         querystring: NoQuery,
         response: {
           200: dataSchema(WebhookDelivery.ref, {
-            description: 'The delivery, with its request and response',
+            description: 'The delivery, with its request, response and attempts',
           }),
           ...errorResponses('not_found'),
         },

@@ -161,6 +161,25 @@ export const TestResult = Type.Object(
   },
 )
 
+/** Attempts a single delivery shows. */
+export const MAX_ATTEMPTS_SHOWN = 50
+
+const AttemptOut = Type.Object({
+  attempt: Type.Integer({ description: '1 for the first attempt' }),
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  duration_ms: Type.Integer(),
+  response_code: Type.Union([Type.Integer(), Type.Null()], {
+    description: "The receiver's HTTP status; null when it never answered",
+  }),
+  error: Type.Union([Type.String(), Type.Null()], {
+    description: 'Why the attempt failed (`HTTP 500`, `Connection refused`); null on success',
+  }),
+  response_body: Type.Union([Type.String(), Type.Null()], {
+    description: 'The start of the answer (at most 4 KiB)',
+  }),
+})
+
 const DeliveryOut = Type.Object({
   id: Type.Integer(),
   event_id: Type.String(),
@@ -180,10 +199,17 @@ const DeliveryOut = Type.Object({
     ]),
   ),
   response_body: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  attempts: Type.Optional(
+    Type.Array(AttemptOut, {
+      description: `The single delivery only: its attempts, newest first (at most ${MAX_ATTEMPTS_SHOWN})`,
+    }),
+  ),
 })
 
 export const WebhookDelivery = component('WebhookDelivery', DeliveryOut, {
-  description: 'One event sent to one endpoint; a single delivery also shows `request` and `response_body`',
+  description:
+    'One event sent to one endpoint; a single delivery also shows `request`, `response_body` (of the last ' +
+    'attempt) and every `attempts`',
   example: {
     id: 2,
     event_id: 'evt_xyz789',
@@ -245,3 +271,105 @@ export const deliveryList: ListSpec = {
     event_type: Type.String({ minLength: 1, maxLength: 100, description: 'Deliveries of this event type' }),
   },
 }
+
+const EventTypeOut = Type.Object({
+  type: Type.String({ description: '`<resource>.<verb>`; subscribe to it, to `<resource>.*` or to `*`' }),
+  description: Type.String(),
+  read_scope: Type.String({ description: 'The scope a credential needs to subscribe to it' }),
+  example: Type.Object(
+    {
+      id: Type.String(),
+      type: Type.String(),
+      timestamp: Timestamp,
+      workspace_id: Type.Integer(),
+      data: Type.Record(Type.String(), Type.Unknown()),
+    },
+    { description: 'A payload as a receiver gets it: the envelope with an example `data`' },
+  ),
+})
+
+export const WebhookEventType = component('WebhookEventType', EventTypeOut, {
+  description: 'An event type endpoints can subscribe to, with an example payload',
+  example: {
+    type: 'post.deleted',
+    description: 'A post was deleted',
+    read_scope: 'posts:read',
+    example: {
+      id: 'evt_2Vw8fXqJ4tLmN0pRsT6uYz1a',
+      type: 'post.deleted',
+      timestamp: '2026-01-15T10:30:00Z',
+      workspace_id: 1,
+      data: { id: 42, title: 'Hello, world' },
+    },
+  },
+})
+
+const STATS_INTERVALS = ['hour', 'day'] as const
+/** The longest range stats cover, in whole UTC days or hours (so at most 2,160 hourly buckets). */
+export const MAX_STATS_DAYS = 90
+
+export const StatsQuery = Type.Object(
+  {
+    from: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'Start of the range, inclusive, from 1970 (default: 14 days, or 24 hours for `hour`, before `to`)',
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'End of the range, exclusive (default: the end of the current UTC day or hour)',
+      }),
+    ),
+    interval: Type.Optional(
+      Type.Enum([...STATS_INTERVALS], { description: 'Bucket size, UTC hours or days (default `day`)' }),
+    ),
+    webhook_id: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 2_147_483_647,
+        description: 'Only the deliveries to this endpoint',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const Counts = {
+  succeeded: Type.Integer({ description: 'Deliveries that succeeded' }),
+  failed: Type.Integer({ description: 'Deliveries that failed for good' }),
+  pending: Type.Integer({ description: 'Deliveries not finished yet (pending or retrying)' }),
+}
+
+const StatsOut = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  interval: Type.String(),
+  webhook_id: Type.Union([Type.Integer(), Type.Null()]),
+  buckets: Type.Array(Type.Object({ start: Timestamp, ...Counts }), {
+    description: 'Every bucket of the range, oldest first, empty ones included',
+  }),
+  totals: Type.Object({ ...Counts, total: Type.Integer() }),
+  success_rate: Type.Union([Type.Number(), Type.Null()], {
+    description: 'succeeded / (succeeded + failed), 0 to 1; null when none has finished',
+  }),
+})
+
+export const WebhookStats = component('WebhookStats', StatsOut, {
+  description:
+    'Deliveries created in the range, counted by where they stand now, per UTC hour or day of their creation',
+  example: {
+    from: '2026-01-14T00:00:00Z',
+    to: '2026-01-16T00:00:00Z',
+    interval: 'day',
+    webhook_id: null,
+    buckets: [
+      { start: '2026-01-14T00:00:00Z', succeeded: 120, failed: 2, pending: 0 },
+      { start: '2026-01-15T00:00:00Z', succeeded: 98, failed: 0, pending: 3 },
+    ],
+    totals: { succeeded: 218, failed: 2, pending: 3, total: 223 },
+    success_rate: 0.9909,
+  },
+})

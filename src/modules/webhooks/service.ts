@@ -4,7 +4,7 @@
 import type { Static } from 'typebox'
 import type { Principal, PrincipalWorkspace } from '../../platform/auth/index.ts'
 import type { Deps } from '../../platform/deps.ts'
-import type { DomainEvent } from '../../platform/events.ts'
+import { type DomainEvent, registeredEventTypes } from '../../platform/events.ts'
 import { ApiError, type FieldErrors } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
@@ -12,19 +12,29 @@ import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import { checkUrl, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { EntitlementService } from '../entitlements/index.ts'
 import { type Deliverer, type DeliveryPolicy, newClaimToken } from './delivery.ts'
-import { missingReadScope, patternProblem } from './events.ts'
+import { missingReadScope, patternProblem, TEST_MESSAGE } from './events.ts'
 import { envelope, newEventId } from './outbox.ts'
-import type { EndpointCreate, EndpointUpdate, SecretRotate } from './schemas.ts'
+import {
+  type EndpointCreate,
+  type EndpointUpdate,
+  MAX_ATTEMPTS_SHOWN,
+  MAX_STATS_DAYS,
+  type SecretRotate,
+  type StatsQuery,
+} from './schemas.ts'
 import { generateSecret, isValidSecret } from './signature.ts'
 import {
+  type AttemptRow,
   type DeliveryRow,
   deleteEndpoint,
+  deliveryStats,
   type EndpointRow,
   findDelivery,
   findEndpoint,
   holdDeliveries,
   insertEndpoint,
   insertEvent,
+  listAttempts,
   listDeliveries,
   listEndpoints,
   notifyWorkers,
@@ -34,6 +44,23 @@ import {
 } from './store.ts'
 
 const HOUR = 3_600_000
+const DAY = 24 * HOUR
+/** The last instant stats may reach: every date the database and ISO 8601 both spell alike. */
+const LATEST = Date.parse('9999-01-01T00:00:00Z')
+/** The date every catalogue example carries. */
+const EXAMPLE_AT = Date.parse('2026-01-15T10:30:00Z')
+
+function attemptOut(row: AttemptRow) {
+  return {
+    attempt: row.attempt,
+    started_at: isoSeconds(row.startedAt)!,
+    finished_at: isoSeconds(row.finishedAt)!,
+    duration_ms: row.durationMs,
+    response_code: row.responseCode,
+    error: row.error,
+    response_body: row.responseBody,
+  }
+}
 
 export class WebhookService {
   private readonly deps: Deps
@@ -221,7 +248,7 @@ export class WebhookService {
     const event: DomainEvent = {
       workspaceId: workspace.id,
       type: 'webhook.test',
-      data: { webhook_id: id, message: 'This is a test event sent from core-api.' },
+      data: { webhook_id: id, message: TEST_MESSAGE },
     }
     const payload = envelope(eventId, event, now)
     const [delivery] = await db.transaction(async (tx) => {
@@ -274,7 +301,81 @@ export class WebhookService {
   async delivery(workspace: PrincipalWorkspace, endpointId: number, id: number) {
     const row = await findDelivery(this.deps.db, workspace.id, endpointId, id)
     if (!row) throw ApiError.notFound('Delivery')
-    return this.deliveryOut(row, true)
+    const attempts = await listAttempts(this.deps.db, workspace.id, id, MAX_ATTEMPTS_SHOWN)
+    return { ...this.deliveryOut(row, true), attempts: attempts.map(attemptOut) }
+  }
+
+  /** The catalogue: every registered event type, with an example payload in its envelope. */
+  eventTypes() {
+    return registeredEventTypes().map((def, i) => ({
+      type: def.type,
+      description: def.description,
+      read_scope: def.readScope,
+      example: JSON.parse(
+        envelope(
+          `evt_example${String(i + 1).padStart(17, '0')}`,
+          { workspaceId: 1, type: def.type, data: def.example },
+          EXAMPLE_AT,
+        ),
+      ) as Record<string, unknown>,
+    }))
+  }
+
+  /**
+   * Deliveries created in the range, counted by their status now, per UTC hour or day: `from`
+   * is rounded down and `to` up to whole buckets; every bucket is answered, empty ones too.
+   */
+  async stats(workspace: PrincipalWorkspace, query: Static<typeof StatsQuery>) {
+    const interval = query.interval ?? 'day'
+    const size = interval === 'hour' ? HOUR : DAY
+    const errors: FieldErrors = {}
+    // By default the last 14 days (24 hours), the current one included.
+    const to =
+      query.to === undefined ? Math.ceil((this.deps.clock.now() + 1) / size) * size : Date.parse(query.to)
+    const from =
+      query.from === undefined ? to - (interval === 'hour' ? 24 : 14) * size : Date.parse(query.from)
+    if (Number.isNaN(to)) errors.to = ['The end must be a date-time.']
+    if (Number.isNaN(from)) errors.from = ['The start must be a date-time.']
+    const start = Math.floor(from / size) * size
+    const end = Math.ceil(to / size) * size
+    if (!errors.from && start < 0) errors.from = ['The start must be in 1970 or later.']
+    if (!errors.to && end > LATEST) errors.to = ['The end must be before the year 9999.']
+    if (!errors.from && !errors.to && from >= to) errors.to = ['The end must come after the start.']
+    else if (!errors.from && !errors.to && end - start > MAX_STATS_DAYS * DAY)
+      errors.from = [`The range covers at most ${MAX_STATS_DAYS} days (in whole UTC ${interval}s).`]
+    if (Object.keys(errors).length > 0) throw new ApiError('validation_failed', undefined, { errors })
+    const endpointId = query.webhook_id ?? null
+    if (endpointId !== null && !(await findEndpoint(this.deps.db, workspace.id, endpointId)))
+      throw ApiError.notFound('Webhook endpoint')
+    const rows = await deliveryStats(this.deps.db, {
+      workspaceId: workspace.id,
+      from: new Date(start),
+      to: new Date(end),
+      interval,
+      endpointId,
+    })
+    const byStart = new Map(rows.map((r) => [r.start.getTime(), r]))
+    const totals = { succeeded: 0, failed: 0, pending: 0, total: 0 }
+    const buckets = []
+    for (let at = start; at < end; at += size) {
+      const row = byStart.get(at)
+      const counts = { succeeded: row?.succeeded ?? 0, failed: row?.failed ?? 0, pending: row?.pending ?? 0 }
+      totals.succeeded += counts.succeeded
+      totals.failed += counts.failed
+      totals.pending += counts.pending
+      buckets.push({ start: isoSeconds(at)!, ...counts })
+    }
+    totals.total = totals.succeeded + totals.failed + totals.pending
+    const finished = totals.succeeded + totals.failed
+    return {
+      from: isoSeconds(start)!,
+      to: isoSeconds(end)!,
+      interval,
+      webhook_id: endpointId,
+      buckets,
+      totals,
+      success_rate: finished === 0 ? null : Math.round((totals.succeeded / finished) * 10_000) / 10_000,
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // Queries on webhook endpoints, events and deliveries. The outbox write (`insertEvent`) runs in
 // the caller's transaction; claiming uses FOR UPDATE SKIP LOCKED so any number of workers on
 // one database share the work without taking the same delivery twice.
-import { and, count, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, count, desc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database, Executor } from '../../platform/db/index.ts'
 import { dateFilters, paginate } from '../../platform/db/list.ts'
@@ -9,11 +9,12 @@ import { preparedStatement, type RawRow } from '../../platform/db/prepared.ts'
 import type { ListQuery } from '../../platform/http/list.ts'
 import { releaseStep } from '../entitlements/index.ts'
 import type { Outcome } from './outcomes.ts'
-import { webhookDeliveries, webhookEndpoints } from './tables.ts'
+import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from './tables.ts'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
 export type NewEndpoint = typeof webhookEndpoints.$inferInsert
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect
+export type AttemptRow = typeof webhookDeliveryAttempts.$inferSelect
 export const NOTIFY_CHANNEL = 'core_api_webhooks'
 
 /** Wakes the delivery workers (they LISTEN on NOTIFY_CHANNEL); in a transaction, once it commits. */
@@ -374,6 +375,57 @@ export async function findDelivery(db: Executor, workspaceId: number, endpointId
   return row ?? null
 }
 
+/** The attempts of a delivery, newest first, at most `limit`. */
+export async function listAttempts(
+  db: Executor,
+  workspaceId: number,
+  deliveryId: number,
+  limit: number,
+): Promise<AttemptRow[]> {
+  return db
+    .select()
+    .from(webhookDeliveryAttempts)
+    .where(
+      and(
+        eq(webhookDeliveryAttempts.deliveryId, deliveryId),
+        eq(webhookDeliveryAttempts.workspaceId, workspaceId),
+      ),
+    )
+    .orderBy(desc(webhookDeliveryAttempts.attempt))
+    .limit(limit)
+}
+
+export type StatsBucket = { start: Date; succeeded: number; failed: number; pending: number }
+
+/**
+ * A workspace's deliveries created in [from, to), by their status now, per UTC hour or day of
+ * their creation (only the buckets that have any). `endpointId` narrows to one endpoint.
+ */
+export async function deliveryStats(
+  db: Executor,
+  input: { workspaceId: number; from: Date; to: Date; interval: 'hour' | 'day'; endpointId: number | null },
+): Promise<StatsBucket[]> {
+  const bucket = sql`date_trunc(${input.interval}::text, ${webhookDeliveries.createdAt}, 'UTC')`
+  const result = await db.execute(sql`
+    select ${bucket} as start,
+        count(*) filter (where ${webhookDeliveries.status} = 'success')::integer as succeeded,
+        count(*) filter (where ${webhookDeliveries.status} = 'failed')::integer as failed,
+        count(*) filter (where ${webhookDeliveries.status} in ('pending', 'retrying'))::integer as pending
+      from ${webhookDeliveries}
+      where ${webhookDeliveries.workspaceId} = ${input.workspaceId}::integer
+        and ${webhookDeliveries.createdAt} >= ${input.from.toISOString()}::timestamptz
+        and ${webhookDeliveries.createdAt} < ${input.to.toISOString()}::timestamptz
+        ${input.endpointId === null ? sql`` : sql`and ${webhookDeliveries.endpointId} = ${input.endpointId}::integer`}
+      group by 1 order by 1`)
+  type Raw = { start: string | Date; succeeded: number; failed: number; pending: number }
+  return (result as unknown as { rows: Raw[] }).rows.map((r) => ({
+    start: new Date(r.start),
+    succeeded: Number(r.succeeded),
+    failed: Number(r.failed),
+    pending: Number(r.pending),
+  }))
+}
+
 /** An endpoint after the outcomes of a batch were added to its counters. */
 export type Tallied = {
   endpointId: number
@@ -385,8 +437,8 @@ export type Tallied = {
 }
 
 /**
- * Writes the outcomes of delivery attempts and adds them to their endpoints' counters, in one
- * statement. Each outcome is written only if its delivery is still held under the claim it was
+ * Writes the outcomes of delivery attempts — each delivery's new state and a row per attempt —
+ * and adds them to their endpoints' counters, in one statement. Each outcome is written only if its delivery is still held under the claim it was
  * attempted with (its claim is released), and only the outcomes written are counted. Per
  * endpoint, in the order the attempts finished (`outcomes`' order): successes and failures
  * are added; with a success among them, the run of failures is the failures after the last
@@ -417,8 +469,17 @@ export async function recordOutcomes(tx: Executor, outcomes: Outcome[]): Promise
         response_code = v.code, response_body = v.body, response_time_ms = v.ms, error = v.error,
         request = v.request, delivered_at = coalesce(v.delivered_at, d.delivered_at), updated_at = v.at
       from v where d.id = v.id and d.claim_token = v.claim
-      returning d.id),
+      returning d.id, d.workspace_id),
     w as (select v.* from v where v.id in (select id from written)),
+    -- Every attempt written keeps a row of its own (the delivery keeps only the last answer).
+    logged as (
+      insert into webhook_delivery_attempts (delivery_id, workspace_id, attempt, started_at, finished_at,
+          duration_ms, response_code, response_body, error)
+        select v.id, written.workspace_id, v.attempt, v.at - make_interval(secs => v.ms / 1000.0), v.at,
+            v.ms, v.code, v.body, v.error
+          from v join written on written.id = v.id
+          order by v.ord
+        on conflict do nothing),
     per as (
       select endpoint_id,
           count(*) filter (where ok)::integer as successes,
@@ -507,7 +568,7 @@ function countOf(result: unknown): number {
 
 /**
  * One bounded step of the retention purge: deletes up to `batch` finished (`success`, `failed`)
- * deliveries last changed before `before`, then up to `batch` events created before it that no
+ * deliveries last changed before `before` (their attempts go with them: the foreign key cascades), then up to `batch` events created before it that no
  * delivery refers to any more. Pending and retrying deliveries — and so their events — are
  * never touched. Rows another worker is deleting are skipped, not waited for.
  */

@@ -1,9 +1,10 @@
 // Webhooks: endpoints, the events (the outbox, written in the transaction of the change they
 // announce) and one delivery per event and endpoint, which workers claim with
-// FOR UPDATE SKIP LOCKED. Signing secrets are stored encrypted (SecretBox). Finished
-// deliveries and their events are purged after WEBHOOK_RETENTION_DAYS.
+// FOR UPDATE SKIP LOCKED, and every attempt of a delivery (its own row, written with the
+// outcome). Signing secrets are stored encrypted (SecretBox). Finished deliveries, their
+// attempts and their events are purged after WEBHOOK_RETENTION_DAYS.
 import { sql } from 'drizzle-orm'
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
 import { workspaces } from '../workspaces/tables.ts'
 
 export const webhookEndpoints = pgTable(
@@ -91,8 +92,34 @@ export const webhookDeliveries = pgTable(
     // The deliveries held by workers right now, counted per endpoint against its concurrency.
     index('webhook_deliveries_claimed_idx').on(t.endpointId).where(sql`locked_until is not null`),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
+    // Delivery stats of a workspace, by creation time.
+    index('webhook_deliveries_workspace_idx').on(t.workspaceId, t.createdAt),
     index('webhook_deliveries_event_idx').on(t.eventId),
     // Retention: finished deliveries by age.
     index('webhook_deliveries_finished_idx').on(t.updatedAt).where(sql`status in ('success', 'failed')`),
   ],
+)
+
+/**
+ * One HTTP attempt of a delivery, written in the statement that records its outcome; the
+ * delivery row keeps only the last one's answer. Removed with its delivery.
+ */
+export const webhookDeliveryAttempts = pgTable(
+  'webhook_delivery_attempts',
+  {
+    deliveryId: integer('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    workspaceId: integer('workspace_id').notNull(),
+    /** 1 for the first attempt of the delivery; one claim makes one attempt, so it names the row. */
+    attempt: integer('attempt').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    responseCode: integer('response_code'),
+    /** The start of the answer, capped as the delivery's `response_body` is. */
+    responseBody: text('response_body'),
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 )

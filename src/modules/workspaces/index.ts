@@ -9,6 +9,7 @@ import { memberRoutes } from './member-routes.ts'
 import { MemberService } from './members.ts'
 import { roleRule } from './roles.ts'
 import { workspaceRoutes } from './routes.ts'
+import { WORKSPACE_EXAMPLE } from './schemas.ts'
 import { WorkspaceService } from './service.ts'
 import { findMemberWorkspace, findWorkspaceForAuth } from './store.ts'
 
@@ -19,6 +20,7 @@ export function createWorkspaces(deps: Deps): WorkspaceService {
     type: 'workspace.updated',
     readScope: 'workspaces:read',
     description: "A workspace's name, tier or settings changed",
+    example: WORKSPACE_EXAMPLE,
   })
   return new WorkspaceService(deps)
 }

@@ -37,38 +37,48 @@ export function Usage() {
             Plan: <strong className="tier">{data.tier}</strong>. Limits come from the plan of the workspace's
             tier; count limits are enforced when something is created.
           </p>
-          <ul className="meters">
-            {Object.entries(data.entitlements).map(([feature, usage]) => {
-              const show = usage.unit === 'bytes' ? formatBytes : formatNumber
-              const label = FEATURE_LABELS[feature] ?? feature
-              const percentage = usage.percentage ?? 0
-              return (
-                <li key={feature} className="meter-card" data-feature={feature}>
-                  <h2 id={`feature-${feature}`}>{label}</h2>
-                  <p className="figure">
-                    <span data-testid={`used-${feature}`}>{show(usage.used)}</span>
-                    {' of '}
-                    {usage.limit === null ? 'unlimited' : show(usage.limit)}
-                  </p>
-                  {usage.limit !== null && (
-                    <meter
-                      aria-labelledby={`feature-${feature}`}
-                      min={0}
-                      max={usage.limit}
-                      low={usage.limit * 0.75}
-                      high={usage.limit * 0.9}
-                      optimum={0}
-                      value={Math.min(usage.used, usage.limit)}
-                      aria-valuetext={`${percentage}% used`}
-                    />
-                  )}
-                  {usage.reset_at && <p className="hint">Resets {formatDate(usage.reset_at)}</p>}
-                </li>
-              )
-            })}
-          </ul>
+          <UsageMeters entitlements={data.entitlements} />
         </>
       )}
     </section>
+  )
+}
+
+type Entitlements = Awaited<ReturnType<typeof api.entitlements.getSummary>>['data']['entitlements']
+
+/** One meter per limited feature: used against the plan's limit (shown on the overview too). */
+export function UsageMeters({ entitlements, level = 2 }: { entitlements: Entitlements; level?: 2 | 3 }) {
+  const Heading = level === 2 ? 'h2' : 'h3'
+  return (
+    <ul className="meters">
+      {Object.entries(entitlements).map(([feature, usage]) => {
+        const show = usage.unit === 'bytes' ? formatBytes : formatNumber
+        const label = FEATURE_LABELS[feature] ?? feature
+        const percentage = usage.percentage ?? 0
+        return (
+          <li key={feature} className="meter-card" data-feature={feature}>
+            <Heading id={`feature-${feature}`}>{label}</Heading>
+            <p className="figure">
+              <span data-testid={`used-${feature}`}>{show(usage.used)}</span>
+              {' of '}
+              {usage.limit === null ? 'unlimited' : show(usage.limit)}
+            </p>
+            {usage.limit !== null && (
+              <meter
+                aria-labelledby={`feature-${feature}`}
+                min={0}
+                max={usage.limit}
+                low={usage.limit * 0.75}
+                high={usage.limit * 0.9}
+                optimum={0}
+                value={Math.min(usage.used, usage.limit)}
+                aria-valuetext={`${percentage}% used`}
+              />
+            )}
+            {usage.reset_at && <p className="hint">Resets {formatDate(usage.reset_at)}</p>}
+          </li>
+        )
+      })}
+    </ul>
   )
 }

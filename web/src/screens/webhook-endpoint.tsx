@@ -1,7 +1,7 @@
 // Screen 4 (second part): one webhook endpoint. Its actions (send a test event, edit,
 // disable/enable, rotate the signing secret) and its deliveries, filtered by status and event type
-// in the URL; a delivery opens on its last attempt (status code, duration, response excerpt) and
-// can be retried when it failed.
+// in the URL; a delivery opens on its last answer and every attempt (status code, duration, time,
+// response excerpt) and can be retried when it failed.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
@@ -387,6 +387,8 @@ function DeliveryDialog(props: {
     queryFn: async () =>
       (await api.webhooks.getDelivery(props.webhookId, deliveryId!, { workspaceId: props.workspaceId })).data,
     enabled: deliveryId !== null,
+    // Queued (after a retry): watched until its attempt is recorded.
+    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 1000 : false),
   })
   const retry = useMutation({
     mutationFn: () =>
@@ -409,7 +411,7 @@ function DeliveryDialog(props: {
         }
       }}
       title={`Delivery ${deliveryId ?? ''}`}
-      description="The event sent, and what the endpoint answered on the last attempt."
+      description="The event sent, what the endpoint answered last, and every attempt."
     >
       <ErrorText error={delivery.error} />
       {data && (
@@ -440,12 +442,18 @@ function DeliveryDialog(props: {
               <dd>{formatDate(data.next_retry_at)}</dd>
             </>
           )}
-          <dt>Response excerpt</dt>
-          <dd>
-            <pre className="excerpt">{data.response_body || '(empty)'}</pre>
-          </dd>
+          {/* Each attempt shows its own response; a delivery older than the attempt log has only its last. */}
+          {(data.attempts ?? []).length === 0 && (
+            <>
+              <dt>Response excerpt</dt>
+              <dd>
+                <pre className="excerpt">{data.response_body || '(empty)'}</pre>
+              </dd>
+            </>
+          )}
         </dl>
       )}
+      {data?.attempts && data.attempts.length > 0 && <AttemptList attempts={data.attempts} />}
       <ErrorText error={retry.error} />
       {retry.isSuccess && <p aria-live="polite">Queued for another attempt.</p>}
       <div className="actions">
@@ -457,5 +465,35 @@ function DeliveryDialog(props: {
         )}
       </div>
     </FormDialog>
+  )
+}
+
+type Attempt = NonNullable<Awaited<ReturnType<typeof api.webhooks.getDelivery>>['data']['attempts']>[number]
+
+/** Every attempt of a delivery, newest first: when, how long, and what the endpoint answered. */
+function AttemptList({ attempts }: { attempts: Attempt[] }) {
+  return (
+    <>
+      <h3>Attempts</h3>
+      <ol className="attempts" aria-label="Attempts, newest first" data-testid="attempts">
+        {attempts.map((a) => (
+          <li key={a.attempt} className={a.error ? 'failed' : 'success'}>
+            <p>
+              <strong>Attempt {a.attempt}</strong>:{' '}
+              <span className={`badge ${a.error ? 'failed' : 'success'}`}>
+                {a.response_code === null ? 'no response' : `HTTP ${a.response_code}`}
+              </span>{' '}
+              in {a.duration_ms} ms, <time dateTime={a.started_at}>{formatDate(a.started_at)}</time>
+              {a.error && a.error !== `HTTP ${a.response_code}` && ` (${a.error})`}
+            </p>
+            {a.response_body ? (
+              <pre className="excerpt">{a.response_body}</pre>
+            ) : (
+              <p className="hint">Empty response.</p>
+            )}
+          </li>
+        ))}
+      </ol>
+    </>
   )
 }

@@ -1,13 +1,22 @@
 // Screen 4 (first part): the workspace's webhook endpoints. Creating one shows its signing
 // secret once; each endpoint opens on its deliveries (webhook-endpoint.tsx).
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useParams } from '@tanstack/react-router'
-import { type FormEvent, useId, useState } from 'react'
+import { type FormEvent, useId, useRef, useState } from 'react'
 import { api } from '../api.ts'
 import { DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { fromNow } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
 import { DataTable, ErrorText } from '../ui.tsx'
+
+/** The event catalogue (the types, with examples): it changes only with the server's version. */
+export function eventTypesQuery(workspaceId: number) {
+  return queryOptions({
+    queryKey: ['event-types', workspaceId],
+    queryFn: async () => (await api.webhooks.listEventTypes({ workspaceId })).data,
+    staleTime: 3_600_000,
+  })
+}
 
 /** `post.*, post.created` → `['post.*', 'post.created']`. */
 export function parseEvents(text: string): string[] {
@@ -38,7 +47,11 @@ export function Webhooks() {
       </div>
       <p className="hint">
         Endpoints receive the events they subscribe to, signed with Standard Webhooks headers. Open one to see
-        its deliveries, send a test event or retry a failed delivery.
+        its deliveries, send a test event or retry a failed delivery. The{' '}
+        <Link to="/w/$workspaceId/webhooks/event-types" params={{ workspaceId }}>
+          event catalog
+        </Link>{' '}
+        lists every event type with an example payload.
       </p>
       {endpoints.isError ? (
         <ErrorText error={endpoints.error} />
@@ -111,18 +124,34 @@ export function EndpointStatus({ active, reason }: { active: boolean; reason: st
   )
 }
 
-/** The fields of an endpoint, for creating one and for editing it. */
+/** The fields of an endpoint, for creating one and for editing it; types can be picked from the catalogue. */
 export function EndpointFields(props: { url?: string; events?: string[]; description?: string | null }) {
+  const { workspaceId } = useParams({ from: '/w/$workspaceId' })
   const urlId = useId()
   const eventsId = useId()
   const eventsHint = useId()
+  const pickId = useId()
   const descriptionId = useId()
+  const events = useRef<HTMLInputElement>(null)
+  const [picked, setPicked] = useState('')
+  const catalogue = useQuery(eventTypesQuery(workspaceId))
+  const types = catalogue.data ?? []
+  const resources = [...new Set(types.map((t) => `${t.type.split('.')[0]}.*`))]
+  function add() {
+    const input = events.current
+    if (!input || picked === '') return
+    const current = parseEvents(input.value).filter((e) => e !== '*')
+    if (!current.includes(picked)) input.value = [...current, picked].join(', ')
+    setPicked('')
+    input.focus()
+  }
   return (
     <>
       <label htmlFor={urlId}>URL</label>
       <input id={urlId} name="url" type="url" required defaultValue={props.url} placeholder="https://" />
       <label htmlFor={eventsId}>Events</label>
       <input
+        ref={events}
         id={eventsId}
         name="events"
         required
@@ -133,6 +162,33 @@ export function EndpointFields(props: { url?: string; events?: string[]; descrip
         Comma-separated: event types (<code>post.created</code>), a resource's events (<code>post.*</code>) or
         every event (<code>*</code>).
       </p>
+      {types.length > 0 && (
+        <div className="event-picker">
+          <div>
+            <label htmlFor={pickId}>Add from the catalog</label>
+            <select id={pickId} value={picked} onChange={(event) => setPicked(event.target.value)}>
+              <option value="">Choose an event type…</option>
+              <optgroup label="Event types">
+                {types.map((t) => (
+                  <option key={t.type} value={t.type}>
+                    {t.type}: {t.description}
+                  </option>
+                ))}
+              </optgroup>
+              <optgroup label="Every event of a resource">
+                {resources.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </optgroup>
+            </select>
+          </div>
+          <button type="button" className="secondary" onClick={add} disabled={picked === ''}>
+            Add event
+          </button>
+        </div>
+      )}
       <label htmlFor={descriptionId}>Description (optional)</label>
       <input id={descriptionId} name="description" maxLength={500} defaultValue={props.description ?? ''} />
     </>
