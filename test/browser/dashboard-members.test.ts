@@ -7,13 +7,14 @@
 // no console error).
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
-import { freePort } from '../../src/testing/processes.ts'
+import type { TestApp } from '../../src/testing/harness.ts'
 import {
+  addPeople,
   checkPage,
   chromiumAvailable,
   dashboardBuilt,
   launchBrowser,
+  listeningApp,
   openPage,
   PASSWORD,
   signIn,
@@ -31,26 +32,17 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('members and OAuth apps i
   const ids: Record<string, number> = {}
 
   beforeAll(async () => {
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    t = await buildTestApp({ env: { PUBLIC_URL: base, SIGN_IN_PER_MINUTE: '0' } })
-    await t.app.listen({ port, host: '127.0.0.1' })
+    ;({ t, base } = await listeningApp())
     workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
-    for (const [email, role] of [
-      [owner, 'owner'],
-      [member, 'member'],
-      [carol, 'member'],
-      [admin, 'admin'],
-    ] as const) {
-      const res = await t.call(t.masterKey, {
-        method: 'POST',
-        url: '/api/v1/users',
-        workspace: workspace.id,
-        payload: { email, password: PASSWORD, role },
-      })
-      expect(res.statusCode).toBe(201)
-      ids[email] = res.json().data.id
-    }
+    Object.assign(
+      ids,
+      await addPeople(t, [
+        { email: owner, role: 'owner', workspace: workspace.id },
+        { email: member, role: 'member', workspace: workspace.id },
+        { email: carol, role: 'member', workspace: workspace.id },
+        { email: admin, role: 'admin', workspace: workspace.id },
+      ]),
+    )
     browser = await launchBrowser()
   }, 90_000)
 

@@ -6,15 +6,15 @@
 import { createServer, type Server } from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
-import { freePort } from '../../src/testing/processes.ts'
+import type { TestApp } from '../../src/testing/harness.ts'
 import {
+  addPeople,
   checkPage,
   chromiumAvailable,
   dashboardBuilt,
   launchBrowser,
+  listeningApp,
   openPage,
-  PASSWORD,
   signIn,
 } from './kit.ts'
 
@@ -33,20 +33,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the overview, the event 
   const owner = 'owner@overview.test'
 
   beforeAll(async () => {
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    t = await buildTestApp({
-      env: { PUBLIC_URL: base, WEBHOOK_ALLOW_INSECURE_URLS: '1', SIGN_IN_PER_MINUTE: '0' },
-    })
-    await t.app.listen({ port, host: '127.0.0.1' })
+    ;({ t, base } = await listeningApp({ WEBHOOK_ALLOW_INSECURE_URLS: '1' }))
     workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
-    const res = await t.call(t.masterKey, {
-      method: 'POST',
-      url: '/api/v1/users',
-      workspace: workspace.id,
-      payload: { email: owner, password: PASSWORD, name: 'owner', role: 'owner' },
-    })
-    expect(res.statusCode).toBe(201)
+    await addPeople(t, [{ email: owner, role: 'owner', workspace: workspace.id, name: 'owner' }])
     receiver = createServer((req, res) => {
       req.resume()
       req.on('end', () => {

@@ -6,15 +6,15 @@
 // serious or critical violation and the console no error; screenshots go outside the repository.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
-import { freePort } from '../../src/testing/processes.ts'
+import type { TestApp } from '../../src/testing/harness.ts'
 import {
+  addPeople,
   checkPage,
   chromiumAvailable,
   dashboardBuilt,
   launchBrowser,
+  listeningApp,
   openPage,
-  PASSWORD,
   signIn,
 } from './kit.ts'
 
@@ -35,24 +35,13 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
   const member = 'member@pixel.test'
 
   beforeAll(async () => {
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    t = await buildTestApp({ env: { PUBLIC_URL: base, SIGN_IN_PER_MINUTE: '0' } })
-    await t.app.listen({ port, host: '127.0.0.1' })
+    ;({ t, base } = await listeningApp())
     workspace = await t.workspace({ name: 'Shop', tier: 'pro' })
     const beta = await t.workspace({ name: 'Beta', tier: 'pro' })
-    for (const [email, role, ws] of [
-      [owner, 'owner', workspace.id],
-      [member, 'member', beta.id],
-    ] as const) {
-      const res = await t.call(t.masterKey, {
-        method: 'POST',
-        url: '/api/v1/users',
-        workspace: ws,
-        payload: { email, password: PASSWORD, name: role, role },
-      })
-      expect(res.statusCode).toBe(201)
-    }
+    await addPeople(t, [
+      { email: owner, role: 'owner', workspace: workspace.id, name: 'owner' },
+      { email: member, role: 'member', workspace: beta.id, name: 'member' },
+    ])
     browser = await launchBrowser()
   }, 90_000)
 

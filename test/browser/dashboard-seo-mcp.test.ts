@@ -16,16 +16,17 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import type { TestApp } from '../../src/testing/harness.ts'
 import { freePort } from '../../src/testing/processes.ts'
 import { readArguments, readJsonArguments, toolFields } from '../../web/src/tool-form.ts'
 import {
+  addPeople,
   checkPage,
   chromiumAvailable,
   dashboardBuilt,
   launchBrowser,
+  listeningApp,
   openPage,
-  PASSWORD,
   signIn,
 } from './kit.ts'
 
@@ -77,34 +78,19 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
       }),
     )
 
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
     // Loopback pages and servers are reachable only with insecure URLs allowed (tests only).
-    t = await buildTestApp({
-      env: {
-        PUBLIC_URL: base,
-        WEBHOOK_ALLOW_INSECURE_URLS: '1',
-        SIGN_IN_PER_MINUTE: '0',
-        SEO_AUDIT_POLL_SECONDS: '1',
-        // A shared machine can be slow: Lighthouse is given time before the audit is failed.
-        SEO_AUDIT_TIMEOUT_SECONDS: '200',
-        MCP_CONFIG: mcpConfig,
-      },
-    })
-    await t.app.listen({ port, host: '127.0.0.1' })
+    ;({ t, base } = await listeningApp({
+      WEBHOOK_ALLOW_INSECURE_URLS: '1',
+      SEO_AUDIT_POLL_SECONDS: '1',
+      // A shared machine can be slow: Lighthouse is given time before the audit is failed.
+      SEO_AUDIT_TIMEOUT_SECONDS: '200',
+      MCP_CONFIG: mcpConfig,
+    }))
     workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
-    for (const [email, role] of [
-      [owner, 'owner'],
-      [member, 'member'],
-    ] as const) {
-      const res = await t.call(t.masterKey, {
-        method: 'POST',
-        url: '/api/v1/users',
-        workspace: workspace.id,
-        payload: { email, password: PASSWORD, name: role, role },
-      })
-      expect(res.statusCode).toBe(201)
-    }
+    await addPeople(t, [
+      { email: owner, role: 'owner', workspace: workspace.id, name: 'owner' },
+      { email: member, role: 'member', workspace: workspace.id, name: 'member' },
+    ])
     // A submitted report, beside the one the audit will make.
     const submitted = await t.call(t.masterKey, {
       method: 'POST',

@@ -7,13 +7,14 @@
 import { createServer, type Server } from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
-import { freePort } from '../../src/testing/processes.ts'
+import type { TestApp } from '../../src/testing/harness.ts'
 import {
+  addPeople,
   checkPage,
   chromiumAvailable,
   dashboardBuilt,
   launchBrowser,
+  listeningApp,
   openPage,
   PASSWORD,
   signIn,
@@ -34,29 +35,13 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
   const member = 'member@dashboard.test'
 
   beforeAll(async () => {
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    // The session cookie's writes must come from PUBLIC_URL's origin: the address the browser uses.
-    // Every sign-in of the run comes from one address, on a clock that does not move: the
-    // per-address sign-in budget (its own tests are in the sessions module) would refuse them.
-    t = await buildTestApp({
-      env: { PUBLIC_URL: base, WEBHOOK_ALLOW_INSECURE_URLS: '1', SIGN_IN_PER_MINUTE: '0' },
-    })
-    await t.app.listen({ port, host: '127.0.0.1' })
+    ;({ t, base } = await listeningApp({ WEBHOOK_ALLOW_INSECURE_URLS: '1' }))
     // Pro: a plan with limits, and a per-minute budget the whole run stays within.
     workspace = await t.workspace({ name: 'Acme', tier: 'pro' })
-    for (const [email, role] of [
-      [owner, 'owner'],
-      [member, 'member'],
-    ] as const) {
-      const res = await t.call(t.masterKey, {
-        method: 'POST',
-        url: '/api/v1/users',
-        workspace: workspace.id,
-        payload: { email, password: PASSWORD, name: role, role },
-      })
-      expect(res.statusCode).toBe(201)
-    }
+    await addPeople(t, [
+      { email: owner, role: 'owner', workspace: workspace.id, name: 'owner' },
+      { email: member, role: 'member', workspace: workspace.id, name: 'member' },
+    ])
     other = await t.workspace({ name: 'Beta', owner_email: owner })
     receiver = createServer(async (req, res) => {
       const chunks: Buffer[] = []

@@ -9,6 +9,8 @@ import axe from 'axe-core'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { DASHBOARD_DIST } from '../../src/modules/dashboard/index.ts'
+import { buildTestApp, type TestApp } from '../../src/testing/harness.ts'
+import { freePort } from '../../src/testing/processes.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 /** Whether Debian's Chromium is installed; without it the browser tests are skipped, saying so. */
@@ -86,4 +88,37 @@ export async function signIn(page: Page, base: string, email: string): Promise<v
   await page.getByLabel('Password').fill(PASSWORD)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { name: 'Overview' }).waitFor()
+}
+
+/**
+ * core-api listening on a free loopback port for a browser: PUBLIC_URL is that address (the
+ * session cookie's writes must come from its origin), and sign-in is unmetered, since every
+ * sign-in of a run comes from one address on a clock that does not move (the per-address budget
+ * has tests of its own in the sessions module).
+ */
+export async function listeningApp(env: Record<string, string> = {}): Promise<{ t: TestApp; base: string }> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const t = await buildTestApp({ env: { PUBLIC_URL: base, SIGN_IN_PER_MINUTE: '0', ...env } })
+  await t.app.listen({ port, host: '127.0.0.1' })
+  return { t, base }
+}
+
+/** A person to sign in as: their email, role and workspace (and a display name, if any). */
+type Person = { email: string; role: 'owner' | 'admin' | 'member'; workspace: number; name?: string }
+
+/** Creates each person with PASSWORD; answers their user ids by email. */
+export async function addPeople(t: TestApp, people: Person[]): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {}
+  for (const { email, role, workspace, name } of people) {
+    const res = await t.call(t.masterKey, {
+      method: 'POST',
+      url: '/api/v1/users',
+      workspace,
+      payload: { email, password: PASSWORD, role, ...(name !== undefined && { name }) },
+    })
+    expect(res.statusCode, email).toBe(201)
+    ids[email] = res.json().data.id
+  }
+  return ids
 }

@@ -30,10 +30,14 @@ export function DataTable(props: { label: string; caption: string; busy?: boolea
   )
 }
 
-/** Previous / next for a paginated list (nothing when it fits on one page); `label` names the nav. */
+/**
+ * Previous / next for a paginated list (nothing when it fits on one page); `label` names the nav,
+ * `unit` (keys, apps …) follows the total when there is one.
+ */
 export function Pager(props: {
   label: string
-  meta: { current_page: number; last_page: number } | undefined
+  unit?: string
+  meta: { current_page: number; last_page: number; total?: number } | undefined
   onPage: (page: number) => void
 }) {
   const { meta } = props
@@ -50,6 +54,7 @@ export function Pager(props: {
       </button>
       <span>
         Page {meta.current_page} of {meta.last_page}
+        {props.unit && meta.total !== undefined && ` (${meta.total} ${props.unit})`}
       </span>
       <button
         type="button"

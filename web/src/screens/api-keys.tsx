@@ -10,7 +10,7 @@ import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs
 import { formatDate, fromNow } from '../format.ts'
 import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
-import { DataTable, ErrorText } from '../ui.tsx'
+import { DataTable, ErrorText, Pager } from '../ui.tsx'
 
 type ApiKey = Awaited<ReturnType<typeof api.apiKeys.get>>['data']
 
@@ -165,29 +165,12 @@ export function ApiKeys() {
           </tbody>
         </DataTable>
       )}
-      {meta && meta.last_page > 1 && (
-        <nav className="pager" aria-label="Pages of keys">
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page <= 1}
-            onClick={() => setSearch({ page: meta.current_page - 1 > 1 ? meta.current_page - 1 : undefined })}
-          >
-            Previous
-          </button>
-          <span>
-            Page {meta.current_page} of {meta.last_page} ({meta.total} keys)
-          </span>
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page >= meta.last_page}
-            onClick={() => navigate({ search: (previous) => ({ ...previous, page: meta.current_page + 1 }) })}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager
+        label="Pages of keys"
+        unit="keys"
+        meta={meta}
+        onPage={(page) => setSearch({ page: page > 1 ? page : undefined })}
+      />
       <CreateKeyDialog
         open={creating}
         workspaceId={workspaceId}

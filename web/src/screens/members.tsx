@@ -10,7 +10,7 @@ import { api, describeError } from '../api.ts'
 import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
 import { accessQuery, can, sessionQuery } from '../session.ts'
-import { DataTable, ErrorText } from '../ui.tsx'
+import { DataTable, ErrorText, Pager } from '../ui.tsx'
 
 type Member = Awaited<ReturnType<typeof api.workspaces.listMembers>>['data'][number]
 type Invitation = Awaited<ReturnType<typeof api.workspaces.listInvitations>>['data'][number]
@@ -185,7 +185,7 @@ export function Members() {
           one.
         </p>
       )}
-      {meta && <Pager label="Pages of members" unit="members" meta={meta} onPage={setPage} />}
+      <Pager label="Pages of members" unit="members" meta={meta} onPage={setPage} />
       <Invitations workspaceId={workspaceId} canRevoke={canRemove} />
       <InviteDialog
         open={inviting}
@@ -282,39 +282,6 @@ function RoleSelect(props: {
   )
 }
 
-function Pager(props: {
-  label: string
-  unit: string
-  meta: { current_page: number; last_page: number; total: number }
-  onPage: (page: number) => void
-}) {
-  const { meta } = props
-  if (meta.last_page <= 1) return null
-  return (
-    <nav className="pager" aria-label={props.label}>
-      <button
-        type="button"
-        className="secondary"
-        disabled={meta.current_page <= 1}
-        onClick={() => props.onPage(meta.current_page - 1)}
-      >
-        Previous
-      </button>
-      <span>
-        Page {meta.current_page} of {meta.last_page} ({meta.total} {props.unit})
-      </span>
-      <button
-        type="button"
-        className="secondary"
-        disabled={meta.current_page >= meta.last_page}
-        onClick={() => props.onPage(meta.current_page + 1)}
-      >
-        Next
-      </button>
-    </nav>
-  )
-}
-
 function Invitations({ workspaceId, canRevoke }: { workspaceId: number; canRevoke: boolean }) {
   const queryClient = useQueryClient()
   const [page, setPage] = useState(1)
@@ -385,7 +352,7 @@ function Invitations({ workspaceId, canRevoke }: { workspaceId: number; canRevok
           </tbody>
         </DataTable>
       )}
-      {meta && <Pager label="Pages of invitations" unit="invitations" meta={meta} onPage={setPage} />}
+      <Pager label="Pages of invitations" unit="invitations" meta={meta} onPage={setPage} />
       <ConfirmDialog
         open={revoking !== null}
         onOpenChange={(open) => {

@@ -9,7 +9,7 @@ import { api, describeError } from '../api.ts'
 import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
-import { DataTable, ErrorText } from '../ui.tsx'
+import { DataTable, ErrorText, Pager } from '../ui.tsx'
 
 type OAuthApp = Awaited<ReturnType<typeof api.oauthClients.get>>['data']
 type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials'
@@ -180,29 +180,7 @@ export function OAuthApps() {
           </tbody>
         </DataTable>
       )}
-      {meta && meta.last_page > 1 && (
-        <nav className="pager" aria-label="Pages of apps">
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page <= 1}
-            onClick={() => setPage(meta.current_page - 1)}
-          >
-            Previous
-          </button>
-          <span>
-            Page {meta.current_page} of {meta.last_page} ({meta.total} apps)
-          </span>
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page >= meta.last_page}
-            onClick={() => setPage(meta.current_page + 1)}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="Pages of apps" unit="apps" meta={meta} onPage={setPage} />
       <RegisterDialog
         open={creating}
         workspaceId={workspaceId}

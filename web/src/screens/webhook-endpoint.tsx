@@ -10,7 +10,7 @@ import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs
 import { formatDate } from '../format.ts'
 import { DELIVERY_STATUSES, type DeliverySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
-import { DataTable, ErrorText } from '../ui.tsx'
+import { DataTable, ErrorText, Pager } from '../ui.tsx'
 import { EndpointFields, EndpointStatus, parseEvents } from './webhooks.tsx'
 
 const PER_PAGE = 25
@@ -205,29 +205,11 @@ export function WebhookEndpoint() {
           </tbody>
         </DataTable>
       )}
-      {meta && meta.last_page > 1 && (
-        <nav className="pager" aria-label="Pages of deliveries">
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page <= 1}
-            onClick={() => setSearch({ page: meta.current_page - 1 > 1 ? meta.current_page - 1 : undefined })}
-          >
-            Previous
-          </button>
-          <span>
-            Page {meta.current_page} of {meta.last_page}
-          </span>
-          <button
-            type="button"
-            className="secondary"
-            disabled={meta.current_page >= meta.last_page}
-            onClick={() => navigate({ search: (previous) => ({ ...previous, page: meta.current_page + 1 }) })}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager
+        label="Pages of deliveries"
+        meta={meta}
+        onPage={(page) => setSearch({ page: page > 1 ? page : undefined })}
+      />
       {data && (
         <EditEndpointDialog
           key={data.updated_at}
