@@ -289,6 +289,10 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the dashboard in a brows
       await used.waitFor()
       const before = Number(await used.textContent())
       await page.getByText('0 of 1,000', { exact: false }).first().waitFor()
+      // Where to raise the limits: the plans file's upgrade_url.
+      expect(await page.getByRole('link', { name: 'Upgrade the plan' }).getAttribute('href')).toBe(
+        'https://example.com/upgrade',
+      )
       await checkPage(page, errors, 'usage-dark')
 
       const { key } = await t.key(workspace.id, { scopes: ['posts:write'] })

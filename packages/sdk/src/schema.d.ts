@@ -394,7 +394,7 @@ export interface paths {
         };
         /**
          * Usage summary
-         * @description Every feature of the workspace's plan: used, limit, available and percentage.
+         * @description Every feature of the workspace's plan: used, limit, available and percentage; and the plan's `upgrade_url`.
          */
         get: operations["getEntitlementSummary"];
         put?: never;
@@ -7503,7 +7503,8 @@ export interface operations {
                      *             "percentage": 20,
                      *             "unit": "bytes"
                      *           }
-                     *         }
+                     *         },
+                     *         "upgrade_url": "https://example.com/upgrade"
                      *       }
                      *     }
                      */
@@ -7525,6 +7526,8 @@ export interface operations {
                                     unit?: "bytes";
                                 };
                             };
+                            /** @description Where to raise the plan's limits (the plans file's `upgrade_url`, as in every `feature_limit_reached` refusal); null when none is configured. */
+                            upgrade_url: string | null;
                         };
                     };
                 };

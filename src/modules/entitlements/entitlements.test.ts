@@ -373,6 +373,8 @@ describe('entitlements: summary', () => {
             unit: 'bytes',
           },
         },
+        // Beside the seed's fields: where to raise the limits, as a refusal names it.
+        upgrade_url: 'https://example.com/upgrade',
       },
     })
     expect(res.json().data.entitlements.api_calls.reset_at).toMatch(ISO_SECONDS)

@@ -64,7 +64,9 @@ export function entitlementRoutes(fastify: FastifyInstance, service: Entitlement
         tags,
         summary: 'Usage summary',
         operationId: 'getEntitlementSummary',
-        description: "Every feature of the workspace's plan: used, limit, available and percentage.",
+        description:
+          "Every feature of the workspace's plan: used, limit, available and percentage; and the " +
+          "plan's `upgrade_url`.",
         querystring: NoQuery,
         response: { 200: SummaryOut, ...errorResponses() },
       },

@@ -100,6 +100,11 @@ export const SummaryOut = Type.Object(
       workspace_id: Type.Integer(),
       tier: Type.String(),
       entitlements: Type.Record(Type.String(), SummaryEntryOut),
+      upgrade_url: Type.Union([Type.String(), Type.Null()], {
+        description:
+          "Where to raise the plan's limits (the plans file's `upgrade_url`, as in every " +
+          '`feature_limit_reached` refusal); null when none is configured.',
+      }),
     }),
   },
   {
@@ -126,6 +131,7 @@ export const SummaryOut = Type.Object(
               unit: 'bytes',
             },
           },
+          upgrade_url: 'https://example.com/upgrade',
         },
       },
     ],

@@ -228,7 +228,12 @@ export class EntitlementService {
       if (def.kind === 'bytes') entry.unit = 'bytes'
       entitlements[def.name] = entry
     }
-    return { workspace_id: workspace.id, tier: workspace.tier, entitlements }
+    return {
+      workspace_id: workspace.id,
+      tier: workspace.tier,
+      entitlements,
+      upgrade_url: this.plans.upgradeUrl || null,
+    }
   }
 
   /**

@@ -38,6 +38,14 @@ export function Usage() {
             tier; count limits are enforced when something is created.
           </p>
           <UsageMeters entitlements={data.entitlements} />
+          {data.upgrade_url && /^https?:\/\//i.test(data.upgrade_url) && (
+            <p>
+              <a className="button" href={data.upgrade_url} rel="noopener noreferrer">
+                Upgrade the plan
+              </a>{' '}
+              for higher limits.
+            </p>
+          )}
         </>
       )}
     </section>
