@@ -29,6 +29,18 @@ export function FormDialog(props: {
 
 export const DialogClose = Dialog.Close
 
+/** A dialog form's Cancel and submit buttons; the submit button says `pendingLabel` while its request runs. */
+export function FormActions(props: { pending: boolean; label: string; pendingLabel: string }) {
+  return (
+    <div className="actions">
+      <DialogClose className="secondary">Cancel</DialogClose>
+      <button type="submit" disabled={props.pending}>
+        {props.pending ? props.pendingLabel : props.label}
+      </button>
+    </div>
+  )
+}
+
 export function ConfirmDialog(props: {
   open: boolean
   onOpenChange: (open: boolean) => void

@@ -6,7 +6,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
-import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
+import { ConfirmDialog, FormActions, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
 import { KEY_SORTS, KEY_STATUSES, type KeySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
@@ -368,12 +368,7 @@ function CreateKeyDialog(props: {
           ))}
         </select>
         <ErrorText error={create.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={create.isPending}>
-            {create.isPending ? 'Creating…' : 'Create key'}
-          </button>
-        </div>
+        <FormActions pending={create.isPending} label="Create key" pendingLabel="Creating…" />
       </form>
     </FormDialog>
   )
@@ -426,12 +421,7 @@ function RotateKeyDialog(props: {
           ))}
         </select>
         <ErrorText error={rotate.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={rotate.isPending}>
-            {rotate.isPending ? 'Rotating…' : 'Rotate key'}
-          </button>
-        </div>
+        <FormActions pending={rotate.isPending} label="Rotate key" pendingLabel="Rotating…" />
       </form>
     </FormDialog>
   )

@@ -9,7 +9,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, type ReactNode, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
-import { ConfirmDialog, DialogClose, FormDialog } from '../dialogs.tsx'
+import { ConfirmDialog, FormActions, FormDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
 import {
@@ -249,12 +249,7 @@ function RegisterDialog(props: { workspaceId: number; open: boolean; onClose: ()
           shown again.
         </p>
         <ErrorText error={invalid ?? register.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={register.isPending}>
-            {register.isPending ? 'Registering…' : 'Register server'}
-          </button>
-        </div>
+        <FormActions pending={register.isPending} label="Register server" pendingLabel="Registering…" />
       </form>
     </FormDialog>
   )

@@ -7,7 +7,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useNavigate, useParams } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
-import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
+import { ConfirmDialog, FormActions, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate, fromNow } from '../format.ts'
 import { accessQuery, can, sessionQuery } from '../session.ts'
 import { DataTable, ErrorText, Pager } from '../ui.tsx'
@@ -430,12 +430,7 @@ function InviteDialog(props: {
           {ROLE_HINTS[role]}
         </p>
         <ErrorText error={invite.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={invite.isPending}>
-            {invite.isPending ? 'Inviting…' : 'Send invitation'}
-          </button>
-        </div>
+        <FormActions pending={invite.isPending} label="Send invitation" pendingLabel="Inviting…" />
       </form>
     </FormDialog>
   )

@@ -6,7 +6,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useParams } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
-import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
+import { ConfirmDialog, FormActions, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
 import { DataTable, ErrorText, Pager } from '../ui.tsx'
@@ -341,12 +341,7 @@ function RegisterDialog(props: {
           ))}
         </select>
         <ErrorText error={create.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={create.isPending}>
-            {create.isPending ? 'Registering…' : 'Register app'}
-          </button>
-        </div>
+        <FormActions pending={create.isPending} label="Register app" pendingLabel="Registering…" />
       </form>
     </FormDialog>
   )
@@ -389,12 +384,7 @@ function EditDialog(props: {
       >
         {app && <AppFieldset app={app} />}
         <ErrorText error={update.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={update.isPending}>
-            {update.isPending ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions pending={update.isPending} label="Save" pendingLabel="Saving…" />
       </form>
     </FormDialog>
   )

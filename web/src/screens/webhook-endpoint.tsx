@@ -6,7 +6,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { type FormEvent, useId, useState } from 'react'
 import { api, describeError } from '../api.ts'
-import { ConfirmDialog, DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
+import { ConfirmDialog, DialogClose, FormActions, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { formatDate } from '../format.ts'
 import { DELIVERY_STATUSES, type DeliverySearch } from '../search.ts'
 import { accessQuery, can } from '../session.ts'
@@ -343,12 +343,7 @@ function EditEndpointDialog(props: {
           description={props.endpoint.description}
         />
         <ErrorText error={save.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={save.isPending}>
-            Save
-          </button>
-        </div>
+        <FormActions pending={save.isPending} label="Save" pendingLabel="Saving…" />
       </form>
     </FormDialog>
   )

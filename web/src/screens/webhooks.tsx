@@ -4,7 +4,7 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/r
 import { Link, useParams } from '@tanstack/react-router'
 import { type FormEvent, useId, useRef, useState } from 'react'
 import { api } from '../api.ts'
-import { DialogClose, FormDialog, SecretDialog } from '../dialogs.tsx'
+import { FormActions, FormDialog, SecretDialog } from '../dialogs.tsx'
 import { fromNow } from '../format.ts'
 import { accessQuery, can } from '../session.ts'
 import { DataTable, ErrorText } from '../ui.tsx'
@@ -235,12 +235,7 @@ function CreateEndpointDialog(props: {
       <form className="stack" onSubmit={submit}>
         <EndpointFields />
         <ErrorText error={create.error} />
-        <div className="actions">
-          <DialogClose className="secondary">Cancel</DialogClose>
-          <button type="submit" disabled={create.isPending}>
-            {create.isPending ? 'Adding…' : 'Add endpoint'}
-          </button>
-        </div>
+        <FormActions pending={create.isPending} label="Add endpoint" pendingLabel="Adding…" />
       </form>
     </FormDialog>
   )
