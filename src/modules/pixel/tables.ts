@@ -91,6 +91,25 @@ export const pixelEvents = pgTable(
   (t) => [index('pixel_events_site_time_idx').on(t.siteId, t.occurredAt)],
 )
 
+/** The site a stats row counts, gone with it. */
+const statsSite = () =>
+  integer('site_id')
+    .notNull()
+    .references(() => pixelSites.id, { onDelete: 'cascade' })
+
+/** What a stats row counts for one value of one dimension (the daily and the monthly rows alike). */
+const statsCounts = () => ({
+  dimension: text('dimension').notNull(),
+  value: text('value').notNull(),
+  visitors: integer('visitors').notNull(),
+  pageviews: integer('pageviews').notNull(),
+  events: integer('events').notNull(),
+  visits: integer('visits').notNull(),
+  bounces: integer('bounces').notNull(),
+  /** Sum of the visits' lengths, in seconds. */
+  duration: doublePrecision('duration').notNull(),
+})
+
 /**
  * The events of each finished UTC day of a site, counted once per dimension value: `total`
  * (visitors, page views, events), `visits` (visits, bounces, seconds), and `page`, `source`,
@@ -101,19 +120,9 @@ export const pixelEvents = pgTable(
 export const pixelDailyStats = pgTable(
   'pixel_daily_stats',
   {
-    siteId: integer('site_id')
-      .notNull()
-      .references(() => pixelSites.id, { onDelete: 'cascade' }),
+    siteId: statsSite(),
     day: date('day', { mode: 'string' }).notNull(),
-    dimension: text('dimension').notNull(),
-    value: text('value').notNull(),
-    visitors: integer('visitors').notNull(),
-    pageviews: integer('pageviews').notNull(),
-    events: integer('events').notNull(),
-    visits: integer('visits').notNull(),
-    bounces: integer('bounces').notNull(),
-    /** Sum of the visits' lengths, in seconds. */
-    duration: doublePrecision('duration').notNull(),
+    ...statsCounts(),
   },
   (t) => [
     primaryKey({ columns: [t.siteId, t.day, t.dimension, t.value] }),
@@ -132,19 +141,10 @@ export const pixelDailyStats = pgTable(
 export const pixelMonthlyStats = pgTable(
   'pixel_monthly_stats',
   {
-    siteId: integer('site_id')
-      .notNull()
-      .references(() => pixelSites.id, { onDelete: 'cascade' }),
+    siteId: statsSite(),
     /** The month's first day. */
     month: date('month', { mode: 'string' }).notNull(),
-    dimension: text('dimension').notNull(),
-    value: text('value').notNull(),
-    visitors: integer('visitors').notNull(),
-    pageviews: integer('pageviews').notNull(),
-    events: integer('events').notNull(),
-    visits: integer('visits').notNull(),
-    bounces: integer('bounces').notNull(),
-    duration: doublePrecision('duration').notNull(),
+    ...statsCounts(),
   },
   (t) => [primaryKey({ columns: [t.siteId, t.month, t.dimension, t.value] })],
 )

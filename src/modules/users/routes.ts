@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { effectiveScopes } from '../../platform/auth/index.ts'
+import { effectiveScopes, scopeList } from '../../platform/auth/index.ts'
 import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { UserCreate, UserOut } from './schemas.ts'
@@ -91,7 +91,7 @@ export function userRoutes(fastify: FastifyInstance, service: UserService): void
             slug: req.workspace.slug,
             tier: req.workspace.tier,
             role: req.workspace.role ?? null,
-            scopes: [...effectiveScopes(principal, req.workspace)].sort(),
+            scopes: scopeList(effectiveScopes(principal, req.workspace)),
           },
           key: principal.key,
           scopes: [...principal.scopes],

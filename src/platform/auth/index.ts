@@ -319,7 +319,7 @@ export const auth = fp(authPlugin, { name: 'core-api-auth' })
 export { CredentialCache } from './cache.ts'
 export { readCookie, secureCookies, serializeCookie } from './cookies.ts'
 export type { Principal, PrincipalUser, PrincipalWorkspace, Tier } from './principal.ts'
-export { effectiveScopes, isTier, ROLES, type Role, TIERS, tierRank } from './principal.ts'
+export { effectiveScopes, isTier, ROLES, type Role, scopeList, TIERS, tierRank } from './principal.ts'
 export {
   expandScopes,
   isValidScope,

@@ -47,6 +47,11 @@ export interface Principal {
   readonly client?: string
 }
 
+// Both sets outlive a request (a principal in the credential cache, a role's grant), so what
+// they make together is worked out once per pair, not on every call.
+const narrowed = new WeakMap<ReadonlySet<Scope>, WeakMap<ReadonlySet<Scope>, ReadonlySet<Scope>>>()
+const listed = new WeakMap<ReadonlySet<Scope>, Scope[]>()
+
 /**
  * What a credential may do in the workspace it acts in: its own scopes, narrowed by its user's
  * role there when it is a user-level credential. A key made by a credential can never hold more.
@@ -57,7 +62,27 @@ export function effectiveScopes(
 ): ReadonlySet<Scope> {
   const role = workspace?.granted
   if (!role) return principal.granted
-  return new Set([...principal.granted].filter((scope) => role.has(scope)))
+  let byRole = narrowed.get(principal.granted)
+  if (!byRole) {
+    byRole = new WeakMap()
+    narrowed.set(principal.granted, byRole)
+  }
+  let scopes = byRole.get(role)
+  if (!scopes) {
+    scopes = new Set([...principal.granted].filter((scope) => role.has(scope)))
+    byRole.set(role, scopes)
+  }
+  return scopes
+}
+
+/** A set of scopes in order, as answers list them: remembered per set, and frozen. */
+export function scopeList(scopes: ReadonlySet<Scope>): Scope[] {
+  let list = listed.get(scopes)
+  if (!list) {
+    list = Object.freeze([...scopes].sort()) as Scope[]
+    listed.set(scopes, list)
+  }
+  return list
 }
 
 export function isTier(value: unknown): value is Tier {
