@@ -43,6 +43,22 @@ describe('me: happy paths', () => {
     expect(res.body).not.toContain(key.key)
   })
 
+  it('answers the workspace as it is now once it changes (the answer of a credential is not kept past a change)', async () => {
+    const ws = await t.workspace({ name: 'Before', tier: 'pro' })
+    const key = await t.key(ws.id)
+    expect((await me(key.key)).json().data.workspace).toMatchObject({ name: 'Before', tier: 'pro' })
+    expect((await me(key.key)).json().data.workspace).toMatchObject({ name: 'Before', tier: 'pro' })
+    const renamed = await t.call(t.masterKey, {
+      method: 'PATCH',
+      url: `/api/v1/workspaces/${ws.id}`,
+      payload: { name: 'After', tier: 'agency' },
+    })
+    expect(renamed.statusCode).toBe(200)
+    const after = await me(key.key)
+    expect(after.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(after.json().data.workspace).toMatchObject({ id: ws.id, name: 'After', tier: 'agency' })
+  })
+
   it('shows the user behind a key, and a key made by that key belongs to the same user', async () => {
     const ws = await t.workspace()
     const parent = await t.key(ws.id, { scopes: ['api-keys:*', 'posts:read'] })

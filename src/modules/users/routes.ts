@@ -1,7 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
-import { effectiveScopes, scopeList } from '../../platform/auth/index.ts'
+import { type Static, Type } from 'typebox'
+import {
+  effectiveScopes,
+  type Principal,
+  type PrincipalWorkspace,
+  scopeList,
+} from '../../platform/auth/index.ts'
 import { NoQuery } from '../../platform/http/list.ts'
 import { dataSchema, errorResponses, messageDataSchema } from '../../platform/http/responses.ts'
 import { UserCreate, UserOut } from './schemas.ts'
@@ -59,6 +64,27 @@ const USER_EXAMPLE = {
   membership: { workspace_id: 1, role: 'member' },
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+const NO_WORKSPACE = {}
+const meBodies = new WeakMap<Principal, WeakMap<object, string>>()
+
+function meOf(principal: Principal, workspace: PrincipalWorkspace | null): Static<typeof MeOut> {
+  return {
+    type: principal.type,
+    user: principal.user,
+    workspace: workspace && {
+      id: workspace.id,
+      name: workspace.name,
+      slug: workspace.slug,
+      tier: workspace.tier,
+      role: workspace.role ?? null,
+      scopes: scopeList(effectiveScopes(principal, workspace)),
+    },
+    key: principal.key,
+    scopes: [...principal.scopes],
+  }
+}
+
 export function userRoutes(fastify: FastifyInstance, service: UserService): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
@@ -79,24 +105,23 @@ export function userRoutes(fastify: FastifyInstance, service: UserService): void
       },
       config: { auth: { scope: null, workspace: 'optional' } },
     },
-    function me(req) {
+    function me(req, reply) {
       const principal = req.principal!
-      return {
-        data: {
-          type: principal.type,
-          user: principal.user,
-          workspace: req.workspace && {
-            id: req.workspace.id,
-            name: req.workspace.name,
-            slug: req.workspace.slug,
-            tier: req.workspace.tier,
-            role: req.workspace.role ?? null,
-            scopes: scopeList(effectiveScopes(principal, req.workspace)),
-          },
-          key: principal.key,
-          scopes: [...principal.scopes],
-        },
+      const workspace = req.workspace ?? NO_WORKSPACE
+      // A principal and its workspace are cached objects that a change replaces, never
+      // mutates: the answer for the pair is serialised once, then sent as it is.
+      let bodies = meBodies.get(principal)
+      if (!bodies) {
+        bodies = new WeakMap()
+        meBodies.set(principal, bodies)
       }
+      let body = bodies.get(workspace)
+      if (body === undefined) {
+        body = reply.serialize({ data: meOf(principal, req.workspace) }) as string
+        bodies.set(workspace, body)
+      }
+      // A string sent as JSON is not serialised again (its type says it already is).
+      reply.type(JSON_TYPE).send(body as unknown as { data: Static<typeof MeOut> })
     },
   )
 

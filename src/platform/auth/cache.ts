@@ -55,10 +55,8 @@ export class CredentialCache {
     // read in the same event-loop turn as this request: let it be applied first, so a
     // revocation made before this request was sent is never missed.
     if (this.pubsub.distributed) await yieldToEventLoop()
-    const hit = this.principals.get(hash)
-    if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
-    const missedAt = this.misses.get(hash)
-    if (missedAt !== undefined && this.clock.now() - missedAt < this.ttlMs) return null
+    const known = this.known(hash)
+    if (known !== undefined) return known
     const pending = this.inflight.get(hash)
     if (pending) return pending
     const generation = this.generation
@@ -73,6 +71,24 @@ export class CredentialCache {
       .finally(() => this.inflight.delete(hash))
     this.inflight.set(hash, promise)
     return promise
+  }
+
+  /**
+   * The cached answer for `hash` when it may be given without waiting, else undefined (then
+   * `principal` must be awaited). With several instances there is no such answer: every lookup
+   * first lets a revocation already on the pub/sub socket be applied (see `principal`).
+   */
+  cachedPrincipal(hash: string): Principal | null | undefined {
+    return this.pubsub.distributed ? undefined : this.known(hash)
+  }
+
+  /** A fresh entry for `hash`: the principal, null for a remembered miss, undefined for none. */
+  private known(hash: string): Principal | null | undefined {
+    const hit = this.principals.get(hash)
+    if (hit && this.clock.now() - hit.loadedAt < this.ttlMs) return hit.value
+    const missedAt = this.misses.get(hash)
+    if (missedAt !== undefined && this.clock.now() - missedAt < this.ttlMs) return null
+    return undefined
   }
 
   async workspace(

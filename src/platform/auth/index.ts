@@ -143,6 +143,19 @@ function isKnownScope(scope: string): boolean {
   return scope.includes(':') && !scope.endsWith(':*') && isValidScope(scope)
 }
 
+function cannotAct(): ApiError {
+  return new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
+}
+
+/** The workspace named by X-Workspace-ID, if any. */
+function requestedWorkspace(req: FastifyRequest): string | null {
+  const raw = req.headers['x-workspace-id']
+  return typeof raw === 'string' && raw !== '' ? raw : null
+}
+
+/** Undefined when a step finished synchronously, else the promise of its end. */
+type Pending = Promise<void> | undefined
+
 function unauthorized(message = 'Invalid or missing API key.'): ApiError {
   return new ApiError('unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="core-api"' })
 }
@@ -180,33 +193,57 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   })
 
   const masterHash = Buffer.from(masterKeyHash)
-  async function principalFor(
-    secret: string,
-    source: CredentialSource | undefined,
-  ): Promise<Principal | null> {
-    const hash = sha256Hex(secret)
+  /** Whether a secret's hash is the master key's: both 64 hex characters, compared in constant time. */
+  function isMaster(hash: string): boolean {
     const candidate = Buffer.from(hash)
-    // Both are 64 hex characters; compared in constant time.
-    if (candidate.length === masterHash.length && timingSafeEqual(candidate, masterHash)) return master
-    return source ? cache.principal(hash, () => source.find(hash)) : null
+    return candidate.length === masterHash.length && timingSafeEqual(candidate, masterHash)
   }
 
-  async function guardRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * The `onRequest` hook, callback style: a request whose credential is cached (and, with
+   * several instances, one that need not wait for the pub/sub) is guarded without a promise.
+   */
+  function guardRequest(req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+    let pending: Pending
+    try {
+      pending = guard(req, reply)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    if (pending === undefined) done()
+    else pending.then(() => done(), done)
+  }
+
+  function guard(req: FastifyRequest, reply: FastifyReply): Pending {
     const auth = req.routeOptions.config.auth
-    let refusal: ApiError | null = null
-    if (auth) {
-      try {
-        await authenticate(req, auth)
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error
-        refusal = error
-      }
+    if (!auth) return limit(req, reply, null)
+    let authenticated: Pending
+    try {
+      authenticated = authenticate(req, auth)
+    } catch (error) {
+      return refuse(req, reply, error)
     }
-    if (!req.routeOptions.config.unmetered) {
-      const limited = options.limiter?.(req, reply, refusal)
-      if (limited) await limited
-    }
-    if (refusal) throw refusal
+    if (authenticated === undefined) return limit(req, reply, null)
+    return authenticated.then(
+      () => limit(req, reply, null),
+      (error: unknown) => refuse(req, reply, error),
+    )
+  }
+
+  /** A refused request still spends the buckets that apply to it (step 3), then gets its refusal. */
+  function refuse(req: FastifyRequest, reply: FastifyReply, error: unknown): Pending {
+    if (!(error instanceof ApiError)) throw error
+    const limited = limit(req, reply, error)
+    if (limited === undefined) throw error
+    return limited.then(() => {
+      throw error
+    })
+  }
+
+  function limit(req: FastifyRequest, reply: FastifyReply, refusal: ApiError | null): Pending {
+    if (req.routeOptions.config.unmetered || !options.limiter) return undefined
+    return options.limiter(req, reply, refusal)
   }
 
   /** A credential from a cookie, for a request without an Authorization header. */
@@ -245,20 +282,38 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       )
   }
 
-  async function authenticate(req: FastifyRequest, auth: RouteAuth): Promise<void> {
+  function authenticate(req: FastifyRequest, auth: RouteAuth): Pending {
     const header = req.headers.authorization
-    if (!header) {
-      req.principal = await cookieCredential(req)
-      return authorize(req, auth, req.principal)
-    }
+    if (!header)
+      return cookieCredential(req).then((principal) => {
+        req.principal = principal
+        return authorize(req, auth, principal)
+      })
     // Only another scheme is told about the scheme; a malformed, short or placeholder key under
     // Bearer is as wrong as an unknown one.
     if (!BEARER_SCHEME.test(header))
       throw unauthorized('Use the Bearer scheme: "Authorization: Bearer <key>".')
     const match = BEARER.exec(header)
     if (!match) throw unauthorized()
-    const source = sourceOf(match[1]!)
-    const principal = await principalFor(match[1]!, source)
+    const secret = match[1]!
+    const hash = sha256Hex(secret)
+    if (isMaster(hash)) return admit(req, auth, master)
+    const source = sourceOf(secret)
+    if (!source) throw unauthorized()
+    const known = cache.cachedPrincipal(hash)
+    if (known !== undefined) return admit(req, auth, known, source)
+    return cache
+      .principal(hash, () => source.find(hash))
+      .then((principal) => admit(req, auth, principal, source))
+  }
+
+  /** A bearer credential, once looked up: unknown or expired is 401; its use is noted. */
+  function admit(
+    req: FastifyRequest,
+    auth: RouteAuth,
+    principal: Principal | null,
+    source?: CredentialSource,
+  ) {
     if (!principal) throw unauthorized()
     const now = clock.now()
     if (principal.expiresAt !== null && principal.expiresAt <= now)
@@ -269,29 +324,35 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   }
 
   /** The route's scope, then the workspace; a member's role may narrow what it grants there. */
-  async function authorize(req: FastifyRequest, auth: RouteAuth, principal: Principal): Promise<void> {
+  function authorize(req: FastifyRequest, auth: RouteAuth, principal: Principal): Pending {
     if (principal.expiresAt !== null && principal.expiresAt <= clock.now())
       throw unauthorized('This credential has expired.')
     if (auth.scope !== null && !principal.granted.has(auth.scope)) throw missing(auth.scope)
-    if (!auth.workspace) return
-    req.workspace = await resolveWorkspace(req, principal, auth.workspace === 'optional')
-    if (auth.scope !== null && req.workspace?.granted && !req.workspace.granted.has(auth.scope))
-      throw missing(auth.scope, req.workspace.role)
+    if (!auth.workspace) return undefined
+    const requested = requestedWorkspace(req)
+    // A key acts in its own workspace, and only there.
+    if (principal.workspace) {
+      if (requested !== null && requested !== String(principal.workspace.id)) throw cannotAct()
+      return enter(req, auth, principal.workspace)
+    }
+    return resolveWorkspace(principal, requested, auth.workspace === 'optional').then((workspace) =>
+      enter(req, auth, workspace),
+    )
   }
 
+  function enter(req: FastifyRequest, auth: RouteAuth, workspace: PrincipalWorkspace | null): undefined {
+    req.workspace = workspace
+    if (auth.scope !== null && workspace?.granted && !workspace.granted.has(auth.scope))
+      throw missing(auth.scope, workspace.role)
+    return undefined
+  }
+
+  /** The workspace of a credential that has none of its own: the master key or a user's. */
   async function resolveWorkspace(
-    req: FastifyRequest,
     principal: Principal,
+    requested: string | null,
     optional: boolean,
   ): Promise<PrincipalWorkspace | null> {
-    const raw = req.headers['x-workspace-id']
-    const requested = typeof raw === 'string' && raw !== '' ? raw : null
-    if (principal.workspace) {
-      if (requested !== null && requested !== String(principal.workspace.id)) {
-        throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
-      }
-      return principal.workspace
-    }
     if (requested === null) {
       // A user-level credential acts in its default workspace; the master key must choose.
       const fallback = principal.type === 'master_key' ? null : await findWorkspace(principal, null)
@@ -309,7 +370,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     // The master key may act in every workspace, so for it the only reason is that there is
     // none; any other credential learns nothing about workspaces it cannot act in.
     if (principal.type === 'master_key') throw ApiError.notFound('Workspace')
-    throw new ApiError('access_denied', 'This credential cannot act in the requested workspace.')
+    throw cannotAct()
   }
 
   app.addHook('onRequest', guardRequest)
