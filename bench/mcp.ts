@@ -42,6 +42,7 @@ async function direct(call: () => Promise<unknown>): Promise<Load> {
     non2xx: 0,
     otherCpu: 0,
     cpuPerRequest: null,
+    dbCpuPerRequest: null,
   }
 }
 

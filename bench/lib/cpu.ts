@@ -44,21 +44,36 @@ export function watchProcessCpu(pid: number): () => number | null {
   return () => ((processTicks(pid) - start) * 1000) / TICKS_PER_SECOND
 }
 
-/** Ticks used so far by our processes, from /proc/<pid>/stat. */
-function ourTicks(serverPid: number): number {
+/** Ticks used so far by the processes `counted` picks (by pid and command line), from /proc. */
+function ticksOf(counted: (pid: number, cmdline: string) => boolean): number {
   let total = 0
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry)
     if (!Number.isInteger(pid)) continue
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      if (!isOurs(serverPid, pid, cmdline)) continue
+      if (!counted(pid, cmdline)) continue
       total += processTicks(pid)
     } catch {
       // the process ended meanwhile
     }
   }
   return total
+}
+
+const ourTicks = (serverPid: number) => ticksOf((pid, cmdline) => isOurs(serverPid, pid, cmdline))
+
+/**
+ * Starts counting the CPU of the benchmark's PostgreSQL backends (their databases carry
+ * DATABASE_TAG); the returned function gives their milliseconds since, or null without /proc.
+ * On a machine whose cores the server shares with its database, this is the other half of a
+ * write's cost.
+ */
+export function watchDatabaseCpu(): () => number | null {
+  if (!existsSync('/proc/stat')) return () => null
+  const database = () => ticksOf((_pid, cmdline) => cmdline.includes(DATABASE_TAG))
+  const start = database()
+  return () => ((database() - start) * 1000) / TICKS_PER_SECOND
 }
 
 /**

@@ -2,7 +2,7 @@
 // caches, connection pools), then a measured run bounded in time.
 import autocannon from 'autocannon'
 import type { Child } from './child.ts'
-import { watchOtherCpu, watchProcessCpu } from './cpu.ts'
+import { watchDatabaseCpu, watchOtherCpu, watchProcessCpu } from './cpu.ts'
 
 export type Load = {
   rps: number
@@ -13,6 +13,8 @@ export type Load = {
   otherCpu: number
   /** The server process's own CPU time per answered request, in µs (null without /proc). */
   cpuPerRequest: number | null
+  /** The benchmark's PostgreSQL backends' CPU time per answered request, in µs (0 on PGlite). */
+  dbCpuPerRequest: number | null
 }
 
 /** One request of the rotation: each connection sends them in turn, then starts over. */
@@ -57,16 +59,20 @@ export async function load(options: LoadOptions): Promise<Load> {
   if (WARMUP_SECONDS > 0) await run(WARMUP_SECONDS)
   const otherCpu = watchOtherCpu(server.child.pid!)
   const serverCpu = watchProcessCpu(server.child.pid!)
+  const databaseCpu = watchDatabaseCpu()
   const result = await run(SECONDS)
   const cpuMs = serverCpu()
+  const dbMs = databaseCpu()
+  const perAnswer = (ms: number | null) =>
+    ms === null || result.requests.total === 0 ? null : (ms * 1000) / result.requests.total
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     otherCpu: otherCpu(),
-    cpuPerRequest:
-      cpuMs === null || result.requests.total === 0 ? null : (cpuMs * 1000) / result.requests.total,
+    cpuPerRequest: perAnswer(cpuMs),
+    dbCpuPerRequest: perAnswer(dbMs),
   }
 }
 

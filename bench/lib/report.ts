@@ -10,6 +10,8 @@ export type Figure = {
   otherCpu?: number
   /** The server's own CPU time per request, in µs. */
   cpuPerRequest?: number | null
+  /** Its PostgreSQL backends' CPU time per request, in µs. */
+  dbCpuPerRequest?: number | null
 }
 
 /** More CPU than this taken by other programs makes a figure unreliable. */
@@ -47,7 +49,11 @@ export function comparedRow(
         : ''
       : `; server CPU per request ${s.cpuPerRequest.toFixed(0)} µs vs ${b.cpuPerRequest.toFixed(0)} µs, ` +
         `CPU ratio ${cpuRatio.toFixed(2)} (median of rounds)`
-  return ratioRow(name, s, b, min, `ratio per round ${rounds}${cpu}`)
+  const db = s.dbCpuPerRequest
+    ? `; PostgreSQL CPU per request ${s.dbCpuPerRequest.toFixed(0)} µs` +
+      (b.dbCpuPerRequest ? ` vs ${b.dbCpuPerRequest.toFixed(0)} µs` : '')
+    : ''
+  return ratioRow(name, s, b, min, `ratio per round ${rounds}${cpu}${db}`)
 }
 
 const number = (n: number) => Math.round(n).toLocaleString('en-US')

@@ -48,9 +48,22 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
   const store = new IdempotencyStore(db, deps.box)
   app.decorateRequest('idempotencyClaim', null)
 
-  async function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply) {
+  // Callback-style hooks: a request without the header, nearly every one, costs no promise.
+  function claimIdempotencyKey(req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+    if (req.headers['idempotency-key'] === undefined || !req.principal) return done()
+    claim(req, reply).then(
+      (replayed) => {
+        // A replay has been sent: the request goes no further.
+        if (!replayed) done()
+      },
+      (error: Error) => done(error),
+    )
+  }
+
+  /** Claims the key for this request (false), or replays the stored response (true). */
+  async function claim(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const header = req.headers['idempotency-key']
-    if (header === undefined || !req.principal) return
+    if (!req.principal) return false
     if (typeof header !== 'string' || !KEY.test(header)) {
       throw ApiError.invalid(
         'Idempotency-Key',
@@ -63,7 +76,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     const result = await store.claim({ scope, fingerprint, now: clock.now(), lockMs, ttlMs })
     if (result.outcome === 'owner') {
       req.idempotencyClaim = result.claim
-      return
+      return false
     }
     if (result.fingerprint !== fingerprint) throw new ApiError('idempotency_key_reused')
     if (result.outcome === 'running') {
@@ -71,17 +84,33 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     }
     const { status, headers, body } = result.response
     reply.code(status).headers(headers).header('idempotent-replayed', 'true')
-    return reply.send(body ?? undefined)
+    reply.send(body ?? undefined)
+    return true
   }
 
-  async function storeIdempotentResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  function storeIdempotentResponse(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: Error | null, payload?: unknown) => void,
+  ) {
     const claim = req.idempotencyClaim
-    if (claim === null) return payload
+    if (claim === null) return done(null, payload)
     req.idempotencyClaim = null
-    if (!isStored(reply.statusCode)) {
-      await store.release(claim)
-      return payload
-    }
+    storeResponse(req, reply, claim, payload).then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    )
+  }
+
+  /** Stores the answer under the claim (or releases the claim of an answer not to be kept). */
+  async function storeResponse(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    claim: ClaimToken,
+    payload: unknown,
+  ) {
+    if (!isStored(reply.statusCode)) return store.release(claim)
     const headers: Record<string, string> = {}
     for (const name of REPLAYED_HEADERS) {
       const value = reply.getHeader(name)
@@ -95,7 +124,6 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
         'idempotency claim lost before the response was stored; the record is left to its new owner',
       )
     }
-    return payload
   }
 
   // Only authenticated POST, PUT, PATCH and DELETE routes carry the hooks: reads pay nothing.

@@ -215,8 +215,9 @@ export function publicRoutes(
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   addComponents(fastify, PixelConfig, PixelTrackResult)
   const trackLimit = { name: 'pixel', limit: perMinute, windowMs: 60_000 }
-  app.addHook('onSend', async function allowAnyOrigin(_req, reply) {
+  app.addHook('onSend', function allowAnyOrigin(_req, reply, payload, done) {
     reply.header('access-control-allow-origin', '*')
+    done(null, payload)
   })
 
   app.get(

@@ -5,12 +5,12 @@ import type { Database, Executor } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import type { DomainEvent, EventSink } from '../../platform/events.ts'
 import { isoSeconds } from '../../platform/lib/clock.ts'
-import { randomBase62 } from '../../platform/lib/random.ts'
+import { newIdentifier } from '../../platform/lib/random.ts'
 import type { DisabledEndpoint } from './outcomes.ts'
 import { insertEvent } from './store.ts'
 
 export function newEventId(): string {
-  return `evt_${randomBase62(24)}`
+  return newIdentifier('evt_', 24)
 }
 
 /** The envelope every receiver gets: {id, type, timestamp, workspace_id, data}. */

@@ -16,15 +16,17 @@ export function randomBase62(length: number): string {
   return out
 }
 
-// Request ids are made on every request: draw their randomness from a pool refilled 8 KiB at a
-// time rather than asking the kernel each time. They identify, they do not protect.
+// Identifiers made on every request or event (request ids, event ids) draw their randomness
+// from a pool refilled 8 KiB at a time rather than asking for fresh bytes each time. They
+// identify, they do not protect: secrets use randomBase62.
 const pool = Buffer.alloc(8192)
 let offset = pool.length
 
-/** A request id: `req_` + 20 base62 characters. */
-export function newRequestId(): string {
-  let id = 'req_'
-  while (id.length < 24) {
+/** `prefix` + `length` base62 characters, from the pool. */
+export function newIdentifier(prefix: string, length: number): string {
+  let id = prefix
+  const size = prefix.length + length
+  while (id.length < size) {
     if (offset === pool.length) {
       randomFillSync(pool)
       offset = 0
@@ -33,4 +35,9 @@ export function newRequestId(): string {
     if (byte < 248) id += ALPHABET[byte % 62]
   }
   return id
+}
+
+/** A request id: `req_` + 20 base62 characters. */
+export function newRequestId(): string {
+  return newIdentifier('req_', 20)
 }
