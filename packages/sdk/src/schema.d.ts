@@ -12154,7 +12154,7 @@ export interface operations {
                 timezone?: string;
                 /** @description Only this path (`/pricing`) */
                 page?: string;
-                /** @description Only visits from this source */
+                /** @description Only the visits whose entry page view came from this source (`Google`), with all their page views and events */
                 source?: string;
                 /** @description Only visitors who sent this custom event */
                 event?: string;

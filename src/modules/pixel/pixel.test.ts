@@ -740,6 +740,67 @@ describe('pixel stats', () => {
     expect((await stats('')).totals).toEqual(fromEvents[0].totals)
   })
 
+  it('filters by source whole visits: those whose entry page view came from it', async () => {
+    const { domain, site, key } = await setup()
+    const start = Date.UTC(2026, 5, 10, 9, 0, 0)
+    clock.set(start)
+    // Visitor A enters from Google, then views two more pages and sends an event.
+    await track({ event: 'pageview', url: `https://${domain}/`, referrer: 'https://www.google.com/' })
+    clock.advance(60_000)
+    await track({ event: 'pageview', url: `https://${domain}/pricing` })
+    clock.advance(60_000)
+    await track({ event: 'pageview', url: `https://${domain}/signup` })
+    await track({ event: 'Signup', url: `https://${domain}/signup` })
+    // Visitor B enters directly; a later page within 30 minutes has a Google referrer.
+    clock.set(start + 5 * 60_000)
+    await track({ event: 'pageview', url: `https://${domain}/` }, { ua: IPHONE })
+    clock.advance(10 * 60_000)
+    await track(
+      { event: 'pageview', url: `https://${domain}/docs`, referrer: 'https://www.google.com/' },
+      { ua: IPHONE },
+    )
+    // Visitor B again, an hour later: a new visit, entering from Google (one page, a bounce).
+    clock.advance(60 * 60_000)
+    await track(
+      { event: 'pageview', url: `https://${domain}/blog`, referrer: 'https://www.google.com/' },
+      { ua: IPHONE },
+    )
+    const stats = async (query: string) => {
+      const res = await t.call(key, {
+        method: 'GET',
+        url: `/api/v1/pixel/sites/${site.id}/stats?from=2026-06-10&to=2026-06-10&${query}`,
+      })
+      expect(res.statusCode, query).toBe(200)
+      return res.json().data
+    }
+    const google = await stats('source=Google')
+    expect(google.totals).toEqual({
+      visitors: 2,
+      pageviews: 4,
+      events: 1,
+      visits: 2,
+      bounce_rate: 50,
+      visit_duration: 60, // (120 + 0) / 2
+    })
+    expect(google.pages.map((p: { page: string }) => p.page)).toEqual(['/', '/blog', '/pricing', '/signup'])
+    expect(google.entry_pages).toEqual([
+      { page: '/', visits: 1 },
+      { page: '/blog', visits: 1 },
+    ])
+    expect(google.events).toEqual([{ name: 'Signup', visitors: 1, count: 1 }])
+    // A visit's later page views count for its entry source, whatever their own referrer.
+    expect(google.sources).toEqual([{ source: 'Google', visitors: 2, pageviews: 2 }])
+    // `page` and `event` narrow the selected visits further.
+    const early = await stats('source=Google&page=/pricing')
+    expect(early.totals).toMatchObject({ visitors: 1, pageviews: 1 })
+    expect((await stats('source=Google&event=Signup')).totals).toMatchObject({
+      visitors: 1,
+      pageviews: 3,
+      visits: 1,
+    })
+    expect((await stats('source=Nowhere')).totals).toMatchObject({ visitors: 0, pageviews: 0, visits: 0 })
+  })
+
   it('refuses bad ranges and time zones with 422', async () => {
     const { site, key } = await setup()
     const cases: Array<[string, string]> = [

@@ -188,7 +188,13 @@ export const StatsQuery = Type.Object(
       Type.String({ maxLength: 64, description: 'IANA time zone of the dates and the series (default UTC)' }),
     ),
     page: Type.Optional(Type.String({ maxLength: 1024, description: 'Only this path (`/pricing`)' })),
-    source: Type.Optional(Type.String({ maxLength: 253, description: 'Only visits from this source' })),
+    source: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description:
+          'Only the visits whose entry page view came from this source (`Google`), with all their page views and events',
+      }),
+    ),
     event: Type.Optional(
       Type.String({ maxLength: 120, description: 'Only visitors who sent this custom event' }),
     ),

@@ -194,21 +194,53 @@ async function rows(db: Database, query: SQL): Promise<Row[]> {
   return ((await db.execute(query)) as unknown as { rows: Row[] }).rows
 }
 
-/** The events of the range that pass the filters, as a WITH part named `ev`. */
+/**
+ * The events of the range that pass the filters, as a WITH part named `ev`. `source` selects
+ * whole visits (as Plausible does: the source is the visit's, not the page view's): the visits
+ * whose entry page view came from it, with all their page views and the custom events sent
+ * during them. `page` then keeps the events of that path, and `event` the visitors who sent it.
+ */
 function scoped(s: StatsScope): SQL {
   const start = sql`((${s.from}::date)::timestamp at time zone ${s.timezone})`
   const end = sql`(((${s.to}::date) + 1)::timestamp at time zone ${s.timezone})`
-  const conditions: SQL[] = [
-    sql`site_id = ${s.siteId}`,
-    sql`occurred_at >= ${start}`,
-    sql`occurred_at < ${end}`,
-  ]
+  const range = sql`site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end}`
+  const conditions: SQL[] = [range]
+  const parts: SQL[] = []
+  if (s.source !== null) {
+    parts.push(visitsFrom(range, s.source))
+    conditions.push(sql`id in (select id from from_source)`)
+  }
   if (s.page !== null) conditions.push(sql`pathname = ${s.page}`)
-  if (s.source !== null) conditions.push(sql`source = ${s.source}`)
   if (s.event !== null)
     conditions.push(sql`visitor_id in (select visitor_id from ${pixelEvents}
-      where site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end} and name = ${s.event})`)
-  return sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`
+      where ${range} and name = ${s.event})`)
+  parts.push(sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`)
+  return sql.join(parts, sql`, `)
+}
+
+/**
+ * The ids of the events of the visits whose entry page view came from `source`, as a WITH part
+ * named `from_source`. The same visits as `viewsPart` finds; a custom event belongs to the
+ * visit of the visitor's latest page view at or before it (none before it: to no visit).
+ */
+function visitsFrom(range: SQL, source: string): SQL {
+  return sql`marked as (
+      select id, visitor_id, occurred_at, source, name = 'pageview' and coalesce(occurred_at - max(occurred_at)
+          filter (where name = 'pageview') over (partition by visitor_id order by occurred_at, id
+            rows between unbounded preceding and 1 preceding) > interval '30 minutes', true) as starts
+      from ${pixelEvents} where ${range}
+    ),
+    numbered as (
+      select *, count(*) filter (where starts) over (partition by visitor_id order by occurred_at, id) as visit
+      from marked
+    ),
+    from_source as (
+      select id from (
+        select id, visit, max(source) filter (where starts) over (partition by visitor_id, visit) as entry_source
+        from numbered
+      ) as visits
+      where visit > 0 and entry_source = ${source}
+    )`
 }
 
 /**
@@ -227,7 +259,7 @@ function viewsPart(partition: SQL): SQL {
       from (
         select *, lag(occurred_at) over w as prev, lead(occurred_at) over w as next
         from ev where name = 'pageview'
-        window w as (partition by ${partition} order by occurred_at)
+        window w as (partition by ${partition} order by occurred_at, id)
       ) as ordered
     )`
 }
@@ -350,7 +382,7 @@ function dailyRows(siteId: number, from: string, to: string): SQL {
     sql`select day, ${name}::text, ${sql.raw(column)}, count(distinct visitor_id), count(*), 0, 0, 0, 0
       from ev where name = 'pageview' and ${sql.raw(column)} is not null group by day, ${sql.raw(column)}`
   return sql`with ev as (
-      select (occurred_at at time zone 'UTC')::date as day, occurred_at, name, visitor_id, pathname, source,
+      select (occurred_at at time zone 'UTC')::date as day, id, occurred_at, name, visitor_id, pathname, source,
         utm_campaign, browser, device, os
       from ${pixelEvents}
       where site_id = ${siteId}
