@@ -6,6 +6,7 @@ import { MemoryPubSub } from '../../platform/kv/index.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { createPixel } from './index.ts'
+import { databaseKnowsZone } from './store.ts'
 import { pixelDailyStats, pixelEvents, pixelMonthlyStats, pixelSalts, pixelSites } from './tables.ts'
 
 const t = useTestApp()
@@ -199,6 +200,9 @@ describe('pixel sites', () => {
       expect(Object.keys(res.json().errors).join(','), JSON.stringify(payload)).toContain(field)
     }
     expect(await siteCount()).toBe(before)
+    // A zone the runtime knows is also asked of the database (their zone lists may differ).
+    expect(await databaseKnowsZone(t.database.db, 'Asia/Kolkata')).toBe(true)
+    expect(await databaseKnowsZone(t.database.db, 'Mars/Olympus')).toBe(false)
   })
 
   it("never shows or changes another workspace's site", async () => {
