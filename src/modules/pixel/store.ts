@@ -218,8 +218,11 @@ async function rows(db: Executor, query: SQL): Promise<Row[]> {
 
 /**
  * The events of the range that pass the filters, as a WITH part named `ev`, each with its `day`
- * in the range's zone. A visitor is counted once per day (`(visitor_id, day)`) and a visit never
- * spans two days: the daily rollups count so, and a range answers the same from either.
+ * in the range's zone and its `visitor`: the visitor of that day. A visitor is counted once per
+ * day and a visit never spans two days: the daily rollups count so, and a range answers the same
+ * from either. `visitor` is the visitor id with the day's number XORed into its high bits: one
+ * bigint (counted distinct several times faster than an (id, day) pair), different for each day
+ * of one id, and no likelier to match another id's than two 64-bit hashes are to collide.
  *
  * `source` selects whole visits (as Plausible does: the source is the visit's, not the page
  * view's): the visits whose entry page view came from it, with all their page views and the
@@ -240,8 +243,11 @@ function scoped(s: StatsScope): SQL {
   if (s.event !== null)
     conditions.push(sql`visitor_id in (select visitor_id from ${pixelEvents}
       where ${range} and name = ${s.event})`)
-  parts.push(sql`ev as (select *, (occurred_at at time zone ${s.timezone})::date as day from ${pixelEvents}
-    where ${sql.join(conditions, sql` and `)})`)
+  parts.push(sql`ev as (
+    select *, visitor_id # ((day - date '1970-01-01')::bigint << 40) as visitor
+    from (select *, (occurred_at at time zone ${s.timezone})::date as day from ${pixelEvents}
+      where ${sql.join(conditions, sql` and `)}) as e
+  )`)
   return sql.join(parts, sql`, `)
 }
 
@@ -294,9 +300,9 @@ function viewsPart(partition: SQL): SQL {
 export async function statsTotals(db: Database, s: StatsScope) {
   const [row] = await rows(
     db,
-    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id, day`)}
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor`)}
       select
-        (select count(distinct (visitor_id, day)) from ev)::int as visitors,
+        (select count(distinct visitor) from ev)::int as visitors,
         (select count(*) from ev where name = 'pageview')::int as pageviews,
         (select count(*) from ev where name <> 'pageview')::int as events,
         (select count(*) filter (where starts) from views)::int as visits,
@@ -329,7 +335,7 @@ export async function statsSeries(db: Database, s: StatsScope, interval: keyof t
       ),
       counted as (
         select date_trunc(${unit}, occurred_at at time zone ${s.timezone}) as bucket,
-          count(distinct (visitor_id, day))::int as visitors,
+          count(distinct visitor)::int as visitors,
           (count(*) filter (where name = 'pageview'))::int as pageviews
         from ev group by 1
       )
@@ -360,7 +366,7 @@ export async function statsBreakdown(
   const out = await rows(
     db,
     sql`with ${scoped(s)}
-      select ${column} as value, count(distinct (visitor_id, day))::int as visitors,
+      select ${column} as value, count(distinct visitor)::int as visitors,
         (count(*) filter (where name = 'pageview'))::int as pageviews
       from ev where ${column} is not null and name = 'pageview'
       group by ${column} order by visitors desc, pageviews desc, value limit ${limit}`,
@@ -377,7 +383,7 @@ export async function statsVisitPages(db: Database, s: StatsScope, end: 'entry' 
   const marks = sql.raw(end === 'entry' ? 'starts' : 'ends')
   const out = await rows(
     db,
-    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id, day`)}
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor`)}
       select pathname as page, count(*)::int as visits from views where ${marks}
       group by pathname order by visits desc, page limit ${limit}`,
   )
@@ -389,7 +395,7 @@ export async function statsEvents(db: Database, s: StatsScope, limit: number) {
   const out = await rows(
     db,
     sql`with ${scoped(s)}
-      select name, count(distinct (visitor_id, day))::int as visitors, count(*)::int as count
+      select name, count(distinct visitor)::int as visitors, count(*)::int as count
       from ev where name <> 'pageview'
       group by name order by count desc, name limit ${limit}`,
   )
