@@ -815,6 +815,15 @@ describe('pixel stats', () => {
     expect(google.events).toEqual([{ name: 'Signup', visitors: 1, count: 1 }])
     // A visit's later page views count for its entry source, whatever their own referrer.
     expect(google.sources).toEqual([{ source: 'Google', visitors: 2, pageviews: 2 }])
+    // By hour: A's visit (three page views) at 09:00; B's direct visit, whose second page came
+    // from Google, is not there; B's later visit from Google at 10:00.
+    const hours = (await stats('source=Google&interval=hour')).timeseries.filter(
+      (h: { pageviews: number }) => h.pageviews > 0,
+    )
+    expect(hours).toEqual([
+      { date: '2026-06-10T09:00', visitors: 1, pageviews: 3 },
+      { date: '2026-06-10T10:00', visitors: 1, pageviews: 1 },
+    ])
     // `page` and `event` narrow the selected visits further.
     const early = await stats('source=Google&page=/pricing')
     expect(early.totals).toMatchObject({ visitors: 1, pageviews: 1 })
