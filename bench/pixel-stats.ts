@@ -53,7 +53,7 @@ async function rollUp(url: string, siteId: number, now: number): Promise<void> {
     const through = day(now - DAY_MS)
     for (let from = now - 366 * DAY_MS; day(from) <= through; from += 31 * DAY_MS) {
       const to = [day(from + 30 * DAY_MS), through].sort()[0]!
-      await rollUpDays(db, siteId, day(from), to)
+      await rollUpDays(db, siteId, day(from), to, 'UTC')
     }
     await pool.query('analyze pixel_daily_stats')
   } finally {

@@ -199,8 +199,8 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
       // A source and a page together: two chips, cleared at once.
       await sources.getByRole('button', { name: 'newsletter' }).click()
       await poll(() => new URL(page.url()).searchParams.get('source')).toBe('newsletter')
-      // The API filters the events that came from the source: the campaign's landing page view.
-      await shows(page, 'pageviews', '1')
+      // The API keeps the visits that came from the source: the campaign visit's two page views.
+      await shows(page, 'pageviews', '2')
       expect(await metric(page, 'visitors').textContent()).toBe('1')
       await pages.getByRole('button', { name: '/', exact: true }).click()
       await poll(() => chips.getByRole('listitem').count()).toBe(2)

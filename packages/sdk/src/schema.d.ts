@@ -672,7 +672,7 @@ export interface paths {
         head?: never;
         /**
          * Update a pixel site
-         * @description `features` is merged into the current features.
+         * @description `features` is merged into the current features. A new `timezone` deletes the site's daily rollups, which the hourly upkeep rolls up again from the events; it is 409 `conflict` when `PIXEL_RETENTION_DAYS` has deleted events of rolled-up days, which could not be counted again.
          */
         patch: operations["updatePixelSite"];
         trace?: never;
@@ -686,7 +686,7 @@ export interface paths {
         };
         /**
          * Get the stats of a pixel site
-         * @description Totals, a time series and breakdowns over a range of days (default: the last 30 days, today included) in a time zone (default UTC).
+         * @description Totals, a time series and breakdowns over a range of days (default: the last 30 days, today included) in a time zone (default: the site's `timezone`). `source` selects whole visits: those whose entry page view came from it.
          */
         get: operations["getPixelSiteStats"];
         put?: never;
@@ -1748,6 +1748,7 @@ export interface components {
          *         "file_downloads": false,
          *         "respect_dnt": true
          *       },
+         *       "timezone": "Europe/Paris",
          *       "created_at": "2026-01-15T10:30:00Z",
          *       "updated_at": "2026-01-15T10:30:00Z"
          *     }
@@ -1772,6 +1773,11 @@ export interface components {
                 /** @description The tracker sends nothing when the browser asks Do Not Track */
                 respect_dnt: boolean;
             };
+            /**
+             * @description IANA name of the site's time zone (`Europe/Paris`; default `UTC`): the stats report its days by default, and the daily rollups are kept in it. A change deletes the rollups, which are rolled up again from the events
+             * @example Europe/Paris
+             */
+            timezone: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -11053,7 +11059,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, `-` for descending. Sortable: id, domain, created_at, updated_at */
                 sort?: string;
-                /** @description Comma-separated output fields: domain, enabled, sample_rate, allowed_hostnames, features, created_at, updated_at */
+                /** @description Comma-separated output fields: domain, enabled, sample_rate, allowed_hostnames, features, timezone, created_at, updated_at */
                 fields?: string;
                 /** @description No relations */
                 include?: string;
@@ -11244,7 +11250,8 @@ export interface operations {
                  *       ],
                  *       "features": {
                  *         "outbound_links": true
-                 *       }
+                 *       },
+                 *       "timezone": "Europe/Paris"
                  *     }
                  */
                 "application/json": {
@@ -11270,6 +11277,11 @@ export interface operations {
                         /** @description The tracker sends nothing when the browser asks Do Not Track */
                         respect_dnt?: boolean;
                     };
+                    /**
+                     * @description IANA name of the site's time zone (`Europe/Paris`; default `UTC`): the stats report its days by default, and the daily rollups are kept in it. A change deletes the rollups, which are rolled up again from the events
+                     * @example Europe/Paris
+                     */
+                    timezone?: string;
                 };
             };
         };
@@ -11307,6 +11319,7 @@ export interface operations {
                      *           "file_downloads": false,
                      *           "respect_dnt": true
                      *         },
+                     *         "timezone": "Europe/Paris",
                      *         "created_at": "2026-01-15T10:30:00Z",
                      *         "updated_at": "2026-01-15T10:30:00Z"
                      *       }
@@ -11537,6 +11550,7 @@ export interface operations {
                      *           "file_downloads": false,
                      *           "respect_dnt": true
                      *         },
+                     *         "timezone": "Europe/Paris",
                      *         "created_at": "2026-01-15T10:30:00Z",
                      *         "updated_at": "2026-01-15T10:30:00Z"
                      *       }
@@ -11919,6 +11933,11 @@ export interface operations {
                         /** @description The tracker sends nothing when the browser asks Do Not Track */
                         respect_dnt?: boolean;
                     };
+                    /**
+                     * @description IANA name of the site's time zone (`Europe/Paris`; default `UTC`): the stats report its days by default, and the daily rollups are kept in it. A change deletes the rollups, which are rolled up again from the events
+                     * @example Europe/Paris
+                     */
+                    timezone?: string;
                 };
             };
         };
@@ -11955,6 +11974,7 @@ export interface operations {
                      *           "file_downloads": false,
                      *           "respect_dnt": true
                      *         },
+                     *         "timezone": "Europe/Paris",
                      *         "created_at": "2026-01-15T10:30:00Z",
                      *         "updated_at": "2026-01-15T10:30:00Z"
                      *       }
@@ -12150,11 +12170,14 @@ export interface operations {
                 to?: string;
                 /** @description Time series step (default `day`) */
                 interval?: "hour" | "day" | "month";
-                /** @description IANA time zone of the dates and the series (default UTC) */
+                /**
+                 * @description IANA time zone of the dates and the series (default: the site's `timezone`). Ranges of whole days in the site's zone are read from its daily rollups; other zones read the events
+                 * @example America/New_York
+                 */
                 timezone?: string;
                 /** @description Only this path (`/pricing`) */
                 page?: string;
-                /** @description Only visits from this source */
+                /** @description Only the visits whose entry page view came from this source (`Google`), with all their page views and events */
                 source?: string;
                 /** @description Only visitors who sent this custom event */
                 event?: string;

@@ -6,6 +6,7 @@ import { MemoryPubSub } from '../../platform/kv/index.ts'
 import { SecretBox } from '../../platform/lib/secret-box.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { createPixel } from './index.ts'
+import { databaseKnowsZone } from './store.ts'
 import { pixelDailyStats, pixelEvents, pixelMonthlyStats, pixelSalts, pixelSites } from './tables.ts'
 
 const t = useTestApp()
@@ -106,6 +107,7 @@ describe('pixel sites', () => {
           file_downloads: false,
           respect_dnt: false,
         },
+        timezone: 'UTC',
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
         updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
       },
@@ -188,6 +190,9 @@ describe('pixel sites', () => {
       [{ domain: 'ok.example', features: { telemetry: true } }, 'features'],
       [{ domain: 'ok.example', colour: 'red' }, 'colour'],
       [{}, 'domain'],
+      [{ domain: 'ok.example', timezone: 'Mars/Olympus' }, 'timezone'],
+      [{ domain: 'ok.example', timezone: '+05:30' }, 'timezone'],
+      [{ domain: 'ok.example', timezone: '' }, 'timezone'],
     ] as const) {
       const res = await t.call(key, { method: 'POST', url: '/api/v1/pixel/sites', payload })
       expect(res.statusCode, JSON.stringify(payload)).toBe(422)
@@ -195,6 +200,9 @@ describe('pixel sites', () => {
       expect(Object.keys(res.json().errors).join(','), JSON.stringify(payload)).toContain(field)
     }
     expect(await siteCount()).toBe(before)
+    // A zone the runtime knows is also asked of the database (their zone lists may differ).
+    expect(await databaseKnowsZone(t.database.db, 'Asia/Kolkata')).toBe(true)
+    expect(await databaseKnowsZone(t.database.db, 'Mars/Olympus')).toBe(false)
   })
 
   it("never shows or changes another workspace's site", async () => {
@@ -671,79 +679,265 @@ describe('pixel stats', () => {
     expect(pageData.timeseries.slice(1).every((b: { pageviews: number }) => b.pageviews === 0)).toBe(true)
   })
 
-  it('answers whole UTC days from the daily and monthly rollups exactly as from the events', async () => {
+  it.each([
+    ['UTC', '2026-11-04'],
+    ['Asia/Kolkata', '2026-11-05'],
+    ['America/New_York', '2026-11-04'], // summer time ends on 1 November
+  ])(
+    'answers whole days of a site in %s from the daily and monthly rollups exactly as from the events',
+    async (zone, through) => {
+      const { domain, site, key } = await setup({ timezone: zone })
+      const day0 = Date.UTC(2026, 10, 3, 22, 0, 0)
+      const visits: Array<[number, string, string, string | undefined]> = [
+        [-(34 * DAY + 12 * 3_600_000), '/autumn', IPHONE, 'https://www.google.com/'], // 30 September
+        [-(33 * DAY + 12 * 3_600_000), '/autumn', CHROME, undefined], // 1 October
+        [-(5 * DAY), '/autumn', CHROME, undefined], // 29 October
+        [0, '/', CHROME, 'https://www.google.com/'],
+        [60_000, '/pricing', CHROME, undefined],
+        [30 * 60_000 + 120_000, '/docs', CHROME, undefined], // a new visit after 30 minutes
+        [90_000, '/pricing?utm_source=mail&utm_campaign=launch', IPHONE, undefined],
+        [3 * 60 * 60_000, '/', FIREFOX_WIN, 'https://news.ycombinator.com/'], // past midnight UTC
+        [DAY + 3_600_000, '/docs', IPHONE, undefined],
+        [-(3 * DAY + 3 * 3_600_000 + 15 * 60_000), '/late', FIREFOX_WIN, undefined], // 31 October, 18:45 UTC
+        // 1 November, 05:30 and 06:30 UTC: both 01:30 in New York (summer time, then winter time).
+        [-(2 * DAY + 16 * 3_600_000 + 30 * 60_000), '/dst', IPHONE, undefined],
+        [-(2 * DAY + 15 * 3_600_000 + 30 * 60_000), '/dst', IPHONE, undefined],
+        // 2 November, 18:25 and 18:35 UTC: one visit, across midnight in Kolkata (two visits there).
+        [-(DAY + 3 * 3_600_000 + 35 * 60_000), '/midnight', CHROME, undefined],
+        [-(DAY + 3 * 3_600_000 + 25 * 60_000), '/after-midnight', CHROME, undefined],
+        [2 * DAY + 3_600_000, '/', CHROME, undefined], // the day the stats ask on: not rolled up
+      ]
+      for (const [offset, path, ua, referrer] of visits) {
+        clock.set(day0 + offset)
+        await track({ event: 'pageview', url: `https://${domain}${path}`, referrer }, { ua })
+        if (path === '/docs' && ua === CHROME) await track({ event: 'Signup', url: `https://${domain}/docs` })
+      }
+      const stats = async (query: string) => {
+        const res = await t.call(key, { method: 'GET', url: `/api/v1/pixel/sites/${site.id}/stats?${query}` })
+        expect(res.statusCode).toBe(200)
+        return res.json().data
+      }
+      // Whole months (September, October) come from the monthly rows, the rest from the days.
+      const queries = [
+        '',
+        'interval=month&from=2026-10-01',
+        'from=2026-11-04&to=2026-11-04',
+        'limit=2',
+        'from=2026-09-01&to=2026-11-04',
+        'from=2026-09-30&to=2026-10-31',
+        'interval=month&from=2026-09-15',
+        'from=2026-10-02&to=2026-10-30',
+      ]
+      const fromEvents = []
+      for (const query of queries) fromEvents.push(await stats(query))
+      // The last 30 days of the site's zone.
+      expect(fromEvents[0].timezone).toBe(zone)
+      expect(fromEvents[0].totals).toMatchObject({ pageviews: 13, events: 1 })
+      if (zone === 'UTC') expect(fromEvents[0].totals).toMatchObject({ visitors: 9, visits: 11 })
+      if (zone === 'Asia/Kolkata') expect(fromEvents[0].totals.visits).toBe(12)
+
+      // Thirty-six days to roll up: two runs of at most 31, the second completing October.
+      await purge({})
+      await purge({})
+      const [state] = await t.database.db
+        .select({ through: pixelSites.rolledThrough })
+        .from(pixelSites)
+        .where(eq(pixelSites.id, site.id))
+      expect(state!.through).toBe(through)
+      const [stored] = await t.database.db
+        .select({ n: count() })
+        .from(pixelDailyStats)
+        .where(eq(pixelDailyStats.siteId, site.id))
+      expect(stored!.n).toBeGreaterThan(10)
+      const months = await t.database.db
+        .selectDistinct({ month: pixelMonthlyStats.month })
+        .from(pixelMonthlyStats)
+        .where(eq(pixelMonthlyStats.siteId, site.id))
+      expect(months.map((m) => m.month).sort()).toEqual(['2026-09-01', '2026-10-01', '2026-11-01'])
+      for (const [i, query] of queries.entries()) expect(await stats(query), query).toEqual(fromEvents[i])
+      // The rollups answer even once the events they count are gone.
+      await t.database.db
+        .delete(pixelEvents)
+        .where(
+          and(eq(pixelEvents.siteId, site.id), lt(pixelEvents.occurredAt, new Date(Date.UTC(2026, 10, 5)))),
+        )
+      expect((await stats('')).totals).toEqual(fromEvents[0].totals)
+    },
+  )
+
+  it('filters by source whole visits: those whose entry page view came from it', async () => {
     const { domain, site, key } = await setup()
-    const day0 = Date.UTC(2026, 10, 3, 22, 0, 0)
-    const visits: Array<[number, string, string, string | undefined]> = [
-      [-(34 * DAY + 12 * 3_600_000), '/autumn', IPHONE, 'https://www.google.com/'], // 30 September
-      [-(33 * DAY + 12 * 3_600_000), '/autumn', CHROME, undefined], // 1 October
-      [-(5 * DAY), '/autumn', CHROME, undefined], // 29 October
-      [0, '/', CHROME, 'https://www.google.com/'],
-      [60_000, '/pricing', CHROME, undefined],
-      [30 * 60_000 + 120_000, '/docs', CHROME, undefined], // a new visit after 30 minutes
-      [90_000, '/pricing?utm_source=mail&utm_campaign=launch', IPHONE, undefined],
-      [3 * 60 * 60_000, '/', FIREFOX_WIN, 'https://news.ycombinator.com/'], // past midnight UTC
-      [DAY + 3_600_000, '/docs', IPHONE, undefined],
-      [2 * DAY + 3_600_000, '/', CHROME, undefined], // the day the stats ask on: not rolled up
-    ]
-    for (const [offset, path, ua, referrer] of visits) {
-      clock.set(day0 + offset)
-      await track({ event: 'pageview', url: `https://${domain}${path}`, referrer }, { ua })
-      if (path === '/docs' && ua === CHROME) await track({ event: 'Signup', url: `https://${domain}/docs` })
-    }
+    const start = Date.UTC(2026, 5, 10, 9, 0, 0)
+    clock.set(start)
+    // Visitor A enters from Google, then views two more pages and sends an event.
+    await track({ event: 'pageview', url: `https://${domain}/`, referrer: 'https://www.google.com/' })
+    clock.advance(60_000)
+    await track({ event: 'pageview', url: `https://${domain}/pricing` })
+    clock.advance(60_000)
+    await track({ event: 'pageview', url: `https://${domain}/signup` })
+    await track({ event: 'Signup', url: `https://${domain}/signup` })
+    // Visitor B enters directly; a later page within 30 minutes has a Google referrer.
+    clock.set(start + 5 * 60_000)
+    await track({ event: 'pageview', url: `https://${domain}/` }, { ua: IPHONE })
+    clock.advance(10 * 60_000)
+    await track(
+      { event: 'pageview', url: `https://${domain}/docs`, referrer: 'https://www.google.com/' },
+      { ua: IPHONE },
+    )
+    // Visitor B again, an hour later: a new visit, entering from Google (one page, a bounce).
+    clock.advance(60 * 60_000)
+    await track(
+      { event: 'pageview', url: `https://${domain}/blog`, referrer: 'https://www.google.com/' },
+      { ua: IPHONE },
+    )
     const stats = async (query: string) => {
+      const res = await t.call(key, {
+        method: 'GET',
+        url: `/api/v1/pixel/sites/${site.id}/stats?from=2026-06-10&to=2026-06-10&${query}`,
+      })
+      expect(res.statusCode, query).toBe(200)
+      return res.json().data
+    }
+    const google = await stats('source=Google')
+    expect(google.totals).toEqual({
+      visitors: 2,
+      pageviews: 4,
+      events: 1,
+      visits: 2,
+      bounce_rate: 50,
+      visit_duration: 60, // (120 + 0) / 2
+    })
+    expect(google.pages.map((p: { page: string }) => p.page)).toEqual(['/', '/blog', '/pricing', '/signup'])
+    expect(google.entry_pages).toEqual([
+      { page: '/', visits: 1 },
+      { page: '/blog', visits: 1 },
+    ])
+    expect(google.events).toEqual([{ name: 'Signup', visitors: 1, count: 1 }])
+    // A visit's later page views count for its entry source, whatever their own referrer.
+    expect(google.sources).toEqual([{ source: 'Google', visitors: 2, pageviews: 2 }])
+    // By hour: A's visit (three page views) at 09:00; B's direct visit, whose second page came
+    // from Google, is not there; B's later visit from Google at 10:00.
+    const hours = (await stats('source=Google&interval=hour')).timeseries.filter(
+      (h: { pageviews: number }) => h.pageviews > 0,
+    )
+    expect(hours).toEqual([
+      { date: '2026-06-10T09:00', visitors: 1, pageviews: 3 },
+      { date: '2026-06-10T10:00', visitors: 1, pageviews: 1 },
+    ])
+    // `page` and `event` narrow the selected visits further.
+    const early = await stats('source=Google&page=/pricing')
+    expect(early.totals).toMatchObject({ visitors: 1, pageviews: 1 })
+    expect((await stats('source=Google&event=Signup')).totals).toMatchObject({
+      visitors: 1,
+      pageviews: 3,
+      visits: 1,
+    })
+    expect((await stats('source=Nowhere')).totals).toMatchObject({ visitors: 0, pageviews: 0, visits: 0 })
+  })
+
+  it("rolls a site's days up again after a change of its zone, or refuses it when the events are gone", async () => {
+    const { domain, site, key } = await setup({ timezone: 'Asia/Kolkata' })
+    const day0 = Date.UTC(2026, 2, 27, 20, 0, 0)
+    for (const [offset, path] of [
+      [0, '/'],
+      [50 * 60_000, '/a'],
+      [DAY + 23 * 3_600_000, '/b'], // 29 March 19:00 UTC: summer time in Paris since the night
+      [3 * DAY, '/c'],
+    ] as const) {
+      clock.set(day0 + offset)
+      await track({ event: 'pageview', url: `https://${domain}${path}` })
+    }
+    const stats = async (query = 'from=2026-03-01&to=2026-03-31') => {
       const res = await t.call(key, { method: 'GET', url: `/api/v1/pixel/sites/${site.id}/stats?${query}` })
       expect(res.statusCode).toBe(200)
       return res.json().data
     }
-    // Whole months (September, October) come from the monthly rows, the rest from the days.
-    const queries = [
-      '',
-      'interval=month&from=2026-10-01',
-      'from=2026-11-04&to=2026-11-04',
-      'limit=2',
-      'from=2026-09-01&to=2026-11-04',
-      'from=2026-09-30&to=2026-10-31',
-      'interval=month&from=2026-09-15',
-      'from=2026-10-02&to=2026-10-30',
-    ]
-    const fromEvents = []
-    for (const query of queries) fromEvents.push(await stats(query))
-    // The last 30 days: 29 October onwards.
-    expect(fromEvents[0].totals).toMatchObject({ visitors: 6, pageviews: 8, events: 1, visits: 7 })
+    const rolled = async () => {
+      const [row] = await t.database.db
+        .select({ through: pixelSites.rolledThrough, timezone: pixelSites.timezone })
+        .from(pixelSites)
+        .where(eq(pixelSites.id, site.id))
+      const [days] = await t.database.db
+        .select({ n: count() })
+        .from(pixelDailyStats)
+        .where(eq(pixelDailyStats.siteId, site.id))
+      return { ...row, days: days!.n }
+    }
+    await purge({})
+    expect(await rolled()).toMatchObject({ through: '2026-03-30', timezone: 'Asia/Kolkata' })
+    const kolkata = await stats()
+    expect(kolkata.timezone).toBe('Asia/Kolkata')
+    expect(kolkata.timeseries.filter((d: { pageviews: number }) => d.pageviews > 0)).toEqual([
+      { date: '2026-03-28', visitors: 1, pageviews: 2 }, // 01:30 and 02:20 in Kolkata
+      { date: '2026-03-30', visitors: 1, pageviews: 1 },
+      { date: '2026-03-31', visitors: 1, pageviews: 1 },
+    ])
 
-    // Thirty-six days to roll up: two runs of at most 31, the second completing October.
+    // With a retention, rolled-up days older than its cutoff could not be counted again: 409.
+    const service = createPixel(
+      {
+        config: loadConfig({ PIXEL_RETENTION_DAYS: '2' }),
+        db: t.database.db,
+        clock,
+        credentials: undefined as never,
+        events: noEvents,
+        pubsub: new MemoryPubSub(),
+      },
+      new SecretBox('k'.repeat(32)),
+      t.database.engine,
+    )
+    const workspace = {
+      id: (await t.database.db.select().from(pixelSites).where(eq(pixelSites.id, site.id)))[0]!.workspaceId,
+    }
+    await expect(
+      service.update(workspace as never, site.id, { timezone: 'Europe/Paris' }),
+    ).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('2026-03-28') })
+    expect(await rolled()).toMatchObject({ through: '2026-03-30', timezone: 'Asia/Kolkata' })
+
+    // Without one (the default), the rollups go and the stats read the events until the upkeep
+    // has rolled the days up again, in the new zone.
+    const res = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/pixel/sites/${site.id}`,
+      payload: { timezone: 'europe/paris' },
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().data.timezone).toBe('Europe/Paris')
+    expect(await rolled()).toEqual({ through: null, timezone: 'Europe/Paris', days: 0 })
+    const paris = await stats()
+    expect(paris.timezone).toBe('Europe/Paris')
+    expect(paris.timeseries.filter((d: { pageviews: number }) => d.pageviews > 0)).toEqual([
+      { date: '2026-03-27', visitors: 1, pageviews: 2 }, // 21:00 and 21:50 in Paris
+      { date: '2026-03-29', visitors: 1, pageviews: 1 },
+      { date: '2026-03-30', visitors: 1, pageviews: 1 },
+    ])
     await purge({})
-    await purge({})
-    const [state] = await t.database.db
-      .select({ through: pixelSites.rolledThrough })
-      .from(pixelSites)
-      .where(eq(pixelSites.id, site.id))
-    expect(state!.through).toBe('2026-11-04')
-    const [stored] = await t.database.db
-      .select({ n: count() })
-      .from(pixelDailyStats)
-      .where(eq(pixelDailyStats.siteId, site.id))
-    expect(stored!.n).toBeGreaterThan(10)
-    const months = await t.database.db
-      .selectDistinct({ month: pixelMonthlyStats.month })
-      .from(pixelMonthlyStats)
-      .where(eq(pixelMonthlyStats.siteId, site.id))
-    expect(months.map((m) => m.month).sort()).toEqual(['2026-09-01', '2026-10-01', '2026-11-01'])
-    for (const [i, query] of queries.entries()) expect(await stats(query), query).toEqual(fromEvents[i])
-    // The rollups answer even once the events they count are gone.
-    await t.database.db
-      .delete(pixelEvents)
-      .where(
-        and(eq(pixelEvents.siteId, site.id), lt(pixelEvents.occurredAt, new Date(Date.UTC(2026, 10, 5)))),
-      )
-    expect((await stats('')).totals).toEqual(fromEvents[0].totals)
+    expect(await rolled()).toMatchObject({ through: '2026-03-29', timezone: 'Europe/Paris' })
+    expect((await rolled()).days).toBeGreaterThan(0)
+    expect(await stats()).toEqual(paris)
+    // The same zone again changes nothing.
+    await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/pixel/sites/${site.id}`,
+      payload: { timezone: 'Europe/Paris' },
+    })
+    expect(await rolled()).toMatchObject({ through: '2026-03-29' })
+    // An unknown zone is refused and changes nothing.
+    const bad = await t.call(key, {
+      method: 'PATCH',
+      url: `/api/v1/pixel/sites/${site.id}`,
+      payload: { timezone: 'Europe/Atlantis' },
+    })
+    expect(bad.statusCode).toBe(422)
+    expect(bad.json().errors).toHaveProperty('timezone')
+    expect(await rolled()).toMatchObject({ through: '2026-03-29', timezone: 'Europe/Paris' })
   })
 
   it('refuses bad ranges and time zones with 422', async () => {
     const { site, key } = await setup()
     const cases: Array<[string, string]> = [
       ['timezone=Mars/Olympus', 'timezone'],
+      ['timezone=%2B05:30', 'timezone'],
       ['from=2026-02-30', 'from'],
       ['from=0000-01-01', 'from'],
       ['from=2026-03-02&to=2026-03-01', 'from'],

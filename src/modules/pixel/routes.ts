@@ -140,7 +140,8 @@ export function siteRoutes(fastify: FastifyInstance, service: PixelService, publ
         tags,
         summary: 'Update a pixel site',
         operationId: 'updatePixelSite',
-        description: '`features` is merged into the current features.',
+        description:
+          "`features` is merged into the current features. A new `timezone` deletes the site's daily rollups, which the hourly upkeep rolls up again from the events; it is 409 `conflict` when `PIXEL_RETENTION_DAYS` has deleted events of rolled-up days, which could not be counted again.",
         params: SiteParams,
         body: SiteUpdate,
         querystring: NoQuery,
@@ -188,7 +189,7 @@ export function siteRoutes(fastify: FastifyInstance, service: PixelService, publ
         summary: 'Get the stats of a pixel site',
         operationId: 'getPixelSiteStats',
         description:
-          'Totals, a time series and breakdowns over a range of days (default: the last 30 days, today included) in a time zone (default UTC).',
+          "Totals, a time series and breakdowns over a range of days (default: the last 30 days, today included) in a time zone (default: the site's `timezone`). `source` selects whole visits: those whose entry page view came from it.",
         params: SiteParams,
         querystring: StatsQuery,
         response: {

@@ -23,6 +23,14 @@ const SampleRate = Type.Number({
   description: 'Share of visitors tracked (1 = all); a visitor is kept or left out for the whole day',
 })
 
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description:
+    "IANA name of the site's time zone (`Europe/Paris`; default `UTC`): the stats report its days by default, and the daily rollups are kept in it. A change deletes the rollups, which are rolled up again from the events",
+  examples: ['Europe/Paris'],
+})
+
 const FeaturesOut = Type.Object({
   pageviews: Type.Boolean({ description: 'Page views are tracked' }),
   events: Type.Boolean({ description: 'Custom events are tracked' }),
@@ -40,6 +48,7 @@ export const SiteOut = Type.Object({
   sample_rate: Type.Number(),
   allowed_hostnames: Type.Array(Type.String()),
   features: FeaturesOut,
+  timezone: TimeZone,
   created_at: Timestamp,
   updated_at: Timestamp,
 })
@@ -60,6 +69,7 @@ export const SITE_EXAMPLE = {
   sample_rate: 1,
   allowed_hostnames: ['*.example.com'],
   features: FEATURES_EXAMPLE,
+  timezone: 'Europe/Paris',
   created_at: '2026-01-15T10:30:00Z',
   updated_at: '2026-01-15T10:30:00Z',
 }
@@ -76,11 +86,17 @@ export const SiteCreate = Type.Object(
     sample_rate: Type.Optional(SampleRate),
     allowed_hostnames: Type.Optional(AllowedHostnames),
     features: Type.Optional(FeaturesIn),
+    timezone: Type.Optional(TimeZone),
   },
   {
     additionalProperties: false,
     examples: [
-      { domain: 'example.com', allowed_hostnames: ['*.example.com'], features: { outbound_links: true } },
+      {
+        domain: 'example.com',
+        allowed_hostnames: ['*.example.com'],
+        features: { outbound_links: true },
+        timezone: 'Europe/Paris',
+      },
     ],
   },
 )
@@ -92,6 +108,7 @@ export const SiteUpdate = Type.Object(
     sample_rate: Type.Optional(SampleRate),
     allowed_hostnames: Type.Optional(AllowedHostnames),
     features: Type.Optional(FeaturesIn),
+    timezone: Type.Optional(TimeZone),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 )
@@ -101,7 +118,16 @@ export const SiteParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 
 export const siteList: ListSpec = {
   sortable: ['id', 'domain', 'created_at', 'updated_at'],
   defaultSort: '-created_at',
-  fields: ['domain', 'enabled', 'sample_rate', 'allowed_hostnames', 'features', 'created_at', 'updated_at'],
+  fields: [
+    'domain',
+    'enabled',
+    'sample_rate',
+    'allowed_hostnames',
+    'features',
+    'timezone',
+    'created_at',
+    'updated_at',
+  ],
   includes: [],
   filters: { enabled: Type.Boolean({ description: 'Only enabled (or disabled) sites' }) },
 }
@@ -185,10 +211,21 @@ export const StatsQuery = Type.Object(
     to: Type.Optional(Day),
     interval: Type.Optional(Type.Enum([...INTERVALS], { description: 'Time series step (default `day`)' })),
     timezone: Type.Optional(
-      Type.String({ maxLength: 64, description: 'IANA time zone of the dates and the series (default UTC)' }),
+      Type.String({
+        maxLength: 64,
+        description:
+          "IANA time zone of the dates and the series (default: the site's `timezone`). Ranges of whole days in the site's zone are read from its daily rollups; other zones read the events",
+        examples: ['America/New_York'],
+      }),
     ),
     page: Type.Optional(Type.String({ maxLength: 1024, description: 'Only this path (`/pricing`)' })),
-    source: Type.Optional(Type.String({ maxLength: 253, description: 'Only visits from this source' })),
+    source: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description:
+          'Only the visits whose entry page view came from this source (`Google`), with all their page views and events',
+      }),
+    ),
     event: Type.Optional(
       Type.String({ maxLength: 120, description: 'Only visitors who sent this custom event' }),
     ),

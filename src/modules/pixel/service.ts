@@ -6,7 +6,7 @@
 import type { Static } from 'typebox'
 import type { PrincipalWorkspace } from '../../platform/auth/index.ts'
 import { isDatabaseUnavailable } from '../../platform/db/errors.ts'
-import { isUniqueViolation } from '../../platform/db/index.ts'
+import { type Executor, isUniqueViolation } from '../../platform/db/index.ts'
 import type { Deps } from '../../platform/deps.ts'
 import { ApiError } from '../../platform/http/errors.ts'
 import { type ListQuery, type Page, selectFields, toPage } from '../../platform/http/list.ts'
@@ -31,14 +31,18 @@ import {
   dailyBreakdowns,
   dailySeries,
   dailyTotals,
+  databaseKnowsZone,
+  deleteRollups,
   deleteSite,
   type EventRow,
   findSite,
   freshDailyRows,
   insertEvents,
   insertSite,
+  isUnknownTimeZone,
   listSites,
   purgeEventsBefore,
+  rolledDayBefore,
   rollUpDays,
   type SiteChanges,
   type SiteRow,
@@ -95,6 +99,7 @@ function toOut(row: SiteRow): SiteOutT {
     sample_rate: row.sampleRate,
     allowed_hostnames: row.allowedHostnames,
     features: { ...DEFAULT_FEATURES, ...row.features },
+    timezone: row.timezone,
     created_at: isoSeconds(row.createdAt)!,
     updated_at: isoSeconds(row.updatedAt)!,
   }
@@ -169,7 +174,7 @@ export class PixelService {
    */
   async purge(batchSize = 5000, maxBatches = 100): Promise<number> {
     await this.visitors.forgetOldSalts()
-    // Rolled up before any event goes, so the stats of whole UTC days outlive the retention.
+    // Rolled up before any event goes, so the stats of whole days outlive the retention.
     await this.rollUp()
     const { retentionDays } = pixelSettings.from(this.deps.config)
     if (retentionDays === 0) return 0
@@ -178,19 +183,28 @@ export class PixelService {
   }
 
   /**
-   * Rolls every site's finished UTC days up into the daily stats, at most `maxDays` days per
-   * site and run. A day is finished an hour after its end (events still being committed at
-   * midnight are in). Idempotent: a day rolled up twice is replaced.
+   * Rolls every site's finished days, in the site's time zone, up into the daily stats, at most
+   * `maxDays` days per site and run. A day is finished an hour after its end in that zone (events
+   * still being committed at midnight are in). Idempotent: a day rolled up twice is replaced.
    */
   async rollUp(maxDays = 31): Promise<void> {
     const { db, clock } = this.deps
-    const through = addDays(dayIn(clock.now() - 3_600_000, 'UTC'), -1)
-    for (const site of await sitesToRollUp(db, through)) {
+    for (const site of await sitesToRollUp(db, new Date(clock.now()))) {
+      const { through } = site
       const from = site.rolled_through ? addDays(site.rolled_through, 1) : (site.first_day ?? through)
       if (from > through) continue
       const [to] = [addDays(from, maxDays - 1), through].sort()
-      await rollUpDays(db, site.id, from, to!)
+      await rollUpDays(db, site.id, from, to!, site.timezone)
     }
+  }
+
+  /** The canonical name of an IANA zone both the runtime and the database know, else a 422 on `field`. */
+  private async knownZone(name: string, field: string): Promise<string> {
+    const zone = canonicalZone(name)
+    if (zone === null) throw ApiError.invalid(field, 'Must be an IANA time zone, such as Europe/Paris.')
+    if (!(await databaseKnowsZone(this.deps.db, zone)))
+      throw ApiError.invalid(field, 'This time zone is not known to the database.')
+    return zone
   }
 
   // ---- sites ----------------------------------------------------------------------------------
@@ -217,6 +231,7 @@ export class PixelService {
 
   async create(workspace: PrincipalWorkspace, body: Static<typeof SiteCreate>): Promise<SiteOutT> {
     const domain = siteHost(body.domain)
+    const timezone = body.timezone === undefined ? 'UTC' : await this.knownZone(body.timezone, 'timezone')
     try {
       const row = await insertSite(this.deps.db, {
         workspaceId: workspace.id,
@@ -225,6 +240,7 @@ export class PixelService {
         sampleRate: body.sample_rate ?? 1,
         allowedHostnames: hostnames(body.allowed_hostnames) ?? [],
         features: { ...DEFAULT_FEATURES, ...body.features },
+        timezone,
       })
       await this.sites.invalidate()
       return toOut(row)
@@ -241,10 +257,14 @@ export class PixelService {
   ): Promise<SiteOutT> {
     const { db, clock } = this.deps
     const domain = body.domain === undefined ? undefined : siteHost(body.domain)
+    const timezone = body.timezone === undefined ? undefined : await this.knownZone(body.timezone, 'timezone')
     try {
       const row = await db.transaction(async (tx) => {
         const current = await findSite(tx, workspace.id, id)
         if (!current) throw ApiError.notFound('Site')
+        // Another name of the same zone (`Asia/Calcutta`, `Asia/Kolkata`) keeps the rollups.
+        if (timezone !== undefined && zoneRules(timezone) !== zoneRules(current.timezone))
+          await this.forgetRollups(tx, current)
         const changes: SiteChanges = {
           ...(domain !== undefined && { domain }),
           ...(body.enabled !== undefined && { enabled: body.enabled }),
@@ -255,6 +275,7 @@ export class PixelService {
           ...(body.features !== undefined && {
             features: { ...DEFAULT_FEATURES, ...current.features, ...body.features },
           }),
+          ...(timezone !== undefined && { timezone }),
         }
         const updated = await updateSite(tx, workspace.id, id, changes, new Date(clock.now()))
         if (!updated) throw ApiError.notFound('Site')
@@ -266,6 +287,27 @@ export class PixelService {
       if (isUniqueViolation(error)) throw duplicateDomain(domain!)
       throw error
     }
+  }
+
+  /**
+   * Before a site changes zone: its rollups count the days of the old zone, so they go, and the
+   * upkeep rolls the days up again from the events. Refused (409) when rolled-up days began
+   * before the retention's cutoff: their events may be gone, and the days could not be counted
+   * again — the owner would lose that history, or get days of two zones mixed.
+   */
+  private async forgetRollups(tx: Executor, site: SiteRow): Promise<void> {
+    const { retentionDays } = pixelSettings.from(this.deps.config)
+    if (retentionDays > 0) {
+      const cutoff = new Date(this.deps.clock.now() - retentionDays * DAY_MS)
+      const day = await rolledDayBefore(tx, site.id, site.timezone, cutoff)
+      if (day !== null)
+        throw new ApiError(
+          'conflict',
+          `The time zone cannot change: days already rolled up (from ${day}) are older than the ${retentionDays} days of events kept (PIXEL_RETENTION_DAYS), so their stats exist only as days of ${site.timezone} and could not be counted again in another zone.`,
+          { errors: { timezone: ['The stats kept beyond the retention are in the current time zone.'] } },
+        )
+    }
+    await deleteRollups(tx, site.id)
   }
 
   async remove(workspace: PrincipalWorkspace, id: number): Promise<void> {
@@ -331,8 +373,8 @@ export class PixelService {
     const { db, clock } = this.deps
     const site = await findSite(db, workspace.id, id)
     if (!site) throw ApiError.notFound('Site')
-    const timezone = query.timezone ?? 'UTC'
-    if (!isTimeZone(timezone))
+    const timezone = query.timezone === undefined ? site.timezone : canonicalZone(query.timezone)
+    if (timezone === null)
       throw ApiError.invalid('timezone', 'Must be an IANA time zone, such as Europe/Paris.')
     const interval = query.interval ?? 'day'
     const to = query.to ?? dayIn(clock.now(), timezone)
@@ -355,22 +397,22 @@ export class PixelService {
       event: query.event === undefined ? null : storable(query.event),
     }
     const limit = query.limit ?? 10
-    // Whole UTC days without filters come from the daily rollups (and today's events).
+    // Whole days of the site's zone without filters come from the daily rollups (and today's events).
     const rolled = site.rolledThrough
-    if (
-      timezone === 'UTC' &&
-      interval !== 'hour' &&
-      scope.page === null &&
-      scope.source === null &&
-      scope.event === null &&
-      rolled !== null &&
-      from <= rolled
-    ) {
-      const range = { siteId: site.id, from, to, rolledThrough: rolled }
-      const fresh = await freshDailyRows(this.deps.db, range)
-      return this.rolledUpStats({ ...range, fresh }, interval, limit)
-    }
     try {
+      if (
+        zoneRules(timezone) === zoneRules(site.timezone) &&
+        interval !== 'hour' &&
+        scope.page === null &&
+        scope.source === null &&
+        scope.event === null &&
+        rolled !== null &&
+        from <= rolled
+      ) {
+        const range = { siteId: site.id, from, to, timezone, rolledThrough: rolled }
+        const fresh = await freshDailyRows(this.deps.db, range)
+        return await this.rolledUpStats({ ...range, fresh }, interval, limit)
+      }
       return await this.computeStats(site.id, scope, interval, limit)
     } catch (error) {
       // A zone the runtime knows but the database does not.
@@ -397,7 +439,7 @@ export class PixelService {
       site_id: scope.siteId,
       from: scope.from,
       to: scope.to,
-      timezone: 'UTC',
+      timezone: scope.timezone,
       interval,
       totals,
       timeseries,
@@ -469,22 +511,28 @@ function hostnameOf(value: string | undefined): string | null {
   return url ? siteHost(url.hostname) : null
 }
 
-function isUnknownTimeZone(error: unknown): boolean {
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown }
-    if (code === '22023' && typeof message === 'string' && message.includes('time zone')) return true
-    current = (current as { cause?: unknown }).cause
-  }
-  return false
+/**
+ * The IANA zone `name` as written (its case fixed when the runtime's name differs only by case:
+ * `europe/paris` → `Europe/Paris`), or null if the runtime does not know it. Offsets (`+05:30`)
+ * are refused: the runtime reads them as ISO 8601 does, the database as POSIX does (east and
+ * west swapped).
+ */
+function canonicalZone(name: string): string | null {
+  const resolved = zoneRules(name)
+  if (resolved === null) return null
+  return resolved.toLowerCase() === name.toLowerCase() ? resolved : name
 }
 
-function isTimeZone(name: string): boolean {
+/**
+ * The runtime's name of the rules of the zone `name`, or null: the same for the names of one
+ * zone (`Asia/Kolkata` and `Asia/Calcutta`, `UTC` and `Etc/UTC`), whose days are the same.
+ */
+function zoneRules(name: string): string | null {
+  if (!/^[A-Za-z]/.test(name)) return null
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name })
-    return true
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone
   } catch {
-    return false
+    return null
   }
 }
 

@@ -11,7 +11,7 @@ import { pixelDailyStats, pixelEvents, pixelMonthlyStats, pixelSalts, pixelSites
 export type SiteRow = typeof pixelSites.$inferSelect
 export type NewSite = Omit<typeof pixelSites.$inferInsert, 'id' | 'createdAt' | 'updatedAt'>
 export type SiteChanges = Partial<
-  Pick<SiteRow, 'domain' | 'enabled' | 'sampleRate' | 'allowedHostnames' | 'features'>
+  Pick<SiteRow, 'domain' | 'enabled' | 'sampleRate' | 'allowedHostnames' | 'features' | 'timezone'>
 >
 export type EventRow = Omit<typeof pixelEvents.$inferInsert, 'id'>
 
@@ -71,6 +71,28 @@ export async function deleteSite(db: Executor, workspaceId: number, id: number):
     .where(and(eq(pixelSites.id, id), eq(pixelSites.workspaceId, workspaceId)))
     .returning()
   return row ?? null
+}
+
+/** Whether the database knows the time zone `name` (the runtime's zones and the database's may differ). */
+export async function databaseKnowsZone(db: Database, name: string): Promise<boolean> {
+  try {
+    await db.execute(sql`select now() at time zone ${name}`)
+    return true
+  } catch (error) {
+    if (isUnknownTimeZone(error)) return false
+    throw error
+  }
+}
+
+/** Whether `error` is the database refusing a time zone it does not know. */
+export function isUnknownTimeZone(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown }
+    if (code === '22023' && typeof message === 'string' && message.includes('time zone')) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
 }
 
 /**
@@ -190,25 +212,68 @@ export type StatsScope = {
 
 type Row = Record<string, unknown>
 
-async function rows(db: Database, query: SQL): Promise<Row[]> {
+async function rows(db: Executor, query: SQL): Promise<Row[]> {
   return ((await db.execute(query)) as unknown as { rows: Row[] }).rows
 }
 
-/** The events of the range that pass the filters, as a WITH part named `ev`. */
+/**
+ * The events of the range that pass the filters, as a WITH part named `ev`, each with its `day`
+ * in the range's zone and its `visitor`: the visitor of that day. A visitor is counted once per
+ * day and a visit never spans two days: the daily rollups count so, and a range answers the same
+ * from either. `visitor` is the visitor id with the day's number XORed into its high bits: one
+ * bigint (counted distinct several times faster than an (id, day) pair), different for each day
+ * of one id, and no likelier to match another id's than two 64-bit hashes are to collide.
+ *
+ * `source` selects whole visits (as Plausible does: the source is the visit's, not the page
+ * view's): the visits whose entry page view came from it, with all their page views and the
+ * custom events sent during them. `page` then keeps the events of that path, and `event` the
+ * visitors who sent it.
+ */
 function scoped(s: StatsScope): SQL {
   const start = sql`((${s.from}::date)::timestamp at time zone ${s.timezone})`
   const end = sql`(((${s.to}::date) + 1)::timestamp at time zone ${s.timezone})`
-  const conditions: SQL[] = [
-    sql`site_id = ${s.siteId}`,
-    sql`occurred_at >= ${start}`,
-    sql`occurred_at < ${end}`,
-  ]
+  const range = sql`site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end}`
+  const conditions: SQL[] = [range]
+  const parts: SQL[] = []
+  if (s.source !== null) {
+    parts.push(visitsFrom(range, s.timezone, s.source))
+    conditions.push(sql`id in (select id from from_source)`)
+  }
   if (s.page !== null) conditions.push(sql`pathname = ${s.page}`)
-  if (s.source !== null) conditions.push(sql`source = ${s.source}`)
   if (s.event !== null)
     conditions.push(sql`visitor_id in (select visitor_id from ${pixelEvents}
-      where site_id = ${s.siteId} and occurred_at >= ${start} and occurred_at < ${end} and name = ${s.event})`)
-  return sql`ev as (select * from ${pixelEvents} where ${sql.join(conditions, sql` and `)})`
+      where ${range} and name = ${s.event})`)
+  parts.push(sql`ev as (
+    select *, visitor_id # ((day - date '1970-01-01')::bigint << 40) as visitor
+    from (select *, (occurred_at at time zone ${s.timezone})::date as day from ${pixelEvents}
+      where ${sql.join(conditions, sql` and `)}) as e
+  )`)
+  return sql.join(parts, sql`, `)
+}
+
+/**
+ * The ids of the events of the visits whose entry page view came from `source`, as a WITH part
+ * named `from_source`. The same visits as `viewsPart` finds; a custom event belongs to the
+ * visit of the visitor's latest page view at or before it (none before it: to no visit).
+ */
+function visitsFrom(range: SQL, timezone: string, source: string): SQL {
+  return sql`marked as (
+      select id, visitor_id, day, occurred_at, source, name = 'pageview' and coalesce(occurred_at - max(occurred_at)
+          filter (where name = 'pageview') over (partition by visitor_id, day order by occurred_at, id
+            rows between unbounded preceding and 1 preceding) > interval '30 minutes', true) as starts
+      from (select *, (occurred_at at time zone ${timezone})::date as day from ${pixelEvents} where ${range}) as e
+    ),
+    numbered as (
+      select *, count(*) filter (where starts) over (partition by visitor_id, day order by occurred_at, id) as visit
+      from marked
+    ),
+    from_source as (
+      select id from (
+        select id, visit, max(source) filter (where starts) over (partition by visitor_id, day, visit) as entry_source
+        from numbered
+      ) as visits
+      where visit > 0 and entry_source = ${source}
+    )`
 }
 
 /**
@@ -227,7 +292,7 @@ function viewsPart(partition: SQL): SQL {
       from (
         select *, lag(occurred_at) over w as prev, lead(occurred_at) over w as next
         from ev where name = 'pageview'
-        window w as (partition by ${partition} order by occurred_at)
+        window w as (partition by ${partition} order by occurred_at, id)
       ) as ordered
     )`
 }
@@ -235,9 +300,9 @@ function viewsPart(partition: SQL): SQL {
 export async function statsTotals(db: Database, s: StatsScope) {
   const [row] = await rows(
     db,
-    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id`)}
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor`)}
       select
-        (select count(distinct visitor_id) from ev)::int as visitors,
+        (select count(distinct visitor) from ev)::int as visitors,
         (select count(*) from ev where name = 'pageview')::int as pageviews,
         (select count(*) from ev where name <> 'pageview')::int as events,
         (select count(*) filter (where starts) from views)::int as visits,
@@ -270,7 +335,7 @@ export async function statsSeries(db: Database, s: StatsScope, interval: keyof t
       ),
       counted as (
         select date_trunc(${unit}, occurred_at at time zone ${s.timezone}) as bucket,
-          count(distinct visitor_id)::int as visitors,
+          count(distinct visitor)::int as visitors,
           (count(*) filter (where name = 'pageview'))::int as pageviews
         from ev group by 1
       )
@@ -301,7 +366,7 @@ export async function statsBreakdown(
   const out = await rows(
     db,
     sql`with ${scoped(s)}
-      select ${column} as value, count(distinct visitor_id)::int as visitors,
+      select ${column} as value, count(distinct visitor)::int as visitors,
         (count(*) filter (where name = 'pageview'))::int as pageviews
       from ev where ${column} is not null and name = 'pageview'
       group by ${column} order by visitors desc, pageviews desc, value limit ${limit}`,
@@ -318,7 +383,7 @@ export async function statsVisitPages(db: Database, s: StatsScope, end: 'entry' 
   const marks = sql.raw(end === 'entry' ? 'starts' : 'ends')
   const out = await rows(
     db,
-    sql`with ${scoped(s)}, ${viewsPart(sql`visitor_id`)}
+    sql`with ${scoped(s)}, ${viewsPart(sql`visitor`)}
       select pathname as page, count(*)::int as visits from views where ${marks}
       group by pathname order by visits desc, page limit ${limit}`,
   )
@@ -330,7 +395,7 @@ export async function statsEvents(db: Database, s: StatsScope, limit: number) {
   const out = await rows(
     db,
     sql`with ${scoped(s)}
-      select name, count(distinct visitor_id)::int as visitors, count(*)::int as count
+      select name, count(distinct visitor)::int as visitors, count(*)::int as count
       from ev where name <> 'pageview'
       group by name order by count desc, name limit ${limit}`,
   )
@@ -340,22 +405,22 @@ export async function statsEvents(db: Database, s: StatsScope, limit: number) {
 // ---- daily rollups --------------------------------------------------------------------------
 
 /**
- * The rows of pixel_daily_stats for the UTC days `from`..`to` of a site, computed from its
- * events (columns: day, dimension, value, visitors, pageviews, events, visits, bounces,
- * duration). The same visit rules as the raw stats: page views of a visitor less than 30
- * minutes apart.
+ * The rows of pixel_daily_stats for the days `from`..`to` (in `timezone`) of a site, computed
+ * from its events (columns: day, dimension, value, visitors, pageviews, events, visits, bounces,
+ * duration). The same rules as the raw stats: a visitor counted once a day, a visit being the
+ * page views of a visitor less than 30 minutes apart within a day.
  */
-function dailyRows(siteId: number, from: string, to: string): SQL {
+function dailyRows(siteId: number, from: string, to: string, timezone: string): SQL {
   const dimension = (name: string, column: string) =>
     sql`select day, ${name}::text, ${sql.raw(column)}, count(distinct visitor_id), count(*), 0, 0, 0, 0
       from ev where name = 'pageview' and ${sql.raw(column)} is not null group by day, ${sql.raw(column)}`
   return sql`with ev as (
-      select (occurred_at at time zone 'UTC')::date as day, occurred_at, name, visitor_id, pathname, source,
-        utm_campaign, browser, device, os
+      select (occurred_at at time zone ${timezone})::date as day, id, occurred_at, name, visitor_id, pathname,
+        source, utm_campaign, browser, device, os
       from ${pixelEvents}
       where site_id = ${siteId}
-        and occurred_at >= (${from}::date)::timestamp at time zone 'UTC'
-        and occurred_at < ((${to}::date) + 1)::timestamp at time zone 'UTC'
+        and occurred_at >= (${from}::date)::timestamp at time zone ${timezone}
+        and occurred_at < ((${to}::date) + 1)::timestamp at time zone ${timezone}
     ),
     ${viewsPart(sql`day, visitor_id`)}
     select day, 'total'::text as dimension, ''::text as value,
@@ -383,27 +448,53 @@ function dailyRows(siteId: number, from: string, to: string): SQL {
     from ev where name <> 'pageview' group by day, name`
 }
 
-/** Sites with finished days not rolled up yet, and the first day of their events. */
-export async function sitesToRollUp(db: Database, through: string) {
+/**
+ * Sites with finished days not rolled up yet: `through` is the last day of the site's zone that
+ * ended an hour before `now` (events still being committed at midnight are in), `first_day` the
+ * day of its first event, both in the site's zone.
+ */
+export async function sitesToRollUp(db: Database, now: Date) {
   const out = await rows(
     db,
-    sql`select s.id, s.rolled_through::text as rolled_through,
-        (select (min(e.occurred_at) at time zone 'UTC')::date::text from ${pixelEvents} e where e.site_id = s.id) as first_day
-      from ${pixelSites} s
-      where s.rolled_through is null or s.rolled_through < ${through}::date`,
+    sql`select id, timezone, rolled_through, first_day, through from (
+        select s.id, s.timezone, s.rolled_through::text as rolled_through,
+          (((${now.toISOString()}::timestamptz - interval '1 hour') at time zone s.timezone)::date - 1)::text as through,
+          (select (min(e.occurred_at) at time zone s.timezone)::date::text from ${pixelEvents} e
+            where e.site_id = s.id) as first_day
+        from ${pixelSites} s
+      ) as sites
+      where rolled_through is null or rolled_through::date < through::date`,
   )
-  return out as Array<{ id: number; rolled_through: string | null; first_day: string | null }>
+  return out as Array<{
+    id: number
+    timezone: string
+    rolled_through: string | null
+    first_day: string | null
+    through: string
+  }>
 }
 
-/** Rolls the days `from`..`to` of a site up (again), and records `to` as rolled up. */
-export async function rollUpDays(db: Database, siteId: number, from: string, to: string): Promise<void> {
+/**
+ * Rolls the days `from`..`to` (in the site's zone, `timezone`) of a site up (again), and records
+ * `to` as rolled up — unless the site's zone changed meanwhile, when nothing is written.
+ */
+export async function rollUpDays(
+  db: Database,
+  siteId: number,
+  from: string,
+  to: string,
+  timezone: string,
+): Promise<void> {
   await db.transaction(async (tx) => {
+    // The site's row locked: a change of zone (which deletes the rollups) waits, or came first.
+    const [site] = await rows(tx, sql`select timezone from ${pixelSites} where id = ${siteId} for update`)
+    if (site?.timezone !== timezone) return
     await tx.execute(
       sql`delete from ${pixelDailyStats} where site_id = ${siteId} and day between ${from}::date and ${to}::date`,
     )
     await tx.execute(
       sql`insert into ${pixelDailyStats} (day, dimension, value, visitors, pageviews, events, visits, bounces, duration, site_id)
-        select *, ${siteId}::integer from (${dailyRows(siteId, from, to)}) as rolled`,
+        select *, ${siteId}::integer from (${dailyRows(siteId, from, to, timezone)}) as rolled`,
     )
     // The months the days belong to, summed again from their days.
     const first = monthOf(from)
@@ -424,13 +515,15 @@ export async function rollUpDays(db: Database, siteId: number, from: string, to:
 }
 
 /**
- * A range of whole UTC days: `fresh` holds the per-day rows of the days after `rolledThrough`
- * (today, usually), computed from the events once for the three queries that read the range.
+ * A range of whole days of the site's zone (`timezone`): `fresh` holds the per-day rows of the
+ * days after `rolledThrough` (today, usually), computed from the events once for the three
+ * queries that read the range.
  */
 export type DailyScope = {
   siteId: number
   from: string
   to: string
+  timezone: string
   rolledThrough: string
   fresh: Row[]
 }
@@ -443,7 +536,7 @@ export async function freshDailyRows(db: Database, s: Omit<DailyScope, 'fresh'>)
     db,
     sql`select day::text as day, dimension, value, visitors::int as visitors, pageviews::int as pageviews,
         events::int as events, visits::int as visits, bounces::int as bounces, duration::double precision as duration
-      from (${dailyRows(s.siteId, rest, s.to)}) as fresh(day, dimension, value, visitors, pageviews, events,
+      from (${dailyRows(s.siteId, rest, s.to, s.timezone)}) as fresh(day, dimension, value, visitors, pageviews, events,
         visits, bounces, duration)`,
   )
 }
@@ -569,4 +662,35 @@ export async function dailyBreakdowns(db: Database, s: DailyScope, limit: number
     events: number
     visits: number
   }>
+}
+
+/**
+ * Forgets a site's rollups (after a change of its zone): the upkeep rolls its days up again,
+ * from the events, in the new zone; until then its stats read the events.
+ */
+export async function deleteRollups(db: Executor, siteId: number): Promise<void> {
+  await db.delete(pixelDailyStats).where(eq(pixelDailyStats.siteId, siteId))
+  await db.delete(pixelMonthlyStats).where(eq(pixelMonthlyStats.siteId, siteId))
+  await db.update(pixelSites).set({ rolledThrough: null }).where(eq(pixelSites.id, siteId))
+}
+
+/** The first rolled-up day of a site (in its zone) that began before `cutoff`, if any. */
+export async function rolledDayBefore(
+  db: Executor,
+  siteId: number,
+  timezone: string,
+  cutoff: Date,
+): Promise<string | null> {
+  const [row] = await db
+    .select({ day: pixelDailyStats.day })
+    .from(pixelDailyStats)
+    .where(
+      and(
+        eq(pixelDailyStats.siteId, siteId),
+        sql`(${pixelDailyStats.day}::timestamp at time zone ${timezone}) < ${cutoff.toISOString()}::timestamptz`,
+      ),
+    )
+    .orderBy(pixelDailyStats.day)
+    .limit(1)
+  return row?.day ?? null
 }

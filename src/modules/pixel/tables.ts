@@ -42,7 +42,9 @@ export const pixelSites = pgTable(
     sampleRate: real('sample_rate').notNull().default(1),
     allowedHostnames: text('allowed_hostnames').array().notNull().default(sql`'{}'::text[]`),
     features: jsonb('features').$type<SiteFeatures>().notNull(),
-    /** The last UTC day whose events are rolled up into pixel_daily_stats (null: none yet). */
+    /** IANA name of the zone whose days the stats report by default, and the rollups are kept in. */
+    timezone: text('timezone').notNull().default('UTC'),
+    /** The last day (in `timezone`) whose events are rolled up into pixel_daily_stats (null: none yet). */
     rolledThrough: date('rolled_through', { mode: 'string' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -111,11 +113,13 @@ const statsCounts = () => ({
 })
 
 /**
- * The events of each finished UTC day of a site, counted once per dimension value: `total`
- * (visitors, page views, events), `visits` (visits, bounces, seconds), and `page`, `source`,
- * `campaign`, `browser`, `device`, `os`, `entry`, `exit`, `event` with their values. A visitor
- * id lives for one UTC day, so the visitors of different days add up: a range of whole UTC
- * days is answered from these rows, whatever its length.
+ * The events of each finished day of a site, in the site's time zone, counted once per
+ * dimension value: `total` (visitors, page views, events), `visits` (visits, bounces, seconds),
+ * and `page`, `source`, `campaign`, `browser`, `device`, `os`, `entry`, `exit`, `event` with
+ * their values. Visitors are counted per day (a visitor id lives for one UTC day, and the stats
+ * count a visitor once per day of their zone), so the visitors of different days add up: a range
+ * of whole days of the site's zone is answered from these rows, whatever its length. A change of
+ * the site's zone deletes them (they are rolled up again from the events).
  */
 export const pixelDailyStats = pgTable(
   'pixel_daily_stats',
@@ -132,7 +136,7 @@ export const pixelDailyStats = pgTable(
 )
 
 /**
- * The same rows summed per UTC month, kept beside the daily ones by each roll-up (the months it
+ * The same rows summed per month of the site's zone, kept beside the daily ones by each roll-up (the months it
  * touched are summed again). A range answers its whole months from here and only its partial
  * months from pixel_daily_stats: a year's breakdowns sum twelve rows per value instead of 365.
  * A month's row covers the days rolled up so far; it is read only for months that are whole and

@@ -146,7 +146,8 @@ function VisitorSection({
       (
         await api.pixel.getSiteStats(
           site!.id,
-          { from: isoDay(range.from), to: isoDay(range.to - DAY_MS), interval: 'day' },
+          // The UTC days of the deliveries beside it, whatever the site's own zone.
+          { from: isoDay(range.from), to: isoDay(range.to - DAY_MS), interval: 'day', timezone: 'UTC' },
           { workspaceId },
         )
       ).data,

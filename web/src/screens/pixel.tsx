@@ -1,9 +1,8 @@
 // Pixel analytics, in the manner of Plausible: one site's visitors over a period, as figures, a
 // chart and breakdowns. The site, period, interval and filters live in the URL, so a view can be
 // bookmarked and shared; a row of the pages, sources or events tables filters the whole screen by
-// it. Days are the browser's: its time zone goes to the stats API. Without a site, the screen
+// it. Days are the site's: the stats API reports in the site's time zone, and the screen says which. Without a site, the screen
 // explains how to add one and, to people who may, offers the form and the snippet to paste.
-import { ValidationError } from '@core-api/sdk'
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import {
@@ -44,17 +43,20 @@ const FILTER_LABELS: Record<FilterName, string> = { page: 'Page', source: 'Sourc
 const MAX_HOURLY_DAYS = 31
 const DAY_MS = 86_400_000
 
-/** The browser's time zone: the days of the period and the chart's buckets are in it. */
-const TIMEZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
-
 function pad(n: number): string {
   return String(n).padStart(2, '0')
 }
 
-/** Today in the browser's time zone (YYYY-MM-DD). */
-function today(): string {
-  const now = new Date()
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`
+/** Today in the site's time zone (YYYY-MM-DD): the periods end on the site's today. */
+function today(timezone: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+  }).formatToParts(new Date())
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value)
+  return `${part('year')}-${pad(part('month'))}-${pad(part('day'))}`
 }
 
 function addDays(day: string, n: number): string {
@@ -74,7 +76,7 @@ function daysIn(from: string, to: string): number {
 }
 
 /** The first and last day of a period, ending today. */
-function periodRange(period: Period, search: PixelSearch, now = today()): { from: string; to: string } {
+function periodRange(period: Period, search: PixelSearch, now: string): { from: string; to: string } {
   switch (period) {
     case 'today':
       return { from: now, to: now }
@@ -375,7 +377,8 @@ function ScreenControls(props: {
   const toId = useId()
   const { search, onChange } = props
   const period = search.period ?? '30d'
-  const range = periodRange(period, search)
+  const now = today(props.site.timezone)
+  const range = periodRange(period, search, now)
   const days = daysIn(range.from, range.to)
   const interval = effectiveInterval(search.interval, days)
   // "Custom range" chosen but not applied yet: the dates show, the period is still the old one.
@@ -466,11 +469,11 @@ function ScreenControls(props: {
         <form className="filters" onSubmit={applyCustom} aria-label="Custom range">
           <div>
             <label htmlFor={fromId}>From</label>
-            <input id={fromId} name="from" type="date" defaultValue={range.from} max={today()} required />
+            <input id={fromId} name="from" type="date" defaultValue={range.from} max={now} required />
           </div>
           <div>
             <label htmlFor={toId}>To</label>
-            <input id={toId} name="to" type="date" defaultValue={range.to} max={today()} required />
+            <input id={toId} name="to" type="date" defaultValue={range.to} max={now} required />
           </div>
           <button type="submit" className="secondary">
             Apply range
@@ -496,21 +499,15 @@ function SiteStats(props: {
 }) {
   const { search, site, workspaceId } = props
   const period = search.period ?? '30d'
-  const range = periodRange(period, search)
+  const range = periodRange(period, search, today(site.timezone))
   const interval = effectiveInterval(search.interval, daysIn(range.from, range.to))
   const filters = { page: search.page, source: search.source, event: search.event }
   const stats = useQuery({
-    queryKey: ['pixel-stats', workspaceId, site.id, range, interval, TIMEZONE, filters],
-    queryFn: async () => {
-      const query = { ...range, interval, ...filters, limit: 10 }
-      try {
-        return (await api.pixel.getSiteStats(site.id, { ...query, timezone: TIMEZONE }, { workspaceId })).data
-      } catch (error) {
-        // A zone the browser knows and the database does not: the days of UTC, and it says so.
-        if (!(error instanceof ValidationError && error.errors.timezone)) throw error
-        return (await api.pixel.getSiteStats(site.id, { ...query, timezone: 'UTC' }, { workspaceId })).data
-      }
-    },
+    queryKey: ['pixel-stats', workspaceId, site.id, range, interval, site.timezone, filters],
+    // In the site's zone (the API's default), whose whole days its rollups answer.
+    queryFn: async () =>
+      (await api.pixel.getSiteStats(site.id, { ...range, interval, ...filters, limit: 10 }, { workspaceId }))
+        .data,
     placeholderData: keepPreviousData,
   })
   const filter = (name: FilterName, value: string) => props.onChange({ [name]: value })
@@ -522,7 +519,7 @@ function SiteStats(props: {
         {range.from === range.to
           ? formatDay(range.from)
           : `${formatDay(range.from)} – ${formatDay(range.to)}`}
-        , in {stats.data?.timezone ?? TIMEZONE}.
+        , in {stats.data?.timezone ?? site.timezone}.
       </p>
       {active.length > 0 && (
         <div className="chips-bar">

@@ -1,0 +1,1 @@
+ALTER TABLE "pixel_sites" ADD COLUMN "timezone" text DEFAULT 'UTC' NOT NULL;
