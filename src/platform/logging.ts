@@ -309,6 +309,29 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 let stdout: ReturnType<typeof pino.destination> | null = null
 
 /**
+ * The lines of the current event-loop turn, handed to the destination together once the turn
+ * ends: one `write` for all the requests a busy turn answers, instead of one each (the
+ * destination measures its buffer on every write, which costs more the fuller it is).
+ */
+let turnLines: string[] = []
+let handOverScheduled = false
+
+function handOver(): void {
+  handOverScheduled = false
+  if (turnLines.length === 0) return
+  const text = turnLines.length === 1 ? turnLines[0]! : turnLines.join('')
+  turnLines = []
+  stdout?.write(text)
+}
+
+function bufferLine(line: string): void {
+  turnLines.push(line)
+  if (handOverScheduled) return
+  handOverScheduled = true
+  setImmediate(handOver)
+}
+
+/**
  * Standard output as a log destination: lines are buffered and written asynchronously, off
  * the request thread. One per process, since standard output is.
  */
@@ -321,9 +344,8 @@ function stdoutLog(format: string): LogStream {
     maxLength: MAX_BUFFERED_BYTES,
     periodicFlush: FLUSH_MS,
   })
-  const destination = stdout
-  if (chosen === 'json') return destination
-  return { write: (line: string) => destination.write(prettyLine(line)) }
+  if (chosen === 'json') return { write: bufferLine }
+  return { write: (line: string) => bufferLine(prettyLine(line)) }
 }
 
 /**
@@ -331,6 +353,7 @@ function stdoutLog(format: string): LogStream {
  * before the call can be lost by `process.exit`. For a graceful shutdown.
  */
 export async function flushLogs(): Promise<void> {
+  handOver()
   const destination = stdout
   if (!destination) return
   // Resolves once the writes in flight are done (an error — fsync on a pipe — ends it too)…
@@ -342,6 +365,7 @@ export async function flushLogs(): Promise<void> {
 /** Writes out every buffered line synchronously: the last thing a crashing process does. */
 export function flushLogsSync(): void {
   try {
+    handOver()
     stdout?.flushSync()
   } catch {
     // Standard output is gone: there is nowhere left to write to.
