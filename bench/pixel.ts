@@ -5,13 +5,14 @@
 // requests carry a browser's User-Agent so that none is dropped as a bot.
 // Target: at least 0.5 of hello-world's throughput on PostgreSQL (0.2 on PGlite, one writer).
 import { type Child, withChild } from './lib/child.ts'
-import { api, HELLO, MASTER, withCore, withDataDirs, withPostgres } from './lib/core.ts'
+import { api, BARE_TRACK, HELLO, MASTER, withCore, withDataDirs, withPostgres } from './lib/core.ts'
 import { type Comparison, compare, load } from './lib/load.ts'
 import { comparedRow, type Row } from './lib/report.ts'
 
 const BROWSER =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
 const SITE = 'bench.example'
+const BODY = JSON.stringify({ event: 'pageview', url: `https://${SITE}/pricing?utm_source=bench` })
 
 function trackVsHello(env: Record<string, string>): Promise<Comparison> {
   return withChild(HELLO, {}, (hello) =>
@@ -39,7 +40,7 @@ function trackVsHello(env: Record<string, string>): Promise<Comparison> {
             targets: [{ path: '/api/v1/pixel/track' }],
             method: 'POST',
             headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
-            body: JSON.stringify({ event: 'pageview', url: `https://${SITE}/pricing?utm_source=bench` }),
+            body: BODY,
             expect: 200,
           }),
       )
@@ -47,11 +48,42 @@ function trackVsHello(env: Record<string, string>): Promise<Comparison> {
   )
 }
 
+/**
+ * What the same POST costs a bare Fastify route that takes the body and writes nothing, against
+ * the hello-world: the most any track endpoint could answer here, before its own work.
+ */
+function ceiling(): Promise<string> {
+  return withChild(HELLO, {}, (hello) =>
+    withChild(BARE_TRACK, {}, async (bare) => {
+      const { ratios, subject, baseline } = await compare(
+        () => load({ server: hello, targets: [{ path: '/hello' }] }),
+        () =>
+          load({
+            server: bare,
+            targets: [{ path: '/track' }],
+            method: 'POST',
+            headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
+            body: BODY,
+          }),
+      )
+      const median = subject.rps / baseline.rps
+      return (
+        `; a bare POST route taking the same body and writing nothing answered ${median.toFixed(2)} ` +
+        `of hello-world (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; ` +
+        `${subject.cpuPerRequest?.toFixed(0) ?? '?'} µs of CPU per request)`
+      )
+    }),
+  )
+}
+
 export async function pixelPostgres(): Promise<Row[]> {
   const compared = await withPostgres((url) => trackVsHello({ DATABASE_URL: url }))
-  return [
-    comparedRow('POST /api/v1/pixel/track (durable), PostgreSQL, vs Fastify hello-world', compared, 0.5),
-  ]
+  const row = comparedRow(
+    'POST /api/v1/pixel/track (durable), PostgreSQL, vs Fastify hello-world',
+    compared,
+    0.5,
+  )
+  return [{ ...row, note: `${row.note}${await ceiling()}` }]
 }
 
 export async function pixelPglite(): Promise<Row[]> {

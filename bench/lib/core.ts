@@ -14,6 +14,7 @@ const CORE = bench('../src/main.ts')
 export const HELLO = bench('servers/hello.ts')
 export const BARE_READ = bench('servers/bare-read.ts')
 export const BARE_WRITE = bench('servers/bare-write.ts')
+export const BARE_TRACK = bench('servers/bare-track.ts')
 
 export const MASTER = 'sk_master_bench_0123456789abcdefghijklmnopqrstuvwxyz'
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
