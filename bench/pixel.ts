@@ -14,6 +14,19 @@ const BROWSER =
 const SITE = 'bench.example'
 const BODY = JSON.stringify({ event: 'pageview', url: `https://${SITE}/pricing?utm_source=bench` })
 
+const helloLoad = (hello: Child) => () => load({ server: hello, targets: [{ path: '/hello' }] })
+
+/** A beacon's POST, as the tracker sends it from a browser, to `path` on `server`. */
+const trackLoad = (server: Child, path: string) => () =>
+  load({
+    server,
+    targets: [{ path }],
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
+    body: BODY,
+    expect: 200,
+  })
+
 function trackVsHello(env: Record<string, string>): Promise<Comparison> {
   return withChild(HELLO, {}, (hello) =>
     withCore({ ...env, RATE_LIMIT_PIXEL_PER_MINUTE: '10000000' }, async (core: Child) => {
@@ -32,18 +45,7 @@ function trackVsHello(env: Record<string, string>): Promise<Comparison> {
         body: JSON.stringify({ domain: SITE }),
       })
       if (site.status !== 201) throw new Error(`pixel site: ${site.status} ${await site.text()}`)
-      return compare(
-        () => load({ server: hello, targets: [{ path: '/hello' }] }),
-        () =>
-          load({
-            server: core,
-            targets: [{ path: '/api/v1/pixel/track' }],
-            method: 'POST',
-            headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
-            body: BODY,
-            expect: 200,
-          }),
-      )
+      return compare(helloLoad(hello), trackLoad(core, '/api/v1/pixel/track'))
     }),
   )
 }
@@ -55,17 +57,7 @@ function trackVsHello(env: Record<string, string>): Promise<Comparison> {
 function ceiling(): Promise<string> {
   return withChild(HELLO, {}, (hello) =>
     withChild(BARE_TRACK, {}, async (bare) => {
-      const { ratios, subject, baseline } = await compare(
-        () => load({ server: hello, targets: [{ path: '/hello' }] }),
-        () =>
-          load({
-            server: bare,
-            targets: [{ path: '/track' }],
-            method: 'POST',
-            headers: { 'content-type': 'text/plain', 'user-agent': BROWSER },
-            body: BODY,
-          }),
-      )
+      const { ratios, subject, baseline } = await compare(helloLoad(hello), trackLoad(bare, '/track'))
       const median = subject.rps / baseline.rps
       return (
         `; a bare POST route taking the same body and writing nothing answered ${median.toFixed(2)} ` +

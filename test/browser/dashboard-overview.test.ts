@@ -87,7 +87,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the overview, the event 
       expect(tracked.json()).toEqual({ tracked: true })
     }
 
-    const { context, page, errors } = await openPage(browser)
+    const { context, page, errors } = await openPage(browser, { now: t.clock.now() })
     try {
       await signIn(page, base, owner)
       expect(page.url()).toBe(`${base}/dashboard/w/${workspace.id}/overview`)
@@ -116,7 +116,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the overview, the event 
       await context.close()
     }
     // Dark, on a phone: nothing wider than the screen.
-    const phone = await openPage(browser, { width: 375, colorScheme: 'dark' })
+    const phone = await openPage(browser, { width: 375, colorScheme: 'dark', now: t.clock.now() })
     try {
       await signIn(phone.page, base, owner)
       await phone.page.getByRole('figure', { name: /Deliveries per day/ }).waitFor()

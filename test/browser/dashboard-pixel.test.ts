@@ -71,7 +71,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
   const pixelUrl = () => `${base}/dashboard/w/${workspace.id}/pixel`
 
   it('adds a site from the empty state and shows the snippet to paste', async () => {
-    const { context, page, errors } = await openPage(browser)
+    const { context, page, errors } = await openPage(browser, { now: t.clock.now() })
     try {
       await signIn(page, base, owner)
       await page.getByRole('link', { name: 'Pixel analytics' }).click()
@@ -114,7 +114,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     await track('203.0.113.2', FIREFOX_WINDOWS, 'pageview', '/pricing', `https://${DOMAIN}/`)
     await track('203.0.113.3', SAFARI_IPHONE, 'pageview', '/docs')
 
-    const { context, page, errors } = await openPage(browser)
+    const { context, page, errors } = await openPage(browser, { now: t.clock.now() })
     try {
       await signIn(page, base, owner)
       await page.goto(pixelUrl())
@@ -225,7 +225,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
     })
     expect(res.statusCode).toBe(201)
     const blog = res.json().data.id
-    const { context, page, errors } = await openPage(browser, { colorScheme: 'dark' })
+    const { context, page, errors } = await openPage(browser, { colorScheme: 'dark', now: t.clock.now() })
     try {
       await signIn(page, base, owner)
       await page.goto(`${pixelUrl()}?site=${siteId}`)
@@ -260,7 +260,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
   }, 90_000)
 
   it('fits a phone, and tells a member who may not add sites how to get one', async () => {
-    const phone = await openPage(browser, { width: 375 })
+    const phone = await openPage(browser, { width: 375, now: t.clock.now() })
     try {
       await signIn(phone.page, base, owner)
       await phone.page.goto(`${pixelUrl()}?site=${siteId}&period=today&page=%2Fpricing`)
@@ -271,7 +271,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
       await phone.context.close()
     }
 
-    const { context, page, errors } = await openPage(browser)
+    const { context, page, errors } = await openPage(browser, { now: t.clock.now() })
     try {
       await signIn(page, base, member)
       await page.getByRole('link', { name: 'Pixel analytics' }).click()

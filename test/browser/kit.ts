@@ -45,12 +45,23 @@ type Violation = { id: string; impact: string | null; help: string; nodes: { tar
 /** A fresh browser profile whose page records every console error and uncaught exception. */
 export async function openPage(
   browser: Browser,
-  options: { width?: number; colorScheme?: 'light' | 'dark' } = {},
+  options: {
+    width?: number
+    colorScheme?: 'light' | 'dark'
+    /**
+     * The page's clock, fixed at this instant (epoch ms) as the test server's is: a screen that
+     * works out "today" then agrees with the server, even on a run that crosses midnight.
+     * Timers still fire but the time stands still, so a screen that waits for a moment to pass
+     * (a pending retry's refresh) needs the real clock.
+     */
+    now?: number
+  } = {},
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: 900 },
     colorScheme: options.colorScheme ?? 'light',
   })
+  if (options.now !== undefined) await context.clock.setFixedTime(options.now)
   const page = await context.newPage()
   const errors: string[] = []
   page.on('console', (message) => {

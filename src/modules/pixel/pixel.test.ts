@@ -62,9 +62,9 @@ async function siteCount() {
   return row!.n
 }
 
-/** The hourly purge as the module's timer runs it, with the given settings. */
-function purge(env: Record<string, string>) {
-  const service = createPixel(
+/** The module's service on the test database, with the given settings. */
+function pixelService(env: Record<string, string>) {
+  return createPixel(
     {
       config: loadConfig(env),
       db: t.database.db,
@@ -76,7 +76,11 @@ function purge(env: Record<string, string>) {
     new SecretBox('k'.repeat(32)),
     t.database.engine,
   )
-  return service.purge(2, 1000)
+}
+
+/** The hourly purge as the module's timer runs it, with the given settings. */
+function purge(env: Record<string, string>) {
+  return pixelService(env).purge(2, 1000)
 }
 
 describe('pixel sites', () => {
@@ -874,18 +878,7 @@ describe('pixel stats', () => {
     ])
 
     // With a retention, rolled-up days older than its cutoff could not be counted again: 409.
-    const service = createPixel(
-      {
-        config: loadConfig({ PIXEL_RETENTION_DAYS: '2' }),
-        db: t.database.db,
-        clock,
-        credentials: undefined as never,
-        events: noEvents,
-        pubsub: new MemoryPubSub(),
-      },
-      new SecretBox('k'.repeat(32)),
-      t.database.engine,
-    )
+    const service = pixelService({ PIXEL_RETENTION_DAYS: '2' })
     const workspace = {
       id: (await t.database.db.select().from(pixelSites).where(eq(pixelSites.id, site.id)))[0]!.workspaceId,
     }
