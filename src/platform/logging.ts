@@ -337,13 +337,17 @@ function bufferLine(line: string): void {
  */
 function stdoutLog(format: string): LogStream {
   const chosen = logFormat(format)
-  stdout ??= pino.destination({
-    dest: 1,
-    sync: false,
-    minLength: BUFFER_BYTES,
-    maxLength: MAX_BUFFERED_BYTES,
-    periodicFlush: FLUSH_MS,
-  })
+  if (!stdout) {
+    stdout = pino.destination({
+      dest: 1,
+      sync: false,
+      minLength: BUFFER_BYTES,
+      maxLength: MAX_BUFFERED_BYTES,
+      periodicFlush: FLUSH_MS,
+    })
+    // Whatever ends the process, the lines of its last turn go out with the rest.
+    process.once('exit', flushLogsSync)
+  }
   if (chosen === 'json') return { write: bufferLine }
   return { write: (line: string) => bufferLine(prettyLine(line)) }
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../platform/config/index.ts'
 import type { Database } from '../../platform/db/index.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { ApiError, hookFailure } from '../../platform/http/errors.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
 import { sha256Hex } from '../../platform/lib/hash.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
@@ -56,7 +56,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
         // A replay has been sent: the request goes no further.
         if (!replayed) done()
       },
-      (error: Error) => done(error),
+      (error: unknown) => done(hookFailure(error)),
     )
   }
 
@@ -99,7 +99,7 @@ async function idempotencyPlugin(app: FastifyInstance, deps: IdempotencyDeps): P
     req.idempotencyClaim = null
     storeResponse(req, reply, claim, payload).then(
       () => done(null, payload),
-      (error: Error) => done(error),
+      (error: unknown) => done(hookFailure(error)),
     )
   }
 

@@ -20,7 +20,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ApiError } from '../http/errors.ts'
+import { ApiError, hookFailure } from '../http/errors.ts'
 import type { Clock } from '../lib/clock.ts'
 import { sha256Hex } from '../lib/hash.ts'
 import type { CredentialCache } from './cache.ts'
@@ -208,11 +208,15 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     try {
       pending = guard(req, reply)
     } catch (error) {
-      done(error as Error)
+      done(hookFailure(error))
       return
     }
     if (pending === undefined) done()
-    else pending.then(() => done(), done)
+    else
+      pending.then(
+        () => done(),
+        (error: unknown) => done(hookFailure(error)),
+      )
   }
 
   function guard(req: FastifyRequest, reply: FastifyReply): Pending {

@@ -82,3 +82,11 @@ export class ApiError extends Error {
     return { error: this.code, message: this.message, ...this.extra, request_id: requestId }
   }
 }
+
+/**
+ * What a callback-style hook passes to `done` when a step failed: always an Error, since Fastify
+ * goes on with the request when `done` is given nothing (a `throw undefined` somewhere below).
+ */
+export function hookFailure(error: unknown): Error {
+  return error instanceof Error ? error : new Error('a request hook failed', { cause: error })
+}
