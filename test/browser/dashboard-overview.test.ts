@@ -186,7 +186,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the overview, the event 
       await expect.poll(() => received, { timeout: 15_000 }).toBe(before + 1)
       // The open dialog follows the queued delivery until its attempt is recorded.
       const attempts = details.getByTestId('attempts').getByRole('listitem')
-      await expect.poll(() => attempts.count()).toBe(2)
+      await expect.poll(() => attempts.count(), { timeout: 15_000 }).toBe(2)
       const [newest, oldest] = await attempts.allTextContents()
       expect(newest).toMatch(/^Attempt 2: HTTP 200 in \d+ ms, .+fixed$/)
       expect(oldest).toMatch(/^Attempt 1: HTTP 500 in \d+ ms, .+boom: receiver not ready$/)
