@@ -5,25 +5,52 @@
 // no more than MAX_ANSWER_BYTES of it: a server cannot make the gateway hold an endless body.
 import http from 'node:http'
 import https from 'node:https'
-import { Readable, Transform } from 'node:stream'
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { checkUrl, guardedLookup } from '../../platform/net/ssrf.ts'
 
 /** The most one answer of a registered server may carry (the SDK's stdio limit is the same). */
 const MAX_ANSWER_BYTES = 10 * 1024 * 1024
 
-function bounded(source: http.IncomingMessage): Readable {
+/**
+ * The answer as a web stream that errors past MAX_ANSWER_BYTES. Written here rather than with
+ * `Readable.toWeb`: that adapter, after its reader cancels, can still push a chunk it had
+ * buffered into the closed stream, which throws from a stream callback — an uncaught exception
+ * that would take the process down whenever a client gives up on an answer early.
+ */
+function webBody(source: http.IncomingMessage): ReadableStream<Uint8Array> {
   let seen = 0
-  const limit = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length
-      if (seen > MAX_ANSWER_BYTES) done(new Error(`the answer exceeds ${MAX_ANSWER_BYTES} bytes`))
-      else done(null, chunk)
+  let settled = false
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const finish = (error?: Error) => {
+        if (settled) return
+        settled = true
+        if (error) controller.error(error)
+        else controller.close()
+      }
+      source.on('data', (chunk: Buffer) => {
+        if (settled) return
+        seen += chunk.length
+        if (seen > MAX_ANSWER_BYTES) {
+          finish(new Error(`the answer exceeds ${MAX_ANSWER_BYTES} bytes`))
+          source.destroy()
+          return
+        }
+        controller.enqueue(new Uint8Array(chunk))
+        if ((controller.desiredSize ?? 0) <= 0) source.pause()
+      })
+      source.on('end', () => finish())
+      source.on('error', (error) => finish(error))
+      source.on('close', () => finish(source.complete ? undefined : new Error('the answer was cut off')))
+    },
+    pull() {
+      source.resume()
+    },
+    cancel() {
+      settled = true
+      source.destroy()
     },
   })
-  source.on('error', (error) => limit.destroy(error))
-  limit.on('error', () => source.destroy())
-  return source.pipe(limit)
 }
 
 function headerPairs(init: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
@@ -60,7 +87,7 @@ export function guardedFetch(allowInsecure: boolean): FetchLike {
           const empty = method === 'HEAD' || status === 204 || status === 304
           if (empty) res.resume()
           resolve(
-            new Response(empty ? null : (Readable.toWeb(bounded(res)) as ReadableStream<Uint8Array>), {
+            new Response(empty ? null : webBody(res), {
               status,
               statusText: res.statusMessage ?? '',
               headers,
