@@ -56,7 +56,7 @@ export function composeServices(infra: Infrastructure) {
     warn('could not record key usage', error),
   )
   const posts = createPosts(shared, entitlements)
-  const pixel = createPixel(shared, box, database.engine)
+  const pixel = createPixel(shared, box)
   const webhooks = createWebhooks({ deps: shared, database, box, entitlements, log: warn })
   const mcp = createMcp(shared, box, warn)
   entitlements.assertCounters()

@@ -15,12 +15,14 @@ import { pixelSettings } from './settings.ts'
 const PURGE_EVERY_MS = 60 * 60_000
 
 /**
- * Builds the service and registers the scope resource `pixel`. `engine` sets how many event
- * batches are written at once: the embedded engine runs one statement at a time anyway.
+ * Builds the service and registers the scope resource `pixel`. One batch of events is written
+ * at a time on either engine: the embedded one runs one statement at a time anyway, and on
+ * PostgreSQL fewer, larger batches cost the database less per event (one commit for all) for
+ * as many events a second (docs/pixel.md has the figures).
  */
-export function createPixel(deps: Deps, box: SecretBox, engine: 'pglite' | 'postgres'): PixelService {
+export function createPixel(deps: Deps, box: SecretBox): PixelService {
   registerScopeResources('pixel')
-  return new PixelService(deps, box, { maxInFlight: engine === 'pglite' ? 1 : 4 })
+  return new PixelService(deps, box, { maxInFlight: 1 })
 }
 
 export async function pixelModule(app: FastifyInstance, service: PixelService, deps: Deps, metrics: Metrics) {

@@ -74,7 +74,6 @@ function pixelService(env: Record<string, string>) {
       pubsub: new MemoryPubSub(),
     },
     new SecretBox('k'.repeat(32)),
-    t.database.engine,
   )
 }
 
