@@ -252,11 +252,26 @@ function parseHostnames(text: string): string[] {
     .filter(Boolean)
 }
 
+/** The zone this browser is in: what most people want their days counted in. */
+function browserZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
+/** IANA zone names to suggest (any other the server knows is taken too). */
+function knownZones(): string[] {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []
+  return zones.includes('UTC') ? zones : ['UTC', ...zones]
+}
+
 function AddSiteForm(props: { workspaceId: number; onAdded: (site: Site) => void; inDialog?: boolean }) {
   const queryClient = useQueryClient()
   const domainId = useId()
   const hostsId = useId()
   const hostsHint = useId()
+  const zoneId = useId()
+  const zoneHint = useId()
+  const zoneList = useId()
+  const zones = useMemo(knownZones, [])
   const create = useMutation({
     mutationFn: (body: Parameters<typeof api.pixel.createSite>[0]) =>
       api.pixel.createSite(body, { workspaceId: props.workspaceId }),
@@ -272,6 +287,7 @@ function AddSiteForm(props: { workspaceId: number; onAdded: (site: Site) => void
     create.mutate({
       domain: String(form.get('domain')).trim(),
       ...(hosts.length > 0 && { allowed_hostnames: hosts }),
+      timezone: String(form.get('timezone')).trim(),
       features: {
         outbound_links: form.get('outbound_links') === 'on',
         file_downloads: form.get('file_downloads') === 'on',
@@ -302,6 +318,26 @@ function AddSiteForm(props: { workspaceId: number; onAdded: (site: Site) => void
       />
       <p className="hint" id={hostsHint}>
         Pages on these hostnames count for the site too; <code>*.example.com</code> matches its subdomains.
+      </p>
+      <label htmlFor={zoneId}>Time zone of the reports</label>
+      <input
+        id={zoneId}
+        name="timezone"
+        required
+        list={zoneList}
+        defaultValue={browserZone()}
+        aria-describedby={zoneHint}
+        autoComplete="off"
+        spellCheck={false}
+      />
+      <datalist id={zoneList}>
+        {zones.map((zone) => (
+          <option key={zone} value={zone} />
+        ))}
+      </datalist>
+      <p className="hint" id={zoneHint}>
+        The site's days and months start at midnight in this zone, such as <code>Europe/Paris</code>; this
+        browser's zone is suggested.
       </p>
       <fieldset>
         <legend>Also track</legend>
