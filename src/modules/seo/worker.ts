@@ -7,6 +7,7 @@
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { EventSink } from '../../platform/events.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
+import { JobPump } from '../../platform/lib/job-pump.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
 import type { LighthouseRunner } from './runner.ts'
 import { auditOut, type SeoService } from './service.ts'
@@ -33,7 +34,6 @@ export const ABANDONED =
 class LostClaim extends Error {}
 
 export class AuditWorker {
-  private readonly database: DatabaseHandle
   private readonly db: Database
   private readonly clock: Clock
   private readonly events: EventSink
@@ -41,13 +41,9 @@ export class AuditWorker {
   private readonly runner: LighthouseRunner
   private readonly options: AuditWorkerOptions
   private readonly log: (message: string, error: unknown) => void
+  private readonly pump: JobPump
+  /** Audits in flight on this instance. */
   private running = 0
-  private stopped = true
-  private pumping = false
-  private again = false
-  private timer: NodeJS.Timeout | null = null
-  private unlisten: (() => Promise<void>) | null = null
-  private readonly idle = new Set<() => void>()
 
   constructor(input: {
     database: DatabaseHandle
@@ -59,7 +55,6 @@ export class AuditWorker {
     options: AuditWorkerOptions
     log: (message: string, error: unknown) => void
   }) {
-    this.database = input.database
     this.db = input.db
     this.clock = input.clock
     this.events = input.events
@@ -67,83 +62,70 @@ export class AuditWorker {
     this.runner = input.runner
     this.options = input.options
     this.log = input.log
+    this.pump = new JobPump({
+      database: input.database,
+      channel: AUDIT_CHANNEL,
+      pollMs: input.options.pollMs,
+      claim: () => this.claim(),
+      onClaimError: (error) => this.log('could not claim SEO audits', error),
+    })
   }
 
   async start(): Promise<void> {
     if (this.options.concurrency === 0) return
-    this.stopped = false
-    this.unlisten = await this.database.listen(AUDIT_CHANNEL, () => this.wake())
-    this.timer = setInterval(() => this.wake(), this.options.pollMs)
-    this.timer.unref()
-    this.wake()
+    await this.pump.start()
   }
 
   /** Stops claiming, kills the audits in flight and puts them back in the queue. */
   async stop(): Promise<void> {
-    if (this.stopped) return
-    this.stopped = true
-    if (this.timer) clearInterval(this.timer)
-    await this.unlisten?.().catch(() => {})
+    const stopping = this.pump.stop()
     this.runner.killAll()
-    if (this.running > 0 || this.pumping) await new Promise<void>((resolve) => this.idle.add(resolve))
+    await stopping
   }
 
   /** Looks for audits to run now. */
   wake(): void {
-    if (this.stopped) return
-    if (this.pumping) {
-      this.again = true
-      return
-    }
-    void this.pump()
+    this.pump.wake()
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true
-    try {
-      do {
-        this.again = false
-        const room = this.options.concurrency - this.running
-        if (room <= 0) break
-        const now = new Date(this.clock.now())
-        const claimed = await this.db.transaction(async (tx) => {
-          for (const row of await failAbandoned(tx, now, ABANDONED))
-            await this.events.emit(tx, {
-              workspaceId: row.workspaceId,
-              type: 'seo.audit.completed',
-              data: auditOut(row),
-            })
-          return claimAudits(tx, {
-            now,
-            lockedUntil: new Date(now.getTime() + this.options.leaseMs),
-            limit: room,
-            perWorkspace: this.options.perWorkspace,
-            token: randomBase62(16),
-          })
+  /** Fails the audits abandoned twice, then claims what the free slots allow and starts it. */
+  private async claim(): Promise<boolean> {
+    const room = this.options.concurrency - this.running
+    if (room <= 0) return false
+    const now = new Date(this.clock.now())
+    const claimed = await this.db.transaction(async (tx) => {
+      for (const row of await failAbandoned(tx, now, ABANDONED))
+        await this.events.emit(tx, {
+          workspaceId: row.workspaceId,
+          type: 'seo.audit.completed',
+          data: auditOut(row),
         })
-        for (const job of claimed) this.run(job)
-      } while (this.again && !this.stopped)
-    } catch (error) {
-      this.log('could not claim SEO audits', error)
-    } finally {
-      this.pumping = false
-      this.settle()
-    }
+      return claimAudits(tx, {
+        now,
+        lockedUntil: new Date(now.getTime() + this.options.leaseMs),
+        limit: room,
+        perWorkspace: this.options.perWorkspace,
+        token: randomBase62(16),
+      })
+    })
+    for (const job of claimed) this.run(job)
+    return false
   }
 
   private run(job: AuditRow): void {
     this.running++
-    const result = this.stopped ? Promise.resolve(null) : this.runner.run(job.url)
-    void result
-      .then((result) =>
-        this.stopped || result === null ? releaseAudit(this.db, job) : this.record(job, result),
-      )
-      .catch((error) => this.log('could not record an SEO audit', error))
-      .finally(() => {
-        this.running--
-        this.settle()
-        this.wake()
-      })
+    const result = this.pump.stopping ? Promise.resolve(null) : this.runner.run(job.url)
+    this.pump.track(
+      result
+        .then((result) =>
+          this.pump.stopping || result === null ? releaseAudit(this.db, job) : this.record(job, result),
+        )
+        .catch((error) => this.log('could not record an SEO audit', error))
+        .finally(() => {
+          this.running--
+          this.wake()
+        }),
+    )
   }
 
   /** Stores the outcome under the job's claim: the report (if any) and the job's end, or nothing. */
@@ -180,13 +162,6 @@ export class AuditWorker {
       })
     } catch (error) {
       if (!(error instanceof LostClaim)) throw error
-    }
-  }
-
-  private settle(): void {
-    if (this.running === 0 && !this.pumping) {
-      for (const resolve of this.idle) resolve()
-      this.idle.clear()
     }
   }
 }

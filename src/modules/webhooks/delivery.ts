@@ -4,6 +4,7 @@
 // what has outlived the retention period.
 import type { Database, DatabaseHandle } from '../../platform/db/index.ts'
 import type { Clock } from '../../platform/lib/clock.ts'
+import { JobPump } from '../../platform/lib/job-pump.ts'
 import { randomBase62 } from '../../platform/lib/random.ts'
 import type { SecretBox } from '../../platform/lib/secret-box.ts'
 import type { OutcomeWriter } from './outcomes.ts'
@@ -153,23 +154,19 @@ const UNWRITTEN_PER_SLOT = 4
  * `perEndpoint` slots, and every other endpoint's deliveries start as soon as a slot is free.
  */
 export class DeliveryWorker {
-  private readonly database: DatabaseHandle
   private readonly db: Database
   private readonly deliverer: Deliverer
   private readonly clock: Clock
   private readonly options: WorkerOptions
   private readonly log: (message: string, error: unknown) => void
+  private readonly pump: JobPump
+  /** Attempts in flight: each holds a slot. */
   private running = 0
   /** Attempts over whose outcome is not written yet. */
   private unwritten = 0
-  private stopped = true
-  private pumping = false
-  private again = false
   private purging: Promise<void> | null = null
-  private timers: NodeJS.Timeout[] = []
+  private purgeTimer: NodeJS.Timeout | null = null
   private soon: NodeJS.Timeout | null = null
-  private unlisten: (() => Promise<void>) | null = null
-  private readonly idle = new Set<() => void>()
 
   constructor(input: {
     database: DatabaseHandle
@@ -180,46 +177,40 @@ export class DeliveryWorker {
     options: WorkerOptions
     log: (message: string, error: unknown) => void
   }) {
-    this.database = input.database
     this.db = input.db
     this.deliverer = input.deliverer
     this.clock = input.clock
     this.options = input.options
     this.log = input.log
+    this.pump = new JobPump({
+      database: input.database,
+      channel: NOTIFY_CHANNEL,
+      pollMs: input.options.pollMs,
+      claim: () => this.claim(),
+      onClaimError: (error) => this.log('could not claim webhook deliveries', error),
+    })
   }
 
   async start(): Promise<void> {
-    this.stopped = false
-    this.unlisten = await this.database.listen(NOTIFY_CHANNEL, () => this.wake())
-    this.timers = [
-      setInterval(() => this.wake(), this.options.pollMs),
-      setInterval(() => void this.purge(), this.options.purgeEveryMs),
-    ]
-    for (const timer of this.timers) timer.unref()
-    this.wake()
+    await this.pump.start()
+    this.purgeTimer = setInterval(() => void this.purge(), this.options.purgeEveryMs)
+    this.purgeTimer.unref()
     void this.purge()
   }
 
-  /** Stops claiming and waits for the attempts in flight and the purge. */
+  /** Stops claiming and waits for the attempts in flight, their outcomes and the purge. */
   async stop(): Promise<void> {
-    this.stopped = true
-    for (const timer of this.timers) clearInterval(timer)
+    const stopping = this.pump.stop()
+    if (this.purgeTimer) clearInterval(this.purgeTimer)
     if (this.soon) clearTimeout(this.soon)
-    await this.unlisten?.().catch(() => {})
-    if (this.running > 0 || this.unwritten > 0 || this.pumping)
-      await new Promise<void>((resolve) => this.idle.add(resolve))
+    await stopping
     await this.purging
     await this.deliverer.outcomes.flush()
   }
 
   /** Looks for due deliveries now (after a commit, or from the poll timer). */
   wake(): void {
-    if (this.stopped) return
-    if (this.pumping) {
-      this.again = true
-      return
-    }
-    void this.pump()
+    this.pump.wake()
   }
 
   /**
@@ -238,7 +229,7 @@ export class DeliveryWorker {
     if (this.options.retentionMs === 0 || this.purging) return this.purging ?? Promise.resolve()
     const before = new Date(this.clock.now() - this.options.retentionMs)
     this.purging = (async () => {
-      for (let run = 0; run < PURGE_BATCHES_PER_RUN && !this.stopped; run++) {
+      for (let run = 0; run < PURGE_BATCHES_PER_RUN && !this.pump.stopping; run++) {
         const gone = await purgeFinished(this.db, before, PURGE_BATCH)
         if (gone.deliveries < PURGE_BATCH && gone.events < PURGE_BATCH) break
       }
@@ -250,35 +241,25 @@ export class DeliveryWorker {
     return this.purging
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true
-    try {
-      do {
-        this.again = false
-        const room = Math.min(
-          this.options.batch,
-          this.options.concurrency - this.running,
-          // Outcomes waiting for the writer are bounded too: a writer that falls behind slows the claims.
-          this.options.concurrency * UNWRITTEN_PER_SLOT - this.unwritten,
-        )
-        if (room <= 0) break
-        const now = this.clock.now()
-        const claimed = await claimDue(this.db, {
-          now: new Date(now),
-          lockedUntil: new Date(now + this.options.lockMs),
-          limit: room,
-          perEndpoint: this.options.perEndpoint,
-          token: newClaimToken(),
-        })
-        for (const item of claimed) this.run(item)
-        if (claimed.length === room) this.again = true
-      } while (this.again && !this.stopped)
-    } catch (error) {
-      this.log('could not claim webhook deliveries', error)
-    } finally {
-      this.pumping = false
-      this.settle()
-    }
+  /** Claims what the free slots allow and starts it; true when that was all the room. */
+  private async claim(): Promise<boolean> {
+    const room = Math.min(
+      this.options.batch,
+      this.options.concurrency - this.running,
+      // Outcomes waiting for the writer are bounded too: a writer that falls behind slows the claims.
+      this.options.concurrency * UNWRITTEN_PER_SLOT - this.unwritten,
+    )
+    if (room <= 0) return false
+    const now = this.clock.now()
+    const claimed = await claimDue(this.db, {
+      now: new Date(now),
+      lockedUntil: new Date(now + this.options.lockMs),
+      limit: room,
+      perEndpoint: this.options.perEndpoint,
+      token: newClaimToken(),
+    })
+    for (const item of claimed) this.run(item)
+    return claimed.length === room
   }
 
   private run(item: Claimed): void {
@@ -286,33 +267,28 @@ export class DeliveryWorker {
     const task = item.endpoint.isActive
       ? this.deliverer.attempt(item)
       : this.deliverer.skip(item).then(() => ({ written: Promise.resolve() }))
-    void task
-      .then(({ written }) => {
-        // The attempt is over, so its slot is free. Its delivery stays claimed, and so counts
-        // against its endpoint's share (`perEndpoint`, counted in the database), until the
-        // outcome is written; the writer batches outcomes, so waiting for it here would hold
-        // each slot a batch longer than the send.
-        this.unwritten++
-        void written
-          .catch((error) => this.log('webhook delivery outcome failed', error))
-          .finally(() => {
-            this.unwritten--
-            this.settle()
-            this.wakeSoon()
-          })
-      })
-      .catch((error) => this.log('webhook delivery attempt failed', error))
-      .finally(() => {
-        this.running--
-        this.settle()
-        this.wakeSoon()
-      })
-  }
-
-  private settle(): void {
-    if (this.running === 0 && this.unwritten === 0 && !this.pumping) {
-      for (const resolve of this.idle) resolve()
-      this.idle.clear()
-    }
+    this.pump.track(
+      task
+        .then(({ written }) => {
+          // The attempt is over, so its slot is free. Its delivery stays claimed, and so counts
+          // against its endpoint's share (`perEndpoint`, counted in the database), until the
+          // outcome is written; the writer batches outcomes, so waiting for it here would hold
+          // each slot a batch longer than the send.
+          this.unwritten++
+          this.pump.track(
+            written
+              .catch((error) => this.log('webhook delivery outcome failed', error))
+              .finally(() => {
+                this.unwritten--
+                this.wakeSoon()
+              }),
+          )
+        })
+        .catch((error) => this.log('webhook delivery attempt failed', error))
+        .finally(() => {
+          this.running--
+          this.wakeSoon()
+        }),
+    )
   }
 }
