@@ -3,16 +3,14 @@
 // the connections held to workspace-registered servers are capped by MCP_MAX_CONNECTIONS, the
 // least recently used idle one closed first.
 import { writeFileSync } from 'node:fs'
-import { createServer, type Server as HttpServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
+import { answerWith, bodyOf, type Loopback, loopbackServer } from './remote-fixture.ts'
 
 const configPath = join(tmpdir(), `core-api-mcp-limits-${process.pid}.json`)
 writeFileSync(
@@ -30,39 +28,24 @@ writeFileSync(
 
 /** Streamable HTTP servers at /a, /b, /c …, counting the handshakes each receives. */
 const handshakes = new Map<string, number>()
-let http: HttpServer
+let http: Loopback
 let base: string
 
 beforeAll(async () => {
-  http = createServer(async (req, res) => {
+  http = await loopbackServer(async (req, res) => {
     const path = req.url ?? '/'
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks).toString()
+    const body = await bodyOf(req)
     if (body.includes('"initialize"')) handshakes.set(path, (handshakes.get(path) ?? 0) + 1)
     const server = new Server({ name: path, version: '1.0.0' }, { capabilities: { tools: {} } })
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: [{ name: 'where', inputSchema: { type: 'object' } }],
     }))
     server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [{ type: 'text', text: path }] }))
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    })
-    res.on('close', () => {
-      void transport.close()
-      void server.close()
-    })
-    await server.connect(transport)
-    await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined)
+    await answerWith(server, req, res, body)
   })
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+  base = http.base
 })
-afterAll(async () => {
-  http.closeAllConnections()
-  await new Promise<void>((resolve) => http.close(() => resolve()))
-})
+afterAll(() => http.close())
 
 const t = useTestApp({
   env: {

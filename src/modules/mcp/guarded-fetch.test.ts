@@ -1,15 +1,15 @@
 // The fetch registered MCP servers are reached with, against real servers on loopback: the
 // answer streams, stops at the byte limit, and a reader that gives up early leaves nothing
 // behind (a chunk already buffered must not be pushed into the cancelled stream).
-import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guardedFetch } from './guarded-fetch.ts'
+import { type Loopback, loopbackServer } from './remote-fixture.ts'
 
-let server: Server
+let server: Loopback
 let base: string
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await loopbackServer((req, res) => {
     const chunk = Buffer.alloc(64 * 1024, 'a')
     if (req.url === '/huge') {
       // Past the limit, a chunk at a time, as long as the client reads.
@@ -30,14 +30,10 @@ beforeAll(async () => {
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({ method: req.method }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  base = server.base
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+afterAll(() => server.close())
 
 describe('guardedFetch', () => {
   it('streams a whole answer', async () => {

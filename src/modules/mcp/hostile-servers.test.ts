@@ -4,13 +4,12 @@
 // a redirect, a 500. Each registration, listing and call is answered in the contract's format
 // (a call 502 `upstream_error`) within the call timeout, and the gateway keeps serving: no
 // unhandled error (vitest fails the run on one), a good server still answers afterwards.
-import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useTestApp } from '../../testing/harness.ts'
+import { answerWith, bodyOf, type Loopback, loopbackServer } from './remote-fixture.ts'
 
 const CALL_TIMEOUT_MS = 1500
 
@@ -66,13 +65,12 @@ const BEHAVIOURS: Record<string, (res: ServerResponse, url: string) => void> = {
   'status-404-html': (res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'),
 }
 
-let http: HttpServer
+let http: Loopback
 let base: string
 
 /** A well-behaved server at /good; the others at /<behaviour>. */
-async function answer(req: import('node:http').IncomingMessage, res: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
+async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await bodyOf(req)
   const path = (req.url ?? '/').slice(1)
   const hostile = BEHAVIOURS[path]
   if (hostile) return hostile(res, `${base}/${path}`)
@@ -81,28 +79,14 @@ async function answer(req: import('node:http').IncomingMessage, res: ServerRespo
     tools: [{ name: 'ping', inputSchema: { type: 'object' } }],
   }))
   server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [{ type: 'text', text: 'pong' }] }))
-  const transport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  })
-  res.on('close', () => {
-    void transport.close()
-    void server.close()
-  })
-  await server.connect(transport)
-  const body = Buffer.concat(chunks).toString()
-  await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined)
+  await answerWith(server, req, res, body)
 }
 
 beforeAll(async () => {
-  http = createServer((req, res) => void answer(req, res))
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+  http = await loopbackServer(answer)
+  base = http.base
 })
-afterAll(async () => {
-  http.closeAllConnections()
-  await new Promise<void>((resolve) => http.close(() => resolve()))
-})
+afterAll(() => http.close())
 
 const t = useTestApp({
   env: {

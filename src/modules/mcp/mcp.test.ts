@@ -3,16 +3,14 @@
 // with the SDK that crashes or hangs on demand — and a Streamable HTTP server registered by a
 // workspace. Every server runs on the project's own Node from node_modules.
 import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs'
-import { createServer, type Server as HttpServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
+import { answerWith, type Loopback, loopbackServer } from './remote-fixture.ts'
 import { purgeCalls } from './store.ts'
 
 const modules = new URL('../../../node_modules/@modelcontextprotocol/', import.meta.url)
@@ -279,12 +277,12 @@ describe('resources', () => {
 })
 
 describe('servers registered by a workspace (Streamable HTTP)', () => {
-  let http: HttpServer
+  let http: Loopback
   let url: string
   let seenAuthorization: string | undefined
 
   beforeAll(async () => {
-    http = createServer(async (req, res) => {
+    http = await loopbackServer(async (req, res) => {
       seenAuthorization = req.headers.authorization
       const server = new Server({ name: 'remote', version: '1.0.0' }, { capabilities: { tools: {} } })
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -302,24 +300,11 @@ describe('servers registered by a workspace (Streamable HTTP)', () => {
         const { a, b } = request.params.arguments as { a: number; b: number }
         return { content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }
       })
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: undefined,
-        enableJsonResponse: true,
-      })
-      res.on('close', () => {
-        void transport.close()
-        void server.close()
-      })
-      await server.connect(transport)
-      await transport.handleRequest(req, res)
+      await answerWith(server, req, res)
     })
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`
+    url = `${http.base}/mcp`
   })
-  afterAll(async () => {
-    http.closeAllConnections()
-    await new Promise<void>((resolve) => http.close(() => resolve()))
-  })
+  afterAll(() => http.close())
 
   it('registers a server, lists it with its tools, calls it with its headers, updates and removes it', async () => {
     const created = await t.call(key, {
