@@ -89,7 +89,9 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the pixel screen in a br
       await page.getByRole('button', { name: 'Add site' }).click()
       await page.getByText('Must be an IANA time zone').waitFor()
       // The browser reports the refused request; it is the only complaint so far.
-      expect(errors.splice(0)).toEqual([expect.stringContaining('422')])
+      const refused = errors.splice(0)
+      expect(refused.length).toBeGreaterThan(0)
+      expect(refused.filter((error) => !error.includes('422'))).toEqual([])
       await zone.fill('UTC')
       await page.getByLabel('Clicks on links to other sites').check()
       await page.getByRole('button', { name: 'Add site' }).click()

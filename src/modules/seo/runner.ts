@@ -35,6 +35,8 @@ function describe(error: unknown): string {
 export class LighthouseRunner {
   private readonly options: RunnerOptions
   private readonly children = new Set<ChildProcess>()
+  /** Set by `killAll`: an audit still checking its URL then starts no process. */
+  private killed = false
 
   constructor(options: RunnerOptions) {
     this.options = options
@@ -56,6 +58,7 @@ export class LighthouseRunner {
         error: `Chromium was not found at ${chromiumPath}: install it or set SEO_CHROMIUM_PATH.`,
       }
     }
+    if (this.killed) return { ok: false, error: 'The server stopped before the audit started.' }
     const input: ChildInput = { url, chromiumPath, allowInsecure }
     const child = spawn(process.execPath, [CHILD, JSON.stringify(input)], {
       detached: true,
@@ -96,8 +99,9 @@ export class LighthouseRunner {
     })
   }
 
-  /** Kills every audit in flight (at shutdown); their runs end as failed. */
+  /** Kills every audit in flight (at shutdown), whose runs end as failed, and starts no more. */
   killAll(): void {
+    this.killed = true
     for (const child of this.children) killTree(child)
   }
 }

@@ -193,6 +193,7 @@ export class DeliveryWorker {
 
   async start(): Promise<void> {
     await this.pump.start()
+    if (this.pump.stopping) return // stopped while starting
     this.purgeTimer = setInterval(() => void this.purge(), this.options.purgeEveryMs)
     this.purgeTimer.unref()
     void this.purge()

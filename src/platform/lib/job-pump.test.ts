@@ -10,11 +10,13 @@ import { JobPump } from './job-pump.ts'
 
 let database: DatabaseHandle
 let drop: () => Promise<void>
+let postgres = false
 
 beforeAll(async () => {
   const made = await testDatabase()
   database = made.handle
   drop = made.drop
+  postgres = made.url !== null
 })
 afterAll(async () => {
   await database?.close()
@@ -123,5 +125,54 @@ describe('JobPump', () => {
     await stopping
     expect(stopped).toBe(true)
     expect(claims).toBe(1)
+  })
+
+  it('counts a tracked job that fails like one that succeeds, and may be stopped twice or unstarted', async () => {
+    const failing = deferred()
+    const pump = new JobPump({
+      database,
+      channel: 'job_pump_failures',
+      pollMs: 60_000,
+      claim: async () => false,
+      onClaimError: () => {},
+    })
+    await pump.stop() // never started
+    await pump.start()
+    pump.track(failing.promise)
+    const stopping = pump.stop()
+    failing.reject(new Error('the job failed, and said so itself'))
+    await stopping
+    await pump.stop()
+  })
+
+  it('leaves nothing running when stopped while it starts', async () => {
+    let claims = 0
+    const pump = new JobPump({
+      database,
+      channel: 'job_pump_early_stop',
+      pollMs: 10,
+      claim: async () => {
+        claims++
+        return false
+      },
+      onClaimError: () => {},
+    })
+    const starting = pump.start()
+    await pump.stop()
+    await starting
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await database.db.execute(sql`select pg_notify('job_pump_early_stop', '')`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(claims).toBe(0)
+    // On PostgreSQL the listener has a connection of its own: it is closed, not left behind.
+    if (postgres) {
+      const listeners = async () => {
+        const result = (await database.db.execute(
+          sql`select count(*)::int as n from pg_stat_activity where query = 'listen "job_pump_early_stop"'`,
+        )) as unknown as { rows: Array<{ n: number }> }
+        return result.rows[0]!.n
+      }
+      await expect.poll(listeners, { timeout: 5000 }).toBe(0)
+    }
   })
 })

@@ -41,7 +41,10 @@ export class JobPump {
 
   async start(): Promise<void> {
     this.stopped = false
-    this.unlisten = await this.options.database.listen(this.options.channel, () => this.wake())
+    const unlisten = await this.options.database.listen(this.options.channel, () => this.wake())
+    // Stopped while the listener was being set up: nothing of it may outlive the stop.
+    if (this.stopped) return void (await unlisten().catch(() => {}))
+    this.unlisten = unlisten
     this.timer = setInterval(() => this.wake(), this.options.pollMs)
     this.timer.unref()
     this.wake()
@@ -70,13 +73,14 @@ export class JobPump {
     void this.pump()
   }
 
-  /** Counts `work` as in flight until it settles (`stop` waits for it); it must not reject. */
+  /** Counts `work` as in flight until it settles (`stop` waits for it); its failure is its own. */
   track(work: Promise<unknown>): void {
     this.pending++
-    void work.finally(() => {
+    const done = () => {
       this.pending--
       this.settle()
-    })
+    }
+    work.then(done, done)
   }
 
   private async pump(): Promise<void> {

@@ -252,9 +252,15 @@ function parseHostnames(text: string): string[] {
     .filter(Boolean)
 }
 
-/** The zone this browser is in: what most people want their days counted in. */
+/** The zone this browser is in (what most people want their days counted in), else UTC. */
 function browserZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+  try {
+    // A browser that cannot tell its zone may say `Etc/Unknown`, which no formatter takes.
+    return zone ? new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone : 'UTC'
+  } catch {
+    return 'UTC'
+  }
 }
 
 /** IANA zone names to suggest (any other the server knows is taken too). */
