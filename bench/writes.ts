@@ -24,6 +24,7 @@ import {
   tenants,
   withCore,
   withDataDirs,
+  withLogged,
   withPgliteCopies,
   withPostgres,
 } from './lib/core.ts'
@@ -133,18 +134,6 @@ export async function writesFullWorkspace(): Promise<Row[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-/**
- * core-api with `env`, its access log discarded as fast as it comes (the process helper would
- * otherwise keep it in memory), and eight tenants.
- */
-function withLogged<T>(env: Record<string, string>, use: (core: Child, made: Tenant[]) => Promise<T>) {
-  return withCore(env, async (core) => {
-    core.child.stdout?.removeAllListeners('data').resume()
-    core.child.stderr?.removeAllListeners('data').resume()
-    return use(core, await tenants(core))
-  })
 }
 
 /**

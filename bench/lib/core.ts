@@ -91,3 +91,15 @@ export async function withPostgres<T>(use: (url: string) => Promise<T>): Promise
     await admin.end()
   }
 }
+
+/**
+ * core-api with `env`, its access log discarded as fast as it comes (the process helper would
+ * otherwise keep it in memory), and eight tenants.
+ */
+export function withLogged<T>(env: Record<string, string>, use: (core: Child, made: Tenant[]) => Promise<T>) {
+  return withCore(env, async (core) => {
+    core.child.stdout?.removeAllListeners('data').resume()
+    core.child.stderr?.removeAllListeners('data').resume()
+    return use(core, await tenants(core))
+  })
+}
