@@ -1,10 +1,12 @@
-// The pieces of the log that need no server: field redaction, the LOG_FORMAT setting and the
-// pretty format. The access line itself, its redaction and its delivery are tested against a
-// running server in test/e2e/log-redaction.test.ts and test/e2e/access-log.test.ts.
+// The pieces of the log that need no server of ours: field redaction, the LOG_FORMAT setting,
+// the pretty format, and the access line's own template against what pino writes. The access
+// line's redaction and delivery are tested against a running server in
+// test/e2e/log-redaction.test.ts and test/e2e/access-log.test.ts.
+import Fastify from 'fastify'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from './config/index.ts'
-import { logFormat, loggerOptions, prettyLine } from './logging.ts'
+import { AccessLog, logFormat, loggerOptions, prettyLine } from './logging.ts'
 
 describe('LOG_FORMAT', () => {
   it('is json or pretty, and anything else is refused with the setting named', () => {
@@ -121,5 +123,57 @@ describe('the fields of a logged object', () => {
     const entry = logged(object)
     expect(Object.hasOwn(entry, '__proto__')).toBe(true)
     expect(JSON.stringify(entry)).not.toContain('"pw"')
+  })
+})
+
+describe('the access line', () => {
+  /** A line as pino writes it with our options, for the request id `reqId`. */
+  function pinoLine(reqId: string, fields: Record<string, unknown>): string {
+    const lines: string[] = []
+    const options = loggerOptions('info', { write: (line) => void lines.push(line) })
+    pino(options as pino.LoggerOptions, (options as { stream: pino.DestinationStream }).stream)
+      .child({ reqId })
+      .info(fields, 'request')
+    return lines[0]!
+  }
+
+  it('is, key for key, the line pino writes for the same fields, a stray URL redacted', async () => {
+    const lines: string[] = []
+    const app = Fastify({
+      logger: loggerOptions('info', { write: (line) => void lines.push(line) }),
+      logController: new AccessLog(),
+      genReqId: () => 'req_"quoted"',
+    })
+    app.addHook('onRequest', (req, _reply, done) => {
+      Object.assign(req, { principal: { type: 'api_key', key: { id: 7 } }, workspace: { id: 4 } })
+      done()
+    })
+    app.get('/things/:id', async () => ({ ok: true }))
+    await app.inject('/things/1')
+    await app.inject('/nowhere/sk_live_abcdefghijklmnopqrstuvwx?token=secret&page=2')
+    await app.close()
+
+    const access = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request')
+    expect(access).toHaveLength(2)
+    for (const [i, entry] of access.entries()) {
+      const { level, time, pid, hostname, reqId, msg, ...fields } = entry
+      expect(typeof time).toBe('number')
+      // The same text, once the clock and the duration read alike.
+      const expected = pinoLine(reqId, fields).replace(/"time":\d+/, `"time":${time}`)
+      expect(lines.filter((line) => line.includes('"msg":"request"'))[i]).toBe(expected)
+      expect({ level, pid, hostname, reqId, msg }).toEqual({
+        level: 30,
+        pid: process.pid,
+        hostname: expect.any(String),
+        reqId: 'req_"quoted"',
+        msg: 'request',
+      })
+    }
+    expect(access[0]).toMatchObject({ method: 'GET', route: '/things/:id', status: 200, workspaceId: 4 })
+    expect(access[0]).toMatchObject({ principal: 'api_key', keyId: 7 })
+    expect(access[1]).toMatchObject({ method: 'GET', status: 404 })
+    expect(access[1].url).toContain('page=2')
+    expect(JSON.stringify(access[1])).not.toContain('sk_live_abcdefghijklmnopqrstuvwx')
+    expect(JSON.stringify(access[1])).not.toContain('secret')
   })
 })

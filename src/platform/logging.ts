@@ -291,8 +291,36 @@ export class AccessLog extends LogController {
     // Nothing to build when the access line would be dropped (logger off, or above `info`).
     if (!(log as Partial<pino.Logger>).isLevelEnabled?.('info')) return
     if (error) log.error({ err: error }, 'response failed')
-    log.info(accessLine(req, reply, elapsedMs), ACCESS_MESSAGE)
+    const fields = accessLine(req, reply, elapsedMs)
+    if (!writeAccessLine(log, fields)) log.info(fields, ACCESS_MESSAGE)
   }
+}
+
+const { chindingsSym, streamSym, timeSym } = pino.symbols
+
+/**
+ * Writes the access line as `log.info(fields, ACCESS_MESSAGE)` would — the same JSON, key for
+ * key — without pino's general path: every field is a number, a method token, a route pattern,
+ * a principal type or a URL already redacted, so the formatter that scrubs secrets and the
+ * hook that redacts messages have nothing to change, and the line is one template. The
+ * logger's own bindings (pid, hostname, reqId), clock and destination are used as they are.
+ * False when `log` is not a pino logger (the caller then logs the usual way).
+ */
+function writeAccessLine(log: FastifyRequest['log'], fields: AccessLine): boolean {
+  const logger = log as unknown as Record<symbol, unknown>
+  const stream = logger[streamSym] as LogStream | undefined
+  const time = logger[timeSym] as (() => string) | undefined
+  const bindings = logger[chindingsSym]
+  if (!stream || typeof time !== 'function' || typeof bindings !== 'string') return false
+  let line = `{"level":30${time()}${bindings},"method":${JSON.stringify(fields.method)}`
+  if (fields.route !== undefined) line += `,"route":${JSON.stringify(fields.route)}`
+  if (fields.url !== undefined) line += `,"url":${JSON.stringify(redactText(fields.url))}`
+  line += `,"status":${fields.status},"durationMs":${fields.durationMs}`
+  if (fields.workspaceId !== undefined) line += `,"workspaceId":${fields.workspaceId}`
+  if (fields.principal !== undefined) line += `,"principal":${JSON.stringify(fields.principal)}`
+  if (fields.keyId !== undefined) line += `,"keyId":${fields.keyId}`
+  stream.write(`${line},"msg":"${ACCESS_MESSAGE}"}\n`)
+  return true
 }
 
 /** A write is handed to the thread pool once this much is buffered… */
