@@ -298,6 +298,9 @@ export class AccessLog extends LogController {
 
 const { chindingsSym, streamSym, timeSym } = pino.symbols
 
+/** A number as JSON writes it: `null` for NaN and the infinities, as pino would. */
+const number = (value: number): string => (Number.isFinite(value) ? String(value) : 'null')
+
 /**
  * Writes the access line as `log.info(fields, ACCESS_MESSAGE)` would — the same JSON, key for
  * key — without pino's general path: every field is a number, a method token, a route pattern,
@@ -315,10 +318,10 @@ function writeAccessLine(log: FastifyRequest['log'], fields: AccessLine): boolea
   let line = `{"level":30${time()}${bindings},"method":${JSON.stringify(fields.method)}`
   if (fields.route !== undefined) line += `,"route":${JSON.stringify(fields.route)}`
   if (fields.url !== undefined) line += `,"url":${JSON.stringify(redactText(fields.url))}`
-  line += `,"status":${fields.status},"durationMs":${fields.durationMs}`
-  if (fields.workspaceId !== undefined) line += `,"workspaceId":${fields.workspaceId}`
+  line += `,"status":${number(fields.status)},"durationMs":${number(fields.durationMs)}`
+  if (fields.workspaceId !== undefined) line += `,"workspaceId":${number(fields.workspaceId)}`
   if (fields.principal !== undefined) line += `,"principal":${JSON.stringify(fields.principal)}`
-  if (fields.keyId !== undefined) line += `,"keyId":${fields.keyId}`
+  if (fields.keyId !== undefined) line += `,"keyId":${number(fields.keyId)}`
   stream.write(`${line},"msg":"${ACCESS_MESSAGE}"}\n`)
   return true
 }
