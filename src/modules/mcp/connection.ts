@@ -8,6 +8,7 @@
 // pass through as McpError for the caller to translate. Connections to the servers workspaces
 // register share a pool with a cap: past it, the least recently used idle one is closed, and
 // opened again when next used.
+import type { ChildProcess } from 'node:child_process'
 import type { Writable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -98,6 +99,26 @@ class Deadline extends Error {}
 /** Orders the ends of requests across connections, whatever the clock does. */
 let useSequence = 0
 
+/** The stdio servers' processes still running, and whether they are killed when this one exits. */
+const stdioChildren = new Set<ChildProcess>()
+let killingOnExit = false
+
+/**
+ * Kills `child` if it is still running when this process exits, however it exits. Closing a
+ * stdio transport ends the server's input, then sends SIGTERM and SIGKILL seconds later on
+ * timers that do not hold the process: a server that ignores the end of its input would
+ * otherwise outlive ours.
+ */
+function killOnExit(child: ChildProcess): void {
+  stdioChildren.add(child)
+  child.once('exit', () => stdioChildren.delete(child))
+  if (killingOnExit) return
+  killingOnExit = true
+  process.once('exit', () => {
+    for (const running of stdioChildren) running.kill('SIGKILL')
+  })
+}
+
 /**
  * Stdio whose messages of one event-loop turn leave in one write to the pipe: under load, the
  * requests of a turn would otherwise cost a system call each. The SDK's transport keeps its
@@ -105,6 +126,12 @@ let useSequence = 0
  */
 class TurnStdioTransport extends StdioClientTransport {
   private corked = false
+
+  override async start(): Promise<void> {
+    await super.start()
+    const child = (this as unknown as { _process?: ChildProcess })._process
+    if (child) killOnExit(child)
+  }
 
   override send(message: JSONRPCMessage): Promise<void> {
     const stdin = (this as unknown as { _process?: { stdin: Writable | null } })._process?.stdin

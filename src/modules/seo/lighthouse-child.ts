@@ -161,6 +161,10 @@ async function audit(input: ChildInput): Promise<ChildMessage> {
   }
 }
 
+// The server that started this audit is gone (killed, crashed): the audit ends at once, and
+// with it Chromium and whatever Chromium started — this process leads their process group.
+process.once('disconnect', () => process.kill(-process.pid, 'SIGKILL'))
+
 const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput
 audit(input)
   .catch((error: unknown): ChildMessage => ({ ok: false, error: (error as Error)?.message ?? String(error) }))
