@@ -72,6 +72,13 @@ function textErrors(data: unknown): ErrorObject[] {
   return out
 }
 
+/** An object without enumerable keys. */
+function isEmpty(data: unknown): boolean {
+  if (data === null || typeof data !== 'object') return false
+  for (const _ in data) return false
+  return true
+}
+
 /** How a number must be spelled in a path or query string: plain decimal, nothing Number() also takes. */
 const DECIMAL: Record<string, RegExp> = {
   integer: /^-?(?:0|[1-9][0-9]*)$/,
@@ -116,7 +123,12 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
       checked.errors = validate.errors
       return false
     }
-    const errors = httpPart === 'params' ? [] : textErrors(data)
+    // A query string or body without fields (every GET without a query) has no text to check.
+    if (httpPart === 'params' || isEmpty(data)) {
+      checked.errors = null
+      return true
+    }
+    const errors = textErrors(data)
     checked.errors = errors.length > 0 ? errors : null
     return errors.length === 0
   }
