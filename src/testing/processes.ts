@@ -1,7 +1,7 @@
 // Real server processes for end-to-end tests and benchmarks: `node <script>` (core-api's
 // src/main.ts unless told otherwise) with its own environment, on a free loopback port, stopped
 // with SIGTERM, then SIGKILL. Every child is killed if the parent exits first.
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -25,6 +25,18 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port))
     })
   })
+}
+
+/**
+ * The pids of the running processes whose command line holds `marker`: a test passes a marker
+ * of its own to the processes it starts (a fixture ignores it) to find them, and only them.
+ */
+export function processesMatching(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n').filter(Boolean)
+  } catch {
+    return [] // pgrep exits 1 when nothing matches
+  }
 }
 
 export type ServerProcess = {

@@ -1,14 +1,13 @@
 // A stdio MCP server that ignores the end of its input (the fixture's `hang` mode) must not
 // outlive the server that started it: a real server process starts it, stops on SIGTERM, and
 // the MCP server's process is gone too.
-import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { randomBase62 } from '../../src/platform/lib/random.ts'
-import { call, createTenant, startServer } from '../../src/testing/processes.ts'
+import { call, createTenant, processesMatching, startServer } from '../../src/testing/processes.ts'
 
 const MASTER = `sk_master_${randomBase62(40)}`
 const FIXTURE = fileURLToPath(new URL('../../src/modules/mcp/fixture-server.ts', import.meta.url))
@@ -16,13 +15,7 @@ const FIXTURE = fileURLToPath(new URL('../../src/modules/mcp/fixture-server.ts',
 const MARKER = `exit-test-${randomBase62(12)}`
 
 /** The pids of this test's MCP server processes still running. */
-function survivors(): string[] {
-  try {
-    return execFileSync('pgrep', ['-f', MARKER], { encoding: 'utf8' }).trim().split('\n').filter(Boolean)
-  } catch {
-    return [] // pgrep exits 1 when nothing matches
-  }
-}
+const survivors = () => processesMatching(MARKER)
 
 describe('stdio MCP servers at shutdown', () => {
   it('are killed with the server, even one that ignores the end of its input', async () => {

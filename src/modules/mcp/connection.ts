@@ -127,10 +127,23 @@ function killOnExit(child: ChildProcess): void {
 class TurnStdioTransport extends StdioClientTransport {
   private corked = false
 
+  /** The server's process, kept here: the SDK forgets it as soon as closing begins. */
+  private process: ChildProcess | undefined
+
   override async start(): Promise<void> {
     await super.start()
-    const child = (this as unknown as { _process?: ChildProcess })._process
-    if (child) killOnExit(child)
+    this.process = (this as unknown as { _process?: ChildProcess })._process
+    if (this.process) killOnExit(this.process)
+  }
+
+  /**
+   * Kills the server's process at once, without the end of input and the seconds of grace
+   * `close` gives: for a server that never finished its handshake (it timed out, or the
+   * gateway shut down meanwhile), which has no session to wind down.
+   */
+  kill(): void {
+    const child = this.process
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
 
   override send(message: JSONRPCMessage): Promise<void> {
@@ -416,10 +429,12 @@ export class McpConnection {
     })
     const abort = new AbortController()
     this.openAbort = abort
+    const transport = this.transport()
     try {
       const timeout = Math.max(this.options.timeoutMs, this.options.startTimeoutMs)
-      await client.connect(this.transport(), { timeout, signal: abort.signal })
+      await client.connect(transport, { timeout, signal: abort.signal })
     } catch (error) {
+      if (transport instanceof TurnStdioTransport) transport.kill()
       await client.close().catch(() => {})
       if (!this.closed) this.noteFailure()
       throw error

@@ -9,22 +9,26 @@ import { fileURLToPath } from 'node:url'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBase62 } from '../../platform/lib/random.ts'
 import { buildTestApp, useTestApp } from '../../testing/harness.ts'
+import { processesMatching } from '../../testing/processes.ts'
 import { answerWith, bodyOf, type Loopback, loopbackServer } from './remote-fixture.ts'
 
-const configPath = join(tmpdir(), `core-api-mcp-limits-${process.pid}.json`)
-writeFileSync(
-  configPath,
-  JSON.stringify({
-    mcpServers: {
-      hanging: {
-        command: process.execPath,
-        args: [fileURLToPath(new URL('./fixture-server.ts', import.meta.url)), 'hang'],
-        timeout: 4000,
-      },
-    },
-  }),
-)
+/**
+ * A config with one stdio server that never answers; `marker` (which the fixture ignores) finds
+ * its processes among the machine's.
+ */
+function hangingConfig(marker: string): string {
+  const path = join(tmpdir(), `core-api-mcp-limits-${process.pid}-${marker}.json`)
+  const args = [fileURLToPath(new URL('./fixture-server.ts', import.meta.url)), 'hang', marker]
+  writeFileSync(
+    path,
+    JSON.stringify({ mcpServers: { hanging: { command: process.execPath, args, timeout: 4000 } } }),
+  )
+  return path
+}
+const sharedMarker = `limits-${randomBase62(12)}`
+const configPath = hangingConfig(sharedMarker)
 
 /** Streamable HTTP servers at /a, /b, /c …, counting the handshakes each receives. */
 const handshakes = new Map<string, number>()
@@ -79,8 +83,10 @@ describe('a server that hangs', () => {
     const one = await timed(() => t.call(key, { method: 'GET', url: '/api/v1/mcp/servers/hanging' }))
     expect(one.result.json().data).toMatchObject({ id: 'hanging', status: 'connecting', tools: [] })
     expect(one.ms).toBeLessThan(2500)
-    // The handshake's deadline passes: the next listings say so, still without waiting long.
+    // The handshake's deadline passes: the next listings say so, still without waiting long,
+    // and the process that never answered is gone at once (no seconds of grace to wind down).
     await new Promise((resolve) => setTimeout(resolve, 4500))
+    expect(processesMatching(sharedMarker)).toEqual([])
     const later = await timed(() => t.call(key, { method: 'GET', url: '/api/v1/mcp/servers' }))
     expect(later.result.json().data[0]).toMatchObject({ id: 'hanging', status: 'unreachable', tools: [] })
     expect(later.ms).toBeLessThan(2500)
@@ -94,12 +100,16 @@ describe('a server that hangs', () => {
   }, 30_000)
 
   it('does not hold the shutdown while it is being reached', async () => {
-    const app = await buildTestApp({ env: { MCP_CONFIG: configPath } })
+    const marker = `limits-${randomBase62(12)}`
+    const app = await buildTestApp({ env: { MCP_CONFIG: hangingConfig(marker) } })
     const ws = (await app.workspace()).id
     const listed = await app.call(app.masterKey, { method: 'GET', url: '/api/v1/mcp/servers', workspace: ws })
     expect(listed.json().data[0]).toMatchObject({ status: 'connecting' })
+    await expect.poll(() => processesMatching(marker)).not.toEqual([])
     const closing = await timed(() => app.close())
     expect(closing.ms).toBeLessThan(3000)
+    // …and its process does not outlive the gateway.
+    await expect.poll(() => processesMatching(marker), { timeout: 1000 }).toEqual([])
   }, 30_000)
 })
 
