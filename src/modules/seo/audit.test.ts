@@ -1,16 +1,19 @@
 // Audits end to end: real Lighthouse in Debian's headless Chromium against pages served on
 // loopback, the SSRF refusal of a host that resolves to a private address, the timeout that
-// kills the process tree, and a job whose holder died (lease run out) run again once, then failed.
-import { execFileSync } from 'node:child_process'
+// kills the process tree, an audit whose server is killed, and a job whose holder died (lease
+// run out) run again once, then failed. No audit leaves a browser or a profile folder behind.
+import { execFileSync, spawn } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { hostname } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isBlockedAddress } from '../../platform/net/ssrf.ts'
 import { type TestApp, useTestApp } from '../../testing/harness.ts'
+import { processesMatching } from '../../testing/processes.ts'
 import { LighthouseRunner } from './runner.ts'
 import { seoAudits, seoReports } from './tables.ts'
 import { ABANDONED } from './worker.ts'
@@ -54,6 +57,20 @@ async function settled(t: TestApp, key: string, id: number, timeoutMs = 150_000)
     if (data.status === 'succeeded' || data.status === 'failed') return data
     if (Date.now() > until) throw new Error(`audit ${id} still ${data.status}`)
     await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** Points os.tmpdir() at a fresh folder of this test's own until `restore` (tests of a file run one at a time). */
+function ownTmpdir(): { dir: string; restore: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
+  const before = process.env.TMPDIR
+  process.env.TMPDIR = dir
+  return {
+    dir,
+    restore: () => {
+      if (before === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = before
+    },
   }
 }
 
@@ -137,15 +154,42 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
     expect(reports).toHaveLength(1) // the retried run's only
   }, 180_000)
 
-  it('kills the whole process tree when an audit outlives its timeout', async () => {
+  it('kills the whole process tree when an audit outlives its timeout, and removes its folder', async () => {
     const runner = new LighthouseRunner({ chromiumPath: CHROMIUM, timeoutMs: 6000, allowInsecure: true })
     const started = Date.now()
-    const result = await runner.run(`${base}/hang`)
+    const temp = ownTmpdir()
+    const result = await runner.run(`${base}/hang`).finally(temp.restore)
     expect(result).toEqual({ ok: false, error: 'The audit did not finish within 6 seconds.' })
     expect(Date.now() - started).toBeLessThan(15_000)
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(auditBrowsers()).toBe('')
+    expect(readdirSync(temp.dir)).toEqual([])
+    rmSync(temp.dir, { recursive: true })
   }, 30_000)
+
+  it('ends an audit whose server is gone: Chromium killed, its folder removed', async () => {
+    // A server process running an audit of a page that never answers, killed mid-audit. Its
+    // temporary folder is this test's own, so its Chromium is found by that path.
+    const dir = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
+    const script =
+      `import { LighthouseRunner } from ${JSON.stringify(new URL('./runner.ts', import.meta.url).href)}\n` +
+      `await new LighthouseRunner({ chromiumPath: ${JSON.stringify(CHROMIUM)}, timeoutMs: 60000, allowInsecure: true })` +
+      `.run(${JSON.stringify(`${base}/hang`)})`
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TMPDIR: dir },
+      stdio: 'ignore',
+    })
+    const browsers = () => processesMatching(`user-data-dir=${dir}`)
+    try {
+      await expect.poll(browsers, { timeout: 20_000, interval: 200 }).not.toEqual([])
+      expect(readdirSync(dir)).toHaveLength(1) // the audit's profile
+    } finally {
+      parent.kill('SIGKILL')
+    }
+    await expect.poll(browsers, { timeout: 10_000, interval: 200 }).toEqual([])
+    await expect.poll(() => readdirSync(dir), { timeout: 5_000, interval: 200 }).toEqual([])
+    rmSync(dir, { recursive: true, force: true })
+  }, 60_000)
 })
 
 describe('seo audits without insecure URLs', () => {

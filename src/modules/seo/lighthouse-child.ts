@@ -1,6 +1,7 @@
 // One Lighthouse audit, in a process of its own (run by runner.ts, which kills the process
-// group on timeout): starts Chromium behind an SSRF-guarded proxy, runs Lighthouse against the
-// URL, and sends back the category scores and the failed audits as issues over IPC.
+// group on timeout and removes the audit's folder afterwards): starts Chromium behind an
+// SSRF-guarded proxy, runs Lighthouse against the URL, and sends back the category scores and
+// the failed audits as issues over IPC.
 //
 // Every connection Chromium makes for the page — the document, redirects, subresources,
 // WebSockets — goes through the proxy (`--proxy-bypass-list=<-loopback>` removes Chromium's
@@ -9,10 +10,9 @@
 // cannot lead Chromium to an internal address. QUIC is off and WebRTC may not use UDP outside
 // the proxy.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net, { isIP } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import lighthouse from 'lighthouse'
 import { guardedLookup, isBlockedAddress } from '../../platform/net/ssrf.ts'
@@ -79,12 +79,18 @@ async function startProxy(allowInsecure: boolean): Promise<http.Server> {
   return server
 }
 
-/** Starts Chromium with a DevTools port of its own choosing; resolves with that port. */
+/**
+ * Starts Chromium with a DevTools port of its own choosing; resolves with that port. Its
+ * profile and its temporary files (shared memory, with `--disable-dev-shm-usage`) are kept in
+ * the audit's folder, which a killed Chromium cannot clean up itself.
+ */
 function startChromium(
   path: string,
-  profile: string,
+  folder: string,
   proxyPort: number,
 ): Promise<{ chrome: ChildProcess; port: number }> {
+  const temporary = join(folder, 'tmp')
+  mkdirSync(temporary)
   const chrome = spawn(
     path,
     [
@@ -100,11 +106,11 @@ function startChromium(
       '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
       `--proxy-server=http://127.0.0.1:${proxyPort}`,
       '--proxy-bypass-list=<-loopback>',
-      `--user-data-dir=${profile}`,
+      `--user-data-dir=${join(folder, 'profile')}`,
       '--remote-debugging-port=0',
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: temporary } },
   )
   return new Promise((resolve, reject) => {
     let seen = ''
@@ -132,14 +138,15 @@ function startChromium(
   })
 }
 
+/** The audit's Chromium, once started. */
+let chrome: ChildProcess | null = null
+
 async function audit(input: ChildInput): Promise<ChildMessage> {
   const proxy = await startProxy(input.allowInsecure)
-  const profile = await mkdtemp(join(tmpdir(), 'core-api-seo-'))
-  let chrome: ChildProcess | null = null
   try {
     const started = await startChromium(
       input.chromiumPath,
-      profile,
+      input.folder,
       (proxy.address() as net.AddressInfo).port,
     )
     chrome = started.chrome
@@ -157,15 +164,33 @@ async function audit(input: ChildInput): Promise<ChildMessage> {
     chrome?.kill('SIGKILL')
     proxy.closeAllConnections()
     proxy.close()
-    await rm(profile, { recursive: true, force: true }).catch(() => {})
   }
 }
 
-// The server that started this audit is gone (killed, crashed): the audit ends at once, and
-// with it Chromium and whatever Chromium started — this process leads their process group.
-process.once('disconnect', () => process.kill(-process.pid, 'SIGKILL'))
+/** Longest the end of an orphaned audit waits for Chromium to exit before removing its folder. */
+const CHROMIUM_EXIT_WAIT_MS = 2000
+
+/**
+ * The server that started this audit is gone (killed, crashed), and with it whoever would have
+ * cleaned up: the audit ends at once. Chromium is killed and the audit's folder removed (the
+ * runner's job otherwise), then whatever else is left of the process group this process leads.
+ */
+async function abandon(folder: string): Promise<void> {
+  const running = chrome
+  if (running && running.exitCode === null && running.signalCode === null) {
+    const exited = new Promise((resolve) => running.once('exit', resolve))
+    running.kill('SIGKILL')
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, CHROMIUM_EXIT_WAIT_MS))])
+  }
+  try {
+    rmSync(folder, { recursive: true, force: true, maxRetries: 3 })
+  } finally {
+    process.kill(-process.pid, 'SIGKILL')
+  }
+}
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput
+process.once('disconnect', () => void abandon(input.folder))
 audit(input)
   .catch((error: unknown): ChildMessage => ({ ok: false, error: (error as Error)?.message ?? String(error) }))
   .then((message) => process.send!(message, () => process.exit(0)))

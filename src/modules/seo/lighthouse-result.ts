@@ -16,7 +16,11 @@ export type Scores = {
   seo: number | null
 }
 
-export type ChildInput = { url: string; chromiumPath: string; allowInsecure: boolean }
+/**
+ * What an audit's process is given. `folder` is the audit's own, made and removed by the
+ * runner: Chromium's profile and temporary files go there, so nothing of a killed audit stays.
+ */
+export type ChildInput = { url: string; chromiumPath: string; allowInsecure: boolean; folder: string }
 export type ChildMessage = { ok: true; scores: Scores; issues: NewIssue[] } | { ok: false; error: string }
 
 const SCORED = new Set(['binary', 'numeric', 'metricSavings'])

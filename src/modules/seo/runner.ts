@@ -1,11 +1,14 @@
 // Runs one Lighthouse audit in a child process (lighthouse-child.ts) of its own process group,
 // so that a timeout or a shutdown kills the whole tree — the Node process, Chromium and its
-// helpers — at once. Before anything starts, the URL's host is resolved and refused when any
-// address it has is private (unless WEBHOOK_ALLOW_INSECURE_URLS); the child's proxy checks
-// every connection again when it is made.
+// helpers — at once; the audit's folder (Chromium's profile and temporary files) is made here
+// and removed when the child ends. Before anything starts, the URL's host is resolved and
+// refused when any address it has is private (unless WEBHOOK_ALLOW_INSECURE_URLS); the
+// child's proxy checks every connection again when it is made.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:fs'
-import { access } from 'node:fs/promises'
+import { access, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkUrl, guardedLookup, UnsafeUrlError } from '../../platform/net/ssrf.ts'
 import type { ChildInput, ChildMessage } from './lighthouse-result.ts'
@@ -59,7 +62,9 @@ export class LighthouseRunner {
       }
     }
     if (this.killed) return { ok: false, error: 'The server stopped before the audit started.' }
-    const input: ChildInput = { url, chromiumPath, allowInsecure }
+    // Made and removed here, not in the child: a child killed (timeout, shutdown) cleans nothing.
+    const folder = await mkdtemp(join(tmpdir(), 'core-api-seo-'))
+    const input: ChildInput = { url, chromiumPath, allowInsecure, folder }
     const child = spawn(process.execPath, [CHILD, JSON.stringify(input)], {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -84,10 +89,12 @@ export class LighthouseRunner {
       child.once('error', (error) => {
         answer ??= { ok: false, error: `The audit process could not start: ${error.message}` }
       })
-      child.once('exit', (code, signal) => {
+      child.once('exit', async (code, signal) => {
         clearTimeout(timer)
         killTree(child) // Chromium's helpers, if any outlived the child
         this.children.delete(child)
+        // Retried: a Chromium killed a moment ago may still be writing into it.
+        await rm(folder, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {})
         const tail = stderr.trim().split('\n').at(-1) ?? ''
         resolve(
           answer ?? {
