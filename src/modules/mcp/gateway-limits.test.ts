@@ -86,7 +86,7 @@ describe('a server that hangs', () => {
     // The handshake's deadline passes: the next listings say so, still without waiting long,
     // and the process that never answered is gone at once (no seconds of grace to wind down).
     await new Promise((resolve) => setTimeout(resolve, 4500))
-    expect(processesMatching(sharedMarker)).toEqual([])
+    await expect.poll(() => processesMatching(sharedMarker), { timeout: 1000 }).toEqual([])
     const later = await timed(() => t.call(key, { method: 'GET', url: '/api/v1/mcp/servers' }))
     expect(later.result.json().data[0]).toMatchObject({ id: 'hanging', status: 'unreachable', tools: [] })
     expect(later.ms).toBeLessThan(2500)

@@ -163,6 +163,7 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
     expect(Date.now() - started).toBeLessThan(15_000)
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(auditBrowsers()).toBe('')
+    expect(processesMatching(`user-data-dir=${temp.dir}`)).toEqual([])
     expect(readdirSync(temp.dir)).toEqual([])
     rmSync(temp.dir, { recursive: true })
   }, 30_000)

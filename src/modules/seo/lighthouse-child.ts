@@ -10,7 +10,7 @@
 // cannot lead Chromium to an internal address. QUIC is off and WebRTC may not use UDP outside
 // the proxy.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net, { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -138,11 +138,9 @@ function startChromium(
   })
 }
 
-/** The audit's Chromium, once started. */
-let chrome: ChildProcess | null = null
-
 async function audit(input: ChildInput): Promise<ChildMessage> {
   const proxy = await startProxy(input.allowInsecure)
+  let chrome: ChildProcess | null = null
   try {
     const started = await startChromium(
       input.chromiumPath,
@@ -167,21 +165,55 @@ async function audit(input: ChildInput): Promise<ChildMessage> {
   }
 }
 
-/** Longest the end of an orphaned audit waits for Chromium to exit before removing its folder. */
+/** Longest an orphaned audit waits for Chromium and its helpers to exit before removing its folder. */
 const CHROMIUM_EXIT_WAIT_MS = 2000
+
+/** A process's state and group, from /proc (Linux); null when it is gone. */
+function procStat(pid: number): { state: string; group: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses.
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { state: state!, group: Number(group) }
+  } catch {
+    return null
+  }
+}
+
+/** Running, not just waiting to be reaped: a zombie writes nothing. */
+const alive = (pid: number) => (procStat(pid)?.state ?? 'Z') !== 'Z'
+
+/** The other processes of the group this process leads: Chromium and its helpers. */
+function groupMembers(): number[] {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return [] // no /proc: the group is killed as a whole, below
+  }
+  return entries
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map(Number)
+    .filter((pid) => procStat(pid)?.group === process.pid)
+}
 
 /**
  * The server that started this audit is gone (killed, crashed), and with it whoever would have
- * cleaned up: the audit ends at once. Chromium is killed and the audit's folder removed (the
- * runner's job otherwise), then whatever else is left of the process group this process leads.
+ * cleaned up: the audit ends at once. Chromium and its helpers are killed first, so nothing
+ * writes into the audit's folder while it is removed (the runner's job otherwise); then this
+ * process ends with whatever else is left of its group.
  */
 async function abandon(folder: string): Promise<void> {
-  const running = chrome
-  if (running && running.exitCode === null && running.signalCode === null) {
-    const exited = new Promise((resolve) => running.once('exit', resolve))
-    running.kill('SIGKILL')
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, CHROMIUM_EXIT_WAIT_MS))])
+  const members = groupMembers()
+  for (const pid of members) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone already
+    }
   }
+  const until = Date.now() + CHROMIUM_EXIT_WAIT_MS
+  while (Date.now() < until && members.some(alive)) await new Promise((resolve) => setTimeout(resolve, 50))
   try {
     rmSync(folder, { recursive: true, force: true, maxRetries: 3 })
   } finally {
@@ -190,7 +222,17 @@ async function abandon(folder: string): Promise<void> {
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput
-process.once('disconnect', () => void abandon(input.folder))
+let abandoned = false
+process.once('disconnect', () => {
+  abandoned = true
+  void abandon(input.folder)
+})
 audit(input)
   .catch((error: unknown): ChildMessage => ({ ok: false, error: (error as Error)?.message ?? String(error) }))
-  .then((message) => process.send!(message, () => process.exit(0)))
+  .then((message) => {
+    // Nobody is left to answer: `abandon` ends the process once the folder is gone.
+    if (abandoned || !process.connected) return
+    process.send!(message, () => {
+      if (!abandoned) process.exit(0)
+    })
+  })

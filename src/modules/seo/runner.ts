@@ -61,14 +61,33 @@ export class LighthouseRunner {
         error: `Chromium was not found at ${chromiumPath}: install it or set SEO_CHROMIUM_PATH.`,
       }
     }
-    if (this.killed) return { ok: false, error: 'The server stopped before the audit started.' }
+    if (this.killed) return STOPPED
     // Made and removed here, not in the child: a child killed (timeout, shutdown) cleans nothing.
-    const folder = await mkdtemp(join(tmpdir(), 'core-api-seo-'))
-    const input: ChildInput = { url, chromiumPath, allowInsecure, folder }
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(input)], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    })
+    let folder: string
+    let child: ChildProcess
+    try {
+      folder = await mkdtemp(join(tmpdir(), 'core-api-seo-'))
+    } catch (error) {
+      return {
+        ok: false,
+        error: `The audit's temporary folder could not be made: ${(error as Error).message}`,
+      }
+    }
+    // Checked again: a shutdown may have begun while the folder was made.
+    if (this.killed) {
+      await removeFolder(folder)
+      return STOPPED
+    }
+    try {
+      const input: ChildInput = { url, chromiumPath, allowInsecure, folder }
+      child = spawn(process.execPath, [CHILD, JSON.stringify(input)], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      })
+    } catch (error) {
+      await removeFolder(folder)
+      return { ok: false, error: `The audit process could not start: ${(error as Error).message}` }
+    }
     this.children.add(child)
     let stderr = ''
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -76,6 +95,7 @@ export class LighthouseRunner {
     })
     return new Promise<ChildMessage>((resolve) => {
       let answer: ChildMessage | null = null
+      let ended = ''
       const timer = setTimeout(() => {
         answer = {
           ok: false,
@@ -89,17 +109,21 @@ export class LighthouseRunner {
       child.once('error', (error) => {
         answer ??= { ok: false, error: `The audit process could not start: ${error.message}` }
       })
-      child.once('exit', async (code, signal) => {
+      child.once('exit', (code, signal) => {
         clearTimeout(timer)
         killTree(child) // Chromium's helpers, if any outlived the child
+        ended = signal ?? `code ${code}`
+      })
+      // After 'exit' once the pipes are closed, or after 'error' alone when it never started.
+      child.once('close', async () => {
+        clearTimeout(timer)
         this.children.delete(child)
-        // Retried: a Chromium killed a moment ago may still be writing into it.
-        await rm(folder, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {})
+        await removeFolder(folder)
         const tail = stderr.trim().split('\n').at(-1) ?? ''
         resolve(
           answer ?? {
             ok: false,
-            error: `The audit process stopped (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(0, 500)}` : ''}.`,
+            error: `The audit process stopped (${ended})${tail ? `: ${tail.slice(0, 500)}` : ''}.`,
           },
         )
       })
@@ -111,6 +135,13 @@ export class LighthouseRunner {
     this.killed = true
     for (const child of this.children) killTree(child)
   }
+}
+
+const STOPPED: ChildMessage = { ok: false, error: 'The server stopped before the audit started.' }
+
+/** Removes an audit's folder, retrying: a Chromium killed a moment ago may still be writing into it. */
+function removeFolder(folder: string): Promise<void> {
+  return rm(folder, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {})
 }
 
 /** Kills the child's process group: the child, Chromium and whatever Chromium started. */
