@@ -2,7 +2,7 @@
 // loopback, the SSRF refusal of a host that resolves to a private address, the timeout that
 // kills the process tree, an audit whose server is killed, and a job whose holder died (lease
 // run out) run again once, then failed. No audit leaves a browser or a profile folder behind.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
@@ -60,28 +60,16 @@ async function settled(t: TestApp, key: string, id: number, timeoutMs = 150_000)
   }
 }
 
-/** Points os.tmpdir() at a fresh folder of this test's own until `restore` (tests of a file run one at a time). */
-function ownTmpdir(): { dir: string; restore: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
-  const before = process.env.TMPDIR
-  process.env.TMPDIR = dir
-  return {
-    dir,
-    restore: () => {
-      if (before === undefined) delete process.env.TMPDIR
-      else process.env.TMPDIR = before
-    },
-  }
-}
+/**
+ * This file's own temporary folder: every audit it runs makes its folder there, so the checks
+ * below see this file's browsers and folders only, never another run's on the same machine.
+ */
+const ownTemp = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
+process.env.TMPDIR = ownTemp
+afterAll(() => rmSync(ownTemp, { recursive: true, force: true }))
 
-/** Chromium processes an audit started (their profile directories are named for it). */
-function auditBrowsers(): string {
-  try {
-    return execFileSync('pgrep', ['-af', 'core-api-seo-'], { encoding: 'utf8' }).trim()
-  } catch {
-    return '' // pgrep exits 1 when nothing matches
-  }
-}
+/** Chromium processes this file's audits started (their profiles are in its folder). */
+const auditBrowsers = () => processesMatching(`user-data-dir=${ownTemp}`)
 
 describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed, for loopback)', () => {
   const t = useTestApp({ env: { WEBHOOK_ALLOW_INSECURE_URLS: '1', SEO_AUDIT_POLL_SECONDS: '1' } })
@@ -114,7 +102,8 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
     expect(report.issue_count).toBe(report.issues.length)
     const filtered = await t.call(key, { method: 'GET', url: `/api/v1/seo/issues/${ws.id}?type=image-alt` })
     expect(filtered.json().meta.total).toBeGreaterThanOrEqual(1)
-    expect(auditBrowsers()).toBe('')
+    expect(auditBrowsers()).toEqual([])
+    expect(readdirSync(ownTemp)).toEqual([]) // the audit's folder is gone
   }, 180_000)
 
   it('runs again, once, an audit whose holder died (its lease ran out), then fails the next such one', async () => {
@@ -157,15 +146,12 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
   it('kills the whole process tree when an audit outlives its timeout, and removes its folder', async () => {
     const runner = new LighthouseRunner({ chromiumPath: CHROMIUM, timeoutMs: 6000, allowInsecure: true })
     const started = Date.now()
-    const temp = ownTmpdir()
-    const result = await runner.run(`${base}/hang`).finally(temp.restore)
+    const result = await runner.run(`${base}/hang`)
     expect(result).toEqual({ ok: false, error: 'The audit did not finish within 6 seconds.' })
     expect(Date.now() - started).toBeLessThan(15_000)
     await new Promise((resolve) => setTimeout(resolve, 500))
-    expect(auditBrowsers()).toBe('')
-    expect(processesMatching(`user-data-dir=${temp.dir}`)).toEqual([])
-    expect(readdirSync(temp.dir)).toEqual([])
-    rmSync(temp.dir, { recursive: true })
+    expect(auditBrowsers()).toEqual([])
+    expect(readdirSync(ownTemp)).toEqual([])
   }, 30_000)
 
   it('ends an audit whose server is gone: Chromium killed, its folder removed', async () => {
