@@ -174,7 +174,7 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
       parent.kill('SIGKILL')
     }
     await expect.poll(browsers, { timeout: 10_000, interval: 200 }).toEqual([])
-    await expect.poll(() => readdirSync(dir), { timeout: 5_000, interval: 200 }).toEqual([])
+    await expect.poll(() => readdirSync(dir), { timeout: 15_000, interval: 200 }).toEqual([])
     rmSync(dir, { recursive: true, force: true })
   }, 60_000)
 })

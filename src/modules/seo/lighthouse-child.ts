@@ -10,7 +10,7 @@
 // cannot lead Chromium to an internal address. QUIC is off and WebRTC may not use UDP outside
 // the proxy.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net, { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -165,8 +165,8 @@ async function audit(input: ChildInput): Promise<ChildMessage> {
   }
 }
 
-/** Longest an orphaned audit waits for Chromium and its helpers to exit before removing its folder. */
-const CHROMIUM_EXIT_WAIT_MS = 2000
+/** Longest an orphaned audit spends ending its processes and removing its folder. */
+const ABANDON_MS = 10_000
 
 /** A process's state and group, from /proc (Linux); null when it is gone. */
 function procStat(pid: number): { state: string; group: number } | null {
@@ -204,21 +204,29 @@ function groupMembers(): number[] {
  * process ends with whatever else is left of its group.
  */
 async function abandon(folder: string): Promise<void> {
-  const members = groupMembers()
-  for (const pid of members) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone already
+  const until = Date.now() + ABANDON_MS
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50))
+  // Killed one by one, a process may fork meanwhile, and a folder removed while a process writes
+  // may not stay removed: both are done again until no member is left and the folder is gone.
+  for (;;) {
+    const members = groupMembers().filter(alive)
+    for (const pid of members) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
     }
+    while (Date.now() < until && members.some(alive)) await pause()
+    try {
+      rmSync(folder, { recursive: true, force: true })
+    } catch {
+      // something still wrote into it: again
+    }
+    if ((members.length === 0 && !existsSync(folder)) || Date.now() >= until) break
+    await pause()
   }
-  const until = Date.now() + CHROMIUM_EXIT_WAIT_MS
-  while (Date.now() < until && members.some(alive)) await new Promise((resolve) => setTimeout(resolve, 50))
-  try {
-    rmSync(folder, { recursive: true, force: true, maxRetries: 3 })
-  } finally {
-    process.kill(-process.pid, 'SIGKILL')
-  }
+  process.kill(-process.pid, 'SIGKILL')
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput
