@@ -317,7 +317,7 @@ function writeAccessLine(log: FastifyRequest['log'], fields: AccessLine): boolea
   if (!stream || typeof time !== 'function' || typeof bindings !== 'string') return false
   let line = `{"level":30${time()}${bindings},"method":${JSON.stringify(fields.method)}`
   if (fields.route !== undefined) line += `,"route":${JSON.stringify(fields.route)}`
-  if (fields.url !== undefined) line += `,"url":${JSON.stringify(redactText(fields.url))}`
+  if (fields.url !== undefined) line += `,"url":${JSON.stringify(fields.url)}`
   line += `,"status":${number(fields.status)},"durationMs":${number(fields.durationMs)}`
   if (fields.workspaceId !== undefined) line += `,"workspaceId":${number(fields.workspaceId)}`
   if (fields.principal !== undefined) line += `,"principal":${JSON.stringify(fields.principal)}`

@@ -9,7 +9,6 @@
 // register share a pool with a cap: past it, the least recently used idle one is closed, and
 // opened again when next used.
 import type { ChildProcess } from 'node:child_process'
-import type { Writable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -147,7 +146,7 @@ class TurnStdioTransport extends StdioClientTransport {
   }
 
   override send(message: JSONRPCMessage): Promise<void> {
-    const stdin = (this as unknown as { _process?: { stdin: Writable | null } })._process?.stdin
+    const stdin = this.process?.stdin
     if (stdin && !this.corked) {
       this.corked = true
       stdin.cork()
