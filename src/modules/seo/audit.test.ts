@@ -4,7 +4,7 @@
 // run out) run again once, then failed. No audit leaves a browser or a profile folder behind.
 import { spawn } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname, tmpdir } from 'node:os'
@@ -64,7 +64,8 @@ async function settled(t: TestApp, key: string, id: number, timeoutMs = 150_000)
  * This file's own temporary folder: every audit it runs makes its folder there, so the checks
  * below see this file's browsers and folders only, never another run's on the same machine.
  */
-const ownTemp = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
+const systemTemp = tmpdir()
+const ownTemp = mkdtempSync(join(systemTemp, 'core-api-seo-test-'))
 process.env.TMPDIR = ownTemp
 afterAll(() => rmSync(ownTemp, { recursive: true, force: true }))
 
@@ -154,21 +155,48 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
     expect(readdirSync(ownTemp)).toEqual([])
   }, 30_000)
 
+  it('audits when the temporary directory is too deep for Chromium to start in', async () => {
+    // Chromium does not start with a TMPDIR of 63 characters or more: the audit's folder then
+    // goes to /tmp.
+    const deep = join(ownTemp, 'd'.repeat(48))
+    mkdirSync(deep)
+    process.env.TMPDIR = deep
+    try {
+      const runner = new LighthouseRunner({ chromiumPath: CHROMIUM, timeoutMs: 120_000, allowInsecure: true })
+      const result = await runner.run(`${base}/`)
+      expect(result, JSON.stringify(result)).toMatchObject({ ok: true })
+      expect(readdirSync(deep)).toEqual([])
+    } finally {
+      process.env.TMPDIR = ownTemp
+      rmSync(deep, { recursive: true, force: true })
+    }
+  }, 180_000)
+
   it('ends an audit whose server is gone: Chromium killed, its folder removed', async () => {
     // A server process running an audit of a page that never answers, killed mid-audit. Its
-    // temporary folder is this test's own, so its Chromium is found by that path.
-    const dir = mkdtempSync(join(tmpdir(), 'core-api-seo-test-'))
+    // temporary folder is this test's own, so its Chromium is found by that path (made beside
+    // the file's folder, not in it: the audit's folder would be too deep for Chromium there).
+    const dir = mkdtempSync(join(systemTemp, 'core-api-seo-lost-'))
     const script =
       `import { LighthouseRunner } from ${JSON.stringify(new URL('./runner.ts', import.meta.url).href)}\n` +
       `await new LighthouseRunner({ chromiumPath: ${JSON.stringify(CHROMIUM)}, timeoutMs: 60000, allowInsecure: true })` +
-      `.run(${JSON.stringify(`${base}/hang`)})`
+      `.run(${JSON.stringify(`${base}/hang`)}).then((r) => console.log(JSON.stringify(r)))`
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, TMPDIR: dir },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
-    const browsers = () => processesMatching(`user-data-dir=${dir}`)
+    let output = ''
+    parent.stdout.on('data', (chunk) => (output += chunk))
+    parent.stderr.on('data', (chunk) => (output += chunk))
+    const browsers = () => {
+      if (parent.exitCode !== null)
+        throw new Error(`the audit's process ended (${parent.exitCode}): ${output}`)
+      return processesMatching(`user-data-dir=${dir}`)
+    }
     try {
-      await expect.poll(browsers, { timeout: 20_000, interval: 200 }).not.toEqual([])
+      // A new process loading Lighthouse, then Chromium: slow when the machine is busy (a full
+      // test run took more than 20 s once).
+      await expect.poll(browsers, { timeout: 45_000, interval: 200 }).not.toEqual([])
       expect(readdirSync(dir)).toHaveLength(1) // the audit's profile
     } finally {
       parent.kill('SIGKILL')
@@ -176,7 +204,7 @@ describe.skipIf(!hasChromium)('seo audits with Lighthouse (insecure URLs allowed
     await expect.poll(browsers, { timeout: 10_000, interval: 200 }).toEqual([])
     await expect.poll(() => readdirSync(dir), { timeout: 15_000, interval: 200 }).toEqual([])
     rmSync(dir, { recursive: true, force: true })
-  }, 60_000)
+  }, 90_000)
 })
 
 describe('seo audits without insecure URLs', () => {

@@ -15,6 +15,22 @@ import type { ChildInput, ChildMessage } from './lighthouse-result.ts'
 
 const CHILD = fileURLToPath(new URL('./lighthouse-child.ts', import.meta.url))
 const STDERR_TAIL = 2000
+const FOLDER_PREFIX = 'core-api-seo-'
+/**
+ * The longest path Chromium's temporary folder (its TMPDIR, `tmp` in the audit's folder) may
+ * have: Chromium does not start at all from 63 characters on (checked with Chromium 156; the
+ * sockets it makes there outgrow the 108 bytes a socket's path may hold).
+ */
+const MAX_CHROMIUM_TMPDIR = 60
+
+/**
+ * Where an audit's folder is made: the system's temporary directory, unless its path is too
+ * long for Chromium (a deep TMPDIR, as macOS gives every user), then /tmp.
+ */
+function folderBase(): string {
+  const base = tmpdir()
+  return join(base, `${FOLDER_PREFIX}XXXXXX`, 'tmp').length <= MAX_CHROMIUM_TMPDIR ? base : '/tmp'
+}
 
 export type RunnerOptions = { chromiumPath: string; timeoutMs: number; allowInsecure: boolean }
 
@@ -66,7 +82,7 @@ export class LighthouseRunner {
     let folder: string
     let child: ChildProcess
     try {
-      folder = await mkdtemp(join(tmpdir(), 'core-api-seo-'))
+      folder = await mkdtemp(join(folderBase(), FOLDER_PREFIX))
     } catch (error) {
       return {
         ok: false,
