@@ -1,14 +1,15 @@
 // `npx node bench/log-destination.ts | cat > /dev/null`: what writing access lines costs once
-// they are formatted — the turn's hand-over, the buffer and the writes on the thread pool —
+// they are formatted — the hand-over, the buffer and the writes on the thread pool —
 // as the whole process's CPU time (all threads, user and system) per line. Lines go to
 // standard output through the same destination `npm start` uses; pipe it somewhere cheap, as
 // a log collector would read it. `bench/log-line.ts` measures formatting; this measures the
-// rest, which a load benchmark only shows mixed with everything else.
+// rest, which a load benchmark only shows mixed with everything else. `LINES_PER_TURN=4`
+// measures a server that answers few requests an event-loop turn (the default is 40).
 import { flushLogs, loggerOptions } from '../src/platform/logging.ts'
 
 const TURNS = 50_000
-/** Access lines per event-loop turn: a busy server answers tens of requests in one turn. */
-const LINES_PER_TURN = 40
+/** Access lines per event-loop turn: a busy server answers from a few to tens of requests in one. */
+const LINES_PER_TURN = Number(process.env.LINES_PER_TURN ?? 40)
 const ROUNDS = 3
 
 const { stream } = loggerOptions('info', 'json') as unknown as { stream: { write(line: string): void } }

@@ -76,6 +76,28 @@ describe('the access log of a server process', () => {
     expect(server.output()).not.toContain(tenant.key)
   }, 120_000)
 
+  it('writes the lines of a running server without waiting for a full buffer or an exit', async () => {
+    const server = await startServer(ENV)
+    try {
+      const tenant = await createTenant(server.url, MASTER)
+      await send(server.url, tenant.key, 'live')
+      // About 70 KB of lines: the first 32 KiB go out at once, the rest within a quarter of a
+      // second of their first line. Three seconds is the patience of a person tailing the log.
+      const written = () => server.output().match(/"reqId":"live-\d+"/g)?.length ?? 0
+      const deadline = Date.now() + 3000
+      while (written() < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(written()).toBe(N)
+      // One more request, alone: its line comes out by itself.
+      await call(server.url, tenant.key, 'GET', '/api/v1/me', undefined, { 'x-request-id': 'live-alone' })
+      const alone = Date.now() + 3000
+      while (!server.output().includes('"reqId":"live-alone"') && Date.now() < alone)
+        await new Promise((r) => setTimeout(r, 50))
+      expect(server.output()).toContain('"reqId":"live-alone"')
+    } finally {
+      await server.stop()
+    }
+  }, 120_000)
+
   it('writes every buffered line when the process crashes, in the pretty format too', async () => {
     const server = await startServer({ ...ENV, LOG_FORMAT: 'pretty' }, CRASHING)
     const tenant = await createTenant(server.url, MASTER)
