@@ -3,10 +3,10 @@
 // Drizzle schema and one migration set in drizzle/.
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
-import { sql } from 'drizzle-orm'
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { type SQL, sql, type TablesRelationalConfig } from 'drizzle-orm'
+import { drizzle as drizzlePg, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres'
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { PgDatabase, PgDialect, PgQueryResultHKT, PgTransactionConfig } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import pg from 'pg'
@@ -118,6 +118,7 @@ async function openPostgres(
   }
   const pool = openPool(poolSize)
   const db = drizzlePg(pool) as unknown as Database
+  releaseOnFailedBegin(db, pool)
   let side: { pool: pg.Pool; db: Database } | null = null
   return {
     db,
@@ -142,6 +143,7 @@ async function openPostgres(
       if (!side) {
         const separate = openPool(size)
         side = { pool: separate, db: drizzlePg(separate) as unknown as Database }
+        releaseOnFailedBegin(side.db, separate)
       }
       return side.db
     },
@@ -149,6 +151,42 @@ async function openPostgres(
     close: async () => {
       await Promise.all([pool.end(), side?.pool.end()])
     },
+  }
+}
+
+/**
+ * drizzle-orm's node-postgres `transaction` (0.45) sends BEGIN before its `try`: when the
+ * connection is lost at that moment, its client is never given back to the pool. Each such loss
+ * took a connection for good; once all were gone, every query waited for one that never came
+ * (503 until a restart, and a shutdown that hung on the pool). This is the same transaction with
+ * BEGIN inside: whatever fails, the client goes back (and the pool drops it if it is dead).
+ */
+function releaseOnFailedBegin(db: Database, pool: pg.Pool): void {
+  type Tx = NodePgTransaction<Record<string, unknown>, TablesRelationalConfig> & {
+    getTransactionConfigSQL(config: PgTransactionConfig): SQL
+  }
+  const session = (db as unknown as { session: Record<string, unknown> }).session
+  const dialect = session.dialect as PgDialect
+  const schema = session.schema as ConstructorParameters<typeof NodePgTransaction>[2]
+  const options = session.options as ConstructorParameters<typeof NodePgSession>[3]
+  session.transaction = async <T>(transaction: (tx: Tx) => Promise<T>, config?: PgTransactionConfig) => {
+    const client = await pool.connect()
+    try {
+      const inner = new NodePgSession(client, dialect, schema, options)
+      const tx = new NodePgTransaction(dialect, inner, schema) as Tx
+      await tx.execute(sql`begin${config ? sql` ${tx.getTransactionConfigSQL(config)}` : undefined}`)
+      try {
+        const result = await transaction(tx)
+        await tx.execute(sql`commit`)
+        return result
+      } catch (error) {
+        // The transaction's own error is the one to report, not a failed rollback's.
+        await tx.execute(sql`rollback`).catch(() => {})
+        throw error
+      }
+    } finally {
+      client.release()
+    }
   }
 }
 
