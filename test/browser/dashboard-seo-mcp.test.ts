@@ -8,7 +8,7 @@
 // that never answers (502 `upstream_error`), each call then in the audit; an HTTP server is
 // registered and removed. A member sees neither the audit form, the register button nor the
 // playground, at phone width. axe-core, a screenshot and a clean console on every state.
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -47,6 +47,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
   let workspace: { id: number }
   let site: Server
   let pageUrl: string
+  let dir: string | undefined
   const owner = 'owner@seo-mcp.test'
   const member = 'member@seo-mcp.test'
 
@@ -60,7 +61,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
     pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`
 
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'core-api-dashboard-mcp-')))
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'core-api-dashboard-mcp-')))
     const mcpConfig = join(dir, 'mcp.json')
     const fixture = fileURLToPath(new URL('../../src/modules/mcp/fixture-server.ts', import.meta.url))
     writeFileSync(
@@ -111,6 +112,7 @@ describe.skipIf(!chromiumAvailable || !dashboardBuilt)('the SEO and MCP screens 
     await t?.close()
     site?.closeAllConnections()
     await new Promise((resolve) => site?.close(resolve))
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   it('starts an audit of a page, follows it to its end and opens its report, filtered by severity and type', async () => {

@@ -1,7 +1,7 @@
 // A stdio MCP server that ignores the end of its input (the fixture's `hang` mode) must not
 // outlive the server that started it: a real server process starts it, stops on SIGTERM, and
 // the MCP server's process is gone too.
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,6 +43,7 @@ describe('stdio MCP servers at shutdown', () => {
       await expect.poll(survivors, { timeout: 10_000 }).not.toEqual([])
     } finally {
       await server.stop('SIGTERM')
+      rmSync(config, { force: true })
     }
     await expect.poll(survivors, { timeout: 5_000 }).toEqual([])
   }, 60_000)

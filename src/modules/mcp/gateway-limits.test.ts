@@ -2,7 +2,7 @@
 // (it shows as `connecting`, then `unreachable`), shutdown does not wait for a hung server, and
 // the connections held to workspace-registered servers are capped by MCP_MAX_CONNECTIONS, the
 // least recently used idle one closed first.
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,8 +18,13 @@ import { answerWith, bodyOf, type Loopback, loopbackServer } from './remote-fixt
  * A config with one stdio server that never answers; `marker` (which the fixture ignores) finds
  * its processes among the machine's.
  */
+const configs: string[] = []
+afterAll(() => {
+  for (const path of configs) rmSync(path, { force: true })
+})
 function hangingConfig(marker: string): string {
   const path = join(tmpdir(), `core-api-mcp-limits-${process.pid}-${marker}.json`)
+  configs.push(path)
   const args = [fileURLToPath(new URL('./fixture-server.ts', import.meta.url)), 'hang', marker]
   writeFileSync(
     path,

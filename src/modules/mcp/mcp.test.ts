@@ -2,7 +2,7 @@
 // (tools), @modelcontextprotocol/server-everything (resources), and a fixture server written
 // with the SDK that crashes or hangs on demand — and a Streamable HTTP server registered by a
 // workspace. Every server runs on the project's own Node from node_modules.
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,7 @@ import { purgeCalls } from './store.ts'
 const modules = new URL('../../../node_modules/@modelcontextprotocol/', import.meta.url)
 const script = (path: string) => fileURLToPath(new URL(path, modules))
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'core-api-mcp-')))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 writeFileSync(join(dir, 'hello.txt'), 'Hello from the gateway test\n')
 const configPath = join(dir, 'mcp.json')
 writeFileSync(

@@ -1,13 +1,14 @@
 // MCP_CONFIG is checked once, at start: a file that cannot be used stops the start with a
 // message naming the server and the field.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../platform/config/index.ts'
 import { mcpSettings } from './settings.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'core-api-mcp-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
 function configWith(content: unknown) {
   const path = join(dir, `mcp-${++files}.json`)
