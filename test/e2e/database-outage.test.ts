@@ -20,6 +20,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** A TCP proxy to `target` that can refuse, black-hole or forward connections. */
 class TcpProxy {
   mode: 'forward' | 'blackhole' = 'forward'
+  /** While set, a forwarded connection is cut as the app sends a message holding this text. */
+  cutOn: string | null = null
   port = 0
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
@@ -37,6 +39,13 @@ class TcpProxy {
       // one side gone, the other follows, as when a server dies
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
+      // Before the pipe's own listener, so the message never reaches the database.
+      client.on('data', (chunk: Buffer) => {
+        if (this.cutOn !== null && chunk.toString('latin1').includes(this.cutOn)) {
+          client.destroy()
+          upstream.destroy()
+        }
+      })
       client.pipe(upstream).pipe(client)
     })
     server.listen(this.port, '127.0.0.1')
@@ -234,6 +243,21 @@ describe.skipIf(!adminUrl)('database outage', () => {
       process.off('uncaughtException', onUncaught)
     }
     await recovery()
+  })
+
+  it('gives back to the pool a connection cut as its transaction begins', async () => {
+    // More losses than the pool (4) has connections: were one kept checked out each time, the
+    // pool would be empty and the query after them would wait for a connection to time out.
+    proxy.cutOn = 'begin'
+    try {
+      for (let i = 0; i < 6; i++)
+        await expect(database.db.transaction((tx) => tx.execute(sql`select 1`))).rejects.toThrow()
+    } finally {
+      proxy.cutOn = null
+    }
+    const result = (await database.db.execute(sql`select 1 as one`)) as unknown as { rows: unknown[] }
+    expect(result.rows).toEqual([{ one: 1 }])
+    await expectWorking()
   })
 
   it('survives connections cut in the middle of requests and transactions: 2xx or 503, no crash', async () => {
