@@ -14,14 +14,16 @@ import { buildTestApp, useTestApp } from '../../testing/harness.ts'
 import { processesMatching } from '../../testing/processes.ts'
 import { answerWith, bodyOf, type Loopback, loopbackServer } from './remote-fixture.ts'
 
-/**
- * A config with one stdio server that never answers; `marker` (which the fixture ignores) finds
- * its processes among the machine's.
- */
+/** The config files this file wrote, removed when it ends. */
 const configs: string[] = []
 afterAll(() => {
   for (const path of configs) rmSync(path, { force: true })
 })
+
+/**
+ * A config with one stdio server that never answers; `marker` (which the fixture ignores) finds
+ * its processes among the machine's.
+ */
 function hangingConfig(marker: string): string {
   const path = join(tmpdir(), `core-api-mcp-limits-${process.pid}-${marker}.json`)
   configs.push(path)
